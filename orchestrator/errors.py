@@ -1,0 +1,19 @@
+"""Errors the orchestrator raises for the user to read. The CLI turns them into one line."""
+
+from __future__ import annotations
+
+
+class PromptfusionError(Exception):
+    """Base of user-facing errors (bad config, bad data, unknown run)."""
+
+
+class ConfigError(PromptfusionError):
+    """A campaign file is invalid. The message names the file, line and dotted path."""
+
+
+class DataError(PromptfusionError):
+    """A task file is invalid. The message names the file and line."""
+
+
+class RunNotFound(PromptfusionError):
+    """No run with that id in the run store."""
