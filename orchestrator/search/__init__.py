@@ -1,0 +1,1 @@
+"""The dual-stage discrete prompt search, as a LangGraph state machine."""

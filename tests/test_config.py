@@ -1,0 +1,85 @@
+"""Campaign config: defaults work, and every bad input names the file, the line and the path."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.config import Campaign, load_campaign, parse_campaign
+from orchestrator.errors import ConfigError
+
+
+def _error(text: str, env: dict | None = None) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_campaign(text, source="campaign.yaml", env=env or {})
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_empty_file_gives_working_defaults():
+    campaign = parse_campaign("", source="c.yaml", env={})
+    assert campaign.models.scorer.model.startswith("local/")
+    assert campaign.models.scorer.temperature == 0.0
+    assert campaign.tasks.source and campaign.tasks.target.name
+
+
+def test_misspelt_key_suggests_the_right_one():
+    text = "models:\n  scorer:\n    model: openai/gpt-4o-mini\n    temprature: 0.5\n"
+    assert _error(text) == (
+        "campaign.yaml:4: models.scorer.temprature: unknown key (did you mean 'temperature'?)"
+    )
+
+
+def test_wrong_type_names_path_and_value():
+    message = _error("search:\n  stage1_iterations: many\n")
+    assert message.startswith("campaign.yaml:2: search.stage1_iterations: ")
+    assert "'many'" in message
+
+
+def test_missing_environment_variable_is_a_load_time_error():
+    text = "models:\n  judge:\n    model: openai/gpt-4o\n    api_key_env: PF_TEST_KEY\n"
+    assert _error(text) == "campaign.yaml:4: models.judge.api_key_env: environment variable PF_TEST_KEY is not set"
+    campaign = parse_campaign(text, source="c.yaml", env={"PF_TEST_KEY": "sk-planted"})
+    assert campaign.models.judge.api_key_env == "PF_TEST_KEY"
+
+
+def test_literal_api_key_is_refused_and_never_echoed():
+    message = _error("models:\n  scorer:\n    api_key: sk-secret-123\n")
+    assert "api_key_env" in message and "sk-secret-123" not in message
+
+
+def test_api_key_env_must_be_a_name_not_a_key():
+    message = _error("models:\n  scorer:\n    api_key_env: sk-abc.def/123\n")
+    assert "models.scorer.api_key_env" in message and "sk-abc" not in message.split(":", 3)[-1].split("(")[0]
+
+
+def test_errors_inside_lists_carry_the_index():
+    text = "tasks:\n  source:\n    - nli_a\n    - name: other\n      lables: [x]\n"
+    assert _error(text) == "campaign.yaml:5: tasks.source[1].lables: unknown key (did you mean 'labels'?)"
+
+
+def test_model_string_needs_a_provider():
+    assert "models.scorer.model" in _error("models:\n  scorer:\n    model: gpt4\n")
+
+
+def test_invalid_yaml_names_the_line():
+    assert _error("search:\n  stage1_iterations: [1,\n").startswith("campaign.yaml:3: invalid YAML")
+
+
+def test_judge_dimensions_need_a_judge():
+    assert "models.judge" in _error("objective:\n  judge_dimensions: [clarity]\n")
+
+
+def test_resolved_config_round_trips_and_holds_no_secrets(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("models:\n  scorer:\n    model: openai/gpt-4o-mini\n    api_key_env: PF_KEY\n")
+    campaign = load_campaign(path, env={"PF_KEY": "sk-planted-secret"})
+    resolved = campaign.resolved()
+    assert "sk-planted-secret" not in repr(resolved)
+    assert "base_dir" not in resolved
+    assert Campaign.model_validate(resolved) == campaign.model_copy(update={"base_dir": "."})
+
+
+def test_unreadable_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="missing.yaml: cannot read"):
+        load_campaign(tmp_path / "missing.yaml")

@@ -1,0 +1,39 @@
+"""Run store on real SQLite: records survive a reopen, unknown runs give a clear error."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.errors import RunNotFound
+from orchestrator.store import CallRecord, RunStore
+
+
+def test_records_survive_reopen(tmp_path):
+    path = tmp_path / "runs" / "store.sqlite"
+    store = RunStore(path)
+    run_id = store.create_run("demo", {"run": {"seed": 3}}, seed=3)
+    store.record_candidate(
+        run_id,
+        {"id": "abc", "stage": "source", "iteration": 0, "prompt": "P", "objective": 0.5, "scores": {"accuracy": 0.5}},
+    )
+    store.record_call(run_id, CallRecord("scorer", "local/x", 10, 2, None, 0.1, cache_hit=False))
+    store.record_call(run_id, CallRecord("scorer", "local/x", 10, 2, None, 0.0, cache_hit=True))
+    store.record_event(run_id, "stage", {"stage": "source"})
+    store.set_status(run_id, "done", "finished")
+    store.close()
+
+    reopened = RunStore(path)
+    summary = reopened.run(run_id)
+    assert (summary.status, summary.message, summary.seed) == ("done", "finished", 3)
+    assert reopened.config(run_id) == {"run": {"seed": 3}}
+    assert reopened.candidates(run_id)[0]["scores"] == {"accuracy": 0.5}
+    usage = reopened.usage(run_id)["scorer (local/x)"]
+    assert usage["calls"] == 2 and usage["cache_hits"] == 1 and usage["prompt_tokens"] == 20
+    assert reopened.events(run_id, "stage")[0]["stage"] == "source"
+
+
+def test_unknown_run_is_named(tmp_path):
+    store = RunStore(tmp_path / "s.sqlite")
+    store.create_run("a", {}, seed=0, run_id="known-run")
+    with pytest.raises(RunNotFound, match="no run 'nope'.*known-run"):
+        store.run("nope")
