@@ -112,7 +112,10 @@ class TasksConfig(_Strict):
     """Source tasks (stage 1) and the target task (stage 2)."""
 
     source: list[TaskConfig] = Field(
-        default_factory=lambda: [TaskConfig(name="presuppositions_as_nli"), TaskConfig(name="analytic_entailment")],
+        default_factory=lambda: [
+            TaskConfig(name="presuppositions_as_nli"),
+            TaskConfig(name="analytic_entailment"),
+        ],
         min_length=1,
         description="Tasks the stage-1 prompts must generalise over.",
     )
@@ -141,8 +144,12 @@ class SearchConfig(_Strict):
 
     stage1_iterations: int = Field(3, ge=0, description="Propose-score rounds over the source tasks.")
     stage2_iterations: int = Field(3, ge=0, description="Propose-score rounds on the target task.")
-    candidates_per_step: int = Field(4, ge=1, le=64, description="Candidates the reference LLM proposes per round.")
-    history_top_k: int = Field(20, ge=1, description="Earlier prompts shown in the meta-prompt, sorted ascending.")
+    candidates_per_step: int = Field(
+        4, ge=1, le=64, description="Candidates the reference LLM proposes per round."
+    )
+    history_top_k: int = Field(
+        20, ge=1, description="Earlier prompts shown in the meta-prompt, sorted ascending."
+    )
     exemplars: int = Field(3, ge=0, description="Task examples shown in the meta-prompt.")
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
@@ -293,7 +300,10 @@ def _describe(error: Mapping[str, Any], source: str, root: Any) -> str:
     if kind == "extra_forbidden":
         key = str(loc[-1])
         if key in ("api_key", "key", "apikey", "openai_api_key", "anthropic_api_key"):
-            message = "API keys never go in the campaign file: put the key in an environment variable and name it in api_key_env"
+            message = (
+                "API keys never go in the campaign file: "
+                "put the key in an environment variable and name it in api_key_env"
+            )
         else:
             message = "unknown key" + _suggestion(key, _known_keys(loc[:-1]))
     elif kind == "missing":

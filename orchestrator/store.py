@@ -138,7 +138,8 @@ class RunStore:
         now = self._clock()
         with self._tx() as db:
             db.execute(
-                "INSERT INTO runs (run_id, name, created, updated, status, seed, config) VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO runs (run_id, name, created, updated, status, seed, config)"
+                " VALUES (?,?,?,?,?,?,?)",
                 (run_id, name, now, now, "running", seed, json.dumps(config, sort_keys=True)),
             )
         return run_id
@@ -159,7 +160,9 @@ class RunStore:
 
     def run(self, run_id: str) -> RunSummary:
         """Raises RunNotFound for an unknown id."""
-        row = self._one("SELECT run_id,name,created,updated,status,message,seed FROM runs WHERE run_id=?", run_id)
+        row = self._one(
+            "SELECT run_id,name,created,updated,status,message,seed FROM runs WHERE run_id=?", run_id
+        )
         return RunSummary(*row)
 
     def config(self, run_id: str) -> dict[str, Any]:
@@ -172,7 +175,8 @@ class RunStore:
     def runs(self, limit: int = 50) -> list[RunSummary]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT run_id,name,created,updated,status,message,seed FROM runs ORDER BY created DESC LIMIT ?",
+                "SELECT run_id,name,created,updated,status,message,seed FROM runs"
+                " ORDER BY created DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [RunSummary(*row) for row in rows]

@@ -26,7 +26,7 @@ _LEAK_MARKERS = (
 
 
 def normalise(prompt: str) -> str:
-    """Lower-case, collapse whitespace, strip surrounding quotes and punctuation: equal prompts compare equal."""
+    """Lower-case, collapse whitespace, strip quotes and end punctuation: equal prompts compare equal."""
     text = _SPACE.sub(" ", prompt).strip().strip("\"'`").strip()
     return text.lower().rstrip(".!")
 

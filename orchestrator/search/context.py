@@ -1,0 +1,77 @@
+"""What the search nodes need, injected through LangGraph's runtime context (no globals)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from orchestrator.config import Campaign
+from orchestrator.store import RunStore
+
+__all__ = ["PromptScorer", "SearchContext", "derive_seed"]
+
+
+class PromptScorer(Protocol):
+    """Scores one prompt on one task split with the scorer LLM and the objective evaluator."""
+
+    async def score(self, prompt: str, task: str, split: str, limit: int | None = None) -> dict[str, Any]:
+        """Returns ``{"scores": {dim: raw}, "normalized": {dim: [0,1]}, "objective": float,
+        "wrong": [example index], "n": int, "failures": int}`` (JSON-serialisable)."""
+        ...
+
+    def exemplars(self, task: str, k: int, wrong: Sequence[int], seed: int) -> list[tuple[str, str]]:
+        """``k`` (input, answer) pairs from the task's train split, starting with examples the
+        current best got wrong (indices into the split the wrong list came from)."""
+        ...
+
+    async def judge_prompt(self, prompt: str) -> dict[str, dict[str, float]]:
+        """Prompt-level judged dimensions (clarity, specificity): ``{"scores": {...}, "normalized": {...}}``;
+        empty dicts when no judge is configured."""
+        ...
+
+    def describe(self, task: str) -> tuple[str, str]:
+        """(one-line description, answer format) of a task, for the meta-prompt."""
+        ...
+
+
+@dataclass
+class SearchContext:
+    """Run-scoped dependencies of every node.
+
+    Attributes:
+        campaign: the validated campaign.
+        run_id: the run being executed (also the checkpoint thread id).
+        reference: the reference LLM gateway (anything with ``async complete(ChatRequest)``).
+        scorer: scores prompts on task splits.
+        store: the run store.
+        source_tasks / target_task: task names of the two stages.
+        dimensions: dimension names shown to the reference LLM and used for the Pareto front.
+        objective: weighted objective of normalised dimension values (higher is better).
+        on_event: progress callback ``(kind, payload)``; the CLI draws its live display from it.
+    """
+
+    campaign: Campaign
+    run_id: str
+    reference: Any
+    scorer: PromptScorer
+    store: RunStore
+    source_tasks: Sequence[str]
+    target_task: str
+    dimensions: Sequence[str]
+    objective: Callable[[Mapping[str, float]], float]
+    on_event: Callable[[str, Mapping[str, Any]], None] = field(default=lambda kind, payload: None)
+
+    def emit(self, kind: str, **payload: Any) -> None:
+        self.store.record_event(self.run_id, kind, payload)
+        self.on_event(kind, payload)
+
+    def stage_tasks(self, stage: str) -> list[str]:
+        return list(self.source_tasks) if stage == "source" else [self.target_task]
+
+
+def derive_seed(*parts: object) -> int:
+    """A 31-bit seed from the run seed and a position (stage, iteration, index): stable across runs."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF

@@ -1,0 +1,260 @@
+"""The search graph's nodes. Each is ``(state, runtime) -> dict`` of the fields it changes.
+
+init -> score -> evaluate -> select -> (propose -> filter -> score -> ...) -> promote -> score -> ...
+-> final_dev -> final_test. Routers live in ``graph.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from orchestrator.backends.base import ChatRequest
+from orchestrator.search.candidates import candidate_id, extract_prompt, filter_proposals
+from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.meta_prompt import build_meta_prompt
+from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
+from orchestrator.search.state import SearchState, by_id, stage_history
+
+__all__ = [
+    "evaluate",
+    "filter_node",
+    "final_dev",
+    "final_test",
+    "init",
+    "promote",
+    "propose",
+    "score",
+    "select",
+]
+
+
+def _ctx(runtime: Runtime[SearchContext]) -> SearchContext:
+    return runtime.context
+
+
+def init(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Start stage 1 by queueing the baseline prompts."""
+    ctx = _ctx(runtime)
+    baselines = _unique(ctx.campaign.search.baseline_prompts)
+    ctx.emit("stage", stage="source", tasks=list(ctx.source_tasks))
+    return {
+        "stage": "source",
+        "iteration": 0,
+        "history": [],
+        "pending": [{"prompt": p, "origin": "baseline"} for p in baselines],
+        "best": {},
+        "stale": 0,
+        "stage_stop": {},
+    }
+
+
+async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """The reference LLM proposes N candidates from the meta-prompt (concurrently, seeded, cached)."""
+    ctx = _ctx(runtime)
+    search = ctx.campaign.search
+    stage, iteration = state["stage"], state["iteration"] + 1
+    tasks = ctx.stage_tasks(stage)
+    best = by_id(state, stage, state["best"][stage])
+    described = [ctx.scorer.describe(task) for task in tasks]
+    per_task = max(1, -(-search.exemplars // len(tasks))) if search.exemplars else 0
+    exemplars: list[tuple[str, str]] = []
+    for task in tasks:
+        wrong = best["per_task"].get(task, {}).get("wrong", [])
+        seed = derive_seed(ctx.campaign.run.seed, stage, iteration, task)
+        exemplars += ctx.scorer.exemplars(task, per_task, wrong, seed)
+    meta = build_meta_prompt(
+        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
+        exemplars=exemplars[: search.exemplars],
+        history=stage_history(state, stage),
+        dimensions=list(ctx.dimensions),
+        top_k=search.history_top_k,
+        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
+        max_words=max(20, search.max_prompt_chars // 6),
+    )
+    settings = ctx.campaign.models.reference
+    requests = [
+        ChatRequest(
+            messages=(("user", meta),),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
+            sample_index=index,
+        )
+        for index in range(search.candidates_per_step)
+    ]
+    replies = await asyncio.gather(*(ctx.reference.complete(r) for r in requests))
+    proposals = [extract_prompt(reply.text) for reply in replies]
+    ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
+    return {"iteration": iteration, "proposals": proposals}
+
+
+def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Drop duplicates, over-long text and leaked meta-prompt markers."""
+    ctx = _ctx(runtime)
+    seen = [c["id"] for c in stage_history(state, state["stage"])]
+    result = filter_proposals(
+        state.get("proposals", []), seen, max_chars=ctx.campaign.search.max_prompt_chars
+    )
+    ctx.emit("filtered", kept=len(result.kept), rejected=len(result.rejected))
+    return {
+        "pending": [{"prompt": p, "origin": "proposed"} for p in result.kept],
+        "rejected": result.rejected,
+    }
+
+
+async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently."""
+    ctx = _ctx(runtime)
+    stage, iteration = state["stage"], state["iteration"]
+    tasks = ctx.stage_tasks(stage)
+    pending = state.get("pending", [])
+    jobs = [ctx.scorer.score(item["prompt"], task, "minibatch") for item in pending for task in tasks]
+    results = await asyncio.gather(*jobs)
+    scored = []
+    for i, item in enumerate(pending):
+        per_task = {task: results[i * len(tasks) + j] for j, task in enumerate(tasks)}
+        scored.append(
+            {
+                "id": candidate_id(item["prompt"]),
+                "prompt": item["prompt"],
+                "stage": stage,
+                "iteration": iteration,
+                "origin": item["origin"],
+                "per_task": per_task,
+            }
+        )
+    ctx.emit("scored", stage=stage, iteration=iteration, candidates=len(scored))
+    return {"scored": scored}
+
+
+async def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Aggregate per-task dimensions, add prompt-level judged dimensions, compute the objective."""
+    ctx = _ctx(runtime)
+    scored = [dict(c) for c in state.get("scored", [])]
+    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(c["prompt"]) for c in scored))
+    for cand, prompt_dims in zip(scored, judged, strict=True):
+        cand.update(aggregate(cand["per_task"], prompt_dims, ctx.objective))
+    return {"scored": scored}
+
+
+def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Add the round's candidates to the history; update front, best and the patience counter."""
+    ctx = _ctx(runtime)
+    stage = state["stage"]
+    previous = stage_history(state, stage)
+    policy = ctx.campaign.objective
+    scored = mark_accepted(state.get("scored", []), previous, policy, ctx.dimensions)
+    history = state.get("history", []) + scored
+    in_stage = previous + scored
+    best = choose_best(in_stage, policy)
+    old_best = state.get("best", {}).get(stage)
+    improved = old_best is None or (
+        best["id"] != old_best and best["objective"] > by_id(state, stage, old_best)["objective"] + 1e-12
+    )
+    for cand in scored:
+        ctx.store.record_candidate(ctx.run_id, cand)
+    ctx.emit(
+        "selected",
+        stage=stage,
+        iteration=state["iteration"],
+        best_objective=best["objective"],
+        best_scores=best["scores"],
+        candidates=len(scored),
+    )
+    return {
+        "history": history,
+        "scored": [],
+        "pending": [],
+        "proposals": [],
+        "front": pareto_ids(in_stage, ctx.dimensions),
+        "best": {**state.get("best", {}), stage: best["id"]},
+        "stale": 0 if improved else state.get("stale", 0) + 1,
+    }
+
+
+def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Carry the top-k source prompts (and the baselines) into stage 2 on the target task."""
+    ctx = _ctx(runtime)
+    ranked = sorted(stage_history(state, "source"), key=lambda c: (-c["objective"], c["id"]))
+    top = [c["prompt"] for c in ranked[: ctx.campaign.search.promote_top_k]]
+    baselines = [p for p in _unique(ctx.campaign.search.baseline_prompts) if p not in top]
+    pending = [{"prompt": p, "origin": "promoted"} for p in top]
+    pending += [{"prompt": p, "origin": "baseline"} for p in baselines]
+    ctx.emit("stage", stage="target", tasks=[ctx.target_task], promoted=len(top))
+    return {
+        "stage": "target",
+        "iteration": 0,
+        "stale": 0,
+        "pending": pending,
+        "stage_stop": {**state.get("stage_stop", {}), "source": stop_reason(state, ctx) or "done"},
+    }
+
+
+async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Re-score the finalists on the whole dev split of the target task and name the winner."""
+    ctx = _ctx(runtime)
+    ranked = sorted(stage_history(state, "target"), key=lambda c: (-c["objective"], c["id"]))
+    finalists = ranked[: ctx.campaign.search.finalists]
+    results = await asyncio.gather(
+        *(ctx.scorer.score(c["prompt"], ctx.target_task, "dev") for c in finalists)
+    )
+    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(c["prompt"]) for c in finalists))
+    rescored = []
+    for cand, result, prompt_dims in zip(finalists, results, judged, strict=True):
+        summary = aggregate({ctx.target_task: result}, prompt_dims, ctx.objective)
+        rescored.append({"id": cand["id"], "prompt": cand["prompt"], "origin": cand["origin"], **summary})
+    winner = max(rescored, key=lambda c: (c["objective"], c["id"]))
+    ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
+    return {
+        "stage_stop": {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"},
+        "final": {"finalists": rescored, "winner": winner},
+    }
+
+
+async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Score the winner, the baseline and the best stage-1 prompt once on the held-out test split."""
+    ctx = _ctx(runtime)
+    final = dict(state["final"])
+    baseline = ctx.campaign.search.baseline_prompts[0]
+    stage1 = by_id(state, "source", state["best"]["source"])["prompt"]
+    contenders = {"baseline": baseline, "stage1_best": stage1, "winner": final["winner"]["prompt"]}
+    results = await asyncio.gather(
+        *(ctx.scorer.score(p, ctx.target_task, "test") for p in contenders.values())
+    )
+    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(p) for p in contenders.values()))
+    test = {}
+    for (name, prompt), result, prompt_dims in zip(contenders.items(), results, judged, strict=True):
+        test[name] = {"prompt": prompt, **aggregate({ctx.target_task: result}, prompt_dims, ctx.objective)}
+        test[name]["per_example"] = result.get("per_example", {})
+    final["test"] = test
+    ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
+    return {"final": final}
+
+
+def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
+    """Why the current stage should stop now, or None to keep searching."""
+    search = ctx.campaign.search
+    stage = state["stage"]
+    limit = search.stage1_iterations if stage == "source" else search.stage2_iterations
+    if state["iteration"] >= limit:
+        return f"iterations ({limit})"
+    if state.get("stale", 0) >= search.patience:
+        return f"patience ({search.patience} rounds without improvement)"
+    best_id = state.get("best", {}).get(stage)
+    if search.target_score is not None and best_id is not None:
+        if by_id(state, stage, best_id)["objective"] >= search.target_score:
+            return f"target score {search.target_score} reached"
+    return None
+
+
+def _unique(prompts: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for prompt in prompts:
+        cid = candidate_id(prompt)
+        if cid not in seen:
+            seen.add(cid)
+            out.append(prompt)
+    return out

@@ -1,0 +1,106 @@
+"""Aggregating a candidate's scores over tasks, acceptance, the Pareto front and the stage's best."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from evaluators.acceptance import AcceptancePolicy, accept, best_index
+from evaluators.objective import pareto_front
+from orchestrator.config import ObjectiveConfig
+
+__all__ = ["acceptance_policy", "aggregate", "choose_best", "mark_accepted", "pareto_ids"]
+
+
+def acceptance_policy(objective: ObjectiveConfig) -> AcceptancePolicy:
+    return AcceptancePolicy(
+        kind=objective.acceptance, weights=objective.weights, order=objective.lexicographic_order
+    )
+
+
+def _mean(values: Sequence[float]) -> float:
+    defined = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(defined) / len(defined) if defined else math.nan
+
+
+def aggregate(
+    per_task: Mapping[str, Mapping[str, Any]],
+    prompt_dims: Mapping[str, Mapping[str, float]],
+    objective: Callable[[Mapping[str, float]], float],
+) -> dict[str, Any]:
+    """A candidate's scores over several tasks: the mean of each dimension, plus prompt-level dimensions.
+
+    Stage 1 rates a prompt by this aggregate, so a prompt must work across the source tasks to win.
+
+    Returns:
+        ``{"scores", "normalized", "objective", "per_task"}``; ``per_task`` gains each task's objective.
+    """
+    names = sorted({name for result in per_task.values() for name in result["normalized"]})
+    scores = {n: _mean([r["scores"].get(n, math.nan) for r in per_task.values()]) for n in names}
+    normalized = {n: _mean([r["normalized"].get(n, math.nan) for r in per_task.values()]) for n in names}
+    scores.update(prompt_dims.get("scores", {}))
+    normalized.update(prompt_dims.get("normalized", {}))
+    tasks = {}
+    for task, result in per_task.items():
+        task_norm = {**result["normalized"], **prompt_dims.get("normalized", {})}
+        tasks[task] = {**result, "objective": _finite(objective(task_norm))}
+    return {
+        "scores": scores,
+        "normalized": normalized,
+        "objective": _finite(objective(normalized)),
+        "per_task": tasks,
+    }
+
+
+def _finite(value: float) -> float:
+    return 0.0 if value is None or math.isnan(value) else float(value)
+
+
+def mark_accepted(
+    scored: Sequence[Mapping[str, Any]],
+    previous: Sequence[Mapping[str, Any]],
+    objective: ObjectiveConfig,
+    dimensions: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Decide, in order, whether each new candidate is accepted against the stage's current pool.
+
+    ``pareto`` compares with the current front, the others with every accepted incumbent.
+    """
+    policy = acceptance_policy(objective)
+    pool = [dict(c) for c in previous if c.get("accepted")]
+    out = []
+    for cand in scored:
+        if policy.kind == "pareto" and pool:
+            front = [pool[i] for i in pareto_ids_index(pool, policy.dimensions)]
+        else:
+            front = pool
+        decision = accept(cand["normalized"], [c["normalized"] for c in front], policy)
+        marked = {**cand, "accepted": decision.accepted, "decision": decision.reason}
+        out.append(marked)
+        if decision.accepted:
+            pool.append(marked)
+    return out
+
+
+def choose_best(candidates: Sequence[Mapping[str, Any]], objective: ObjectiveConfig) -> Mapping[str, Any]:
+    """The stage's best candidate under the campaign's policy."""
+    policy = acceptance_policy(objective)
+    return candidates[best_index([c["normalized"] for c in candidates], policy)]
+
+
+def pareto_ids_index(candidates: Sequence[Mapping[str, Any]], dimensions: Sequence[str]) -> list[int]:
+    """Indices of the non-dominated candidates on normalised ``dimensions`` (undefined ones left out)."""
+    names = [
+        d
+        for d in dimensions
+        if all(d in c["normalized"] and not math.isnan(c["normalized"][d]) for c in candidates)
+    ]
+    if not names or not candidates:
+        return list(range(len(candidates)))
+    points = [[c["normalized"][d] for d in names] for c in candidates]
+    return sorted(pareto_front(points, ["max"] * len(names)))
+
+
+def pareto_ids(candidates: Sequence[Mapping[str, Any]], dimensions: Sequence[str]) -> list[str]:
+    return [candidates[i]["id"] for i in pareto_ids_index(candidates, dimensions)]
