@@ -33,7 +33,11 @@ class ChatLLM(Protocol):
 
 @runtime_checkable
 class LabelScorer(Protocol):
-    """An LLM that can score a fixed label set as answers (log-likelihood); gives calibrated probs."""
+    """An LLM that can score a fixed label set as answers (log-likelihood); gives calibrated probs.
+
+    An object may also carry ``supports_label_scoring: bool``; when it is ``False`` (a gateway whose
+    backend has no log-probabilities) the evaluator's ``scoring="auto"`` falls back to generation.
+    """
 
     async def score_labels(
         self, messages: Sequence[Mapping[str, str]], labels: Sequence[str]
