@@ -18,7 +18,7 @@ from typing import Literal
 
 from evaluators.calibration import BinningStrategy
 from evaluators.confidence import confidence_to_probs, parse_verbalized_answer
-from evaluators.errors import FailureCounter
+from evaluators.errors import FailureCounter, TooManyErrors
 from evaluators.instruction_following import check_output
 from evaluators.judges import DEFAULT_JUDGES, JudgeSpec, JudgeVerdict, LLMJudge
 from evaluators.metrics import exact_match
@@ -251,14 +251,23 @@ class _Run:
 
 
 async def _run_all(coroutines: Sequence) -> list:
-    """Run coroutines concurrently; on the first exception cancel the rest and raise it."""
+    """Run coroutines concurrently and raise the first exception.
+
+    ``TooManyErrors`` (and cancellation) cancel the rest at once. Any other error, such as a budget
+    that stops the run, lets the calls already in flight finish first: they are paid for, and the
+    caller's cache keeps their answers for a resumed run.
+    """
     tasks = [asyncio.ensure_future(c) for c in coroutines]
     try:
         return list(await asyncio.gather(*tasks))
-    finally:
+    except (TooManyErrors, asyncio.CancelledError):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    except BaseException:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def evaluate_prompt(

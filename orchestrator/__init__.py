@@ -1,0 +1,20 @@
+"""promptfusion's orchestrator: campaigns, backends, the dual-stage search, the CLI.
+
+The public API is imported lazily so that ``promptfusion --help`` stays fast::
+
+    from orchestrator import load_campaign, optimize, resume
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from orchestrator import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'orchestrator' has no attribute {name!r}")

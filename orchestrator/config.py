@@ -53,7 +53,9 @@ class ModelConfig(_Strict):
     concurrency: int = Field(8, ge=1, le=1024, description="Most calls in flight at once for this model.")
     rpm: int | None = Field(None, ge=1, description="Requests per minute limit (None: unlimited).")
     tpm: int | None = Field(None, ge=1, description="Tokens per minute limit (None: unlimited).")
-    timeout: float = Field(60.0, gt=0, description="Seconds before one call times out.")
+    timeout: float | None = Field(
+        None, gt=0, description="Seconds before one call times out (None: 60 hosted, 1800 for local/)."
+    )
     max_retries: int = Field(5, ge=0, le=20, description="Retries of a transient failure before giving up.")
     options: dict[str, Any] = Field(
         default_factory=dict, description="Provider-specific settings (e.g. device, dtype for local/)."
@@ -68,6 +70,13 @@ class ModelConfig(_Strict):
                 "(providers: litellm, openai, anthropic, local; e.g. 'openai/gpt-4o-mini')"
             )
         return value
+
+    @property
+    def effective_timeout(self) -> float:
+        # An in-process model queues work behind one worker thread; a slow CPU is not an outage.
+        if self.timeout is not None:
+            return self.timeout
+        return 1800.0 if self.model.startswith("local/") else 60.0
 
     @field_validator("api_key_env")
     @classmethod
@@ -101,9 +110,12 @@ class TaskConfig(_Strict):
     name: str = Field(..., description="Built-in task name, or a name for the task in `path`.")
     path: str | None = Field(None, description="JSONL/CSV file (relative to the campaign file).")
     description: str | None = Field(None, description="What the task asks; shown to the reference LLM.")
-    input_field: str = Field("input", description="Field holding the model input.")
-    target_field: str = Field("target", description="Field holding the reference answer.")
-    labels: list[str] | None = Field(None, description="Closed label set (None: free-form answers).")
+    input_fields: list[str] | None = Field(
+        None, description="Input fields (None: every field but the target)."
+    )
+    target_field: str = Field("label", description="Field holding the reference answer.")
+    labels: list[str] | None = Field(None, description="Closed label set (None: the distinct targets found).")
+    free_form: bool = Field(False, description="Answers are free text (exact match), not a label set.")
     family: str | None = Field(None, description="Group of related tasks, for reports.")
     max_examples: int | None = Field(None, ge=1, description="Sample at most this many examples.")
 
@@ -220,7 +232,6 @@ class Campaign(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
-    base_dir: str = Field(".", exclude=True, description="Folder of the campaign file (set by the loader).")
 
     @model_validator(mode="after")
     def _judge_needed(self) -> Campaign:
@@ -244,7 +255,7 @@ def load_campaign(path: str | os.PathLike[str], env: Mapping[str, str] | None = 
         env: environment to check ``api_key_env`` names against (default ``os.environ``).
 
     Returns:
-        The validated campaign, with ``base_dir`` set to the file's folder.
+        The validated campaign; task file paths are made absolute (they are relative to the campaign file).
 
     Raises:
         ConfigError: unreadable file, bad YAML, unknown key, wrong type, missing environment variable.
@@ -272,14 +283,26 @@ def parse_campaign(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, not {type(data).__name__}")
-    data.pop("base_dir", None)
     try:
-        campaign = Campaign.model_validate({**data, "base_dir": base_dir})
+        campaign = Campaign.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(_describe(first, source, root)) from None
     _check_environment(campaign, source, root, os.environ if env is None else env)
-    return campaign
+    return _absolute_task_paths(campaign, Path(base_dir))
+
+
+def _absolute_task_paths(campaign: Campaign, base_dir: Path) -> Campaign:
+    # Saved configs must resume from anywhere, so relative task files are pinned to the campaign's folder.
+    def fix(task: TaskConfig) -> TaskConfig:
+        if task.path and not Path(task.path).expanduser().is_absolute():
+            return task.model_copy(update={"path": str((base_dir / task.path).resolve())})
+        return task
+
+    tasks = campaign.tasks.model_copy(
+        update={"source": [fix(t) for t in campaign.tasks.source], "target": fix(campaign.tasks.target)}
+    )
+    return campaign.model_copy(update={"tasks": tasks})
 
 
 def _check_environment(campaign: Campaign, source: str, root: Any, env: Mapping[str, str]) -> None:
@@ -342,7 +365,7 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
         model = _model_in(field.annotation)
         if model is None:
             return []
-    return [name for name in getattr(model, "model_fields", {}) if name != "base_dir"]
+    return list(getattr(model, "model_fields", {}))
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

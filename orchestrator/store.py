@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.errors import RunNotFound
 
@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     ts REAL NOT NULL,
     role TEXT NOT NULL,
     model TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     cost_usd REAL,
@@ -84,18 +86,19 @@ class RunSummary:
     seed: int
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One LLM call as the ledger saw it."""
+class CallRecord(Protocol):
+    """One LLM call as the gateway's ledger saw it (``orchestrator.gateway.ledger.CallRecord``)."""
 
     role: str
     model: str
+    kind: str
+    cached: bool
+    attempts: int
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float | None
     latency_s: float
-    cache_hit: bool
-    error: str | None = None
+    error: str | None
 
 
 class RunStore:
@@ -237,18 +240,20 @@ class RunStore:
     def record_call(self, run_id: str, call: CallRecord) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO llm_calls (run_id, ts, role, model, prompt_tokens, completion_tokens, cost_usd,"
-                " latency_s, cache_hit, error) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO llm_calls (run_id, ts, role, model, kind, attempts, prompt_tokens,"
+                " completion_tokens, cost_usd, latency_s, cache_hit, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     self._clock(),
                     call.role,
                     call.model,
+                    call.kind,
+                    call.attempts,
                     call.prompt_tokens,
                     call.completion_tokens,
                     call.cost_usd,
                     call.latency_s,
-                    int(call.cache_hit),
+                    int(call.cached),
                     call.error,
                 ),
             )
@@ -274,6 +279,16 @@ class RunStore:
             }
             for role, model, calls, hits, pt, ct, cost, lat, errors in rows
         }
+
+    def spent(self, run_id: str) -> tuple[int, int, float]:
+        """(calls sent, tokens, USD) of a run, cache hits excluded: what its budget has used."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(prompt_tokens + completion_tokens), 0),"
+                " COALESCE(SUM(cost_usd), 0) FROM llm_calls WHERE run_id=? AND cache_hit=0",
+                (run_id,),
+            ).fetchone()
+        return int(row[0]), int(row[1]), float(row[2])
 
     def calls_over_time(self, run_id: str) -> list[tuple[float, int, int, float]]:
         """(ts, cache_hit, tokens, cost) per call, oldest first: for spend-over-time plots."""

@@ -5,7 +5,25 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import RunNotFound
-from orchestrator.store import CallRecord, RunStore
+from orchestrator.gateway.ledger import CallRecord
+from orchestrator.store import RunStore
+
+
+def _call(cached: bool) -> CallRecord:
+    return CallRecord(
+        role="scorer",
+        model="local/x",
+        kind="complete",
+        key="k",
+        cached=cached,
+        attempts=0 if cached else 1,
+        prompt_tokens=10,
+        completion_tokens=2,
+        cost_usd=None,
+        latency_s=0.1,
+        error=None,
+        started_at=0.0,
+    )
 
 
 def test_records_survive_reopen(tmp_path):
@@ -14,10 +32,17 @@ def test_records_survive_reopen(tmp_path):
     run_id = store.create_run("demo", {"run": {"seed": 3}}, seed=3)
     store.record_candidate(
         run_id,
-        {"id": "abc", "stage": "source", "iteration": 0, "prompt": "P", "objective": 0.5, "scores": {"accuracy": 0.5}},
+        {
+            "id": "abc",
+            "stage": "source",
+            "iteration": 0,
+            "prompt": "P",
+            "objective": 0.5,
+            "scores": {"accuracy": 0.5},
+        },
     )
-    store.record_call(run_id, CallRecord("scorer", "local/x", 10, 2, None, 0.1, cache_hit=False))
-    store.record_call(run_id, CallRecord("scorer", "local/x", 10, 2, None, 0.0, cache_hit=True))
+    store.record_call(run_id, _call(cached=False))
+    store.record_call(run_id, _call(cached=True))
     store.record_event(run_id, "stage", {"stage": "source"})
     store.set_status(run_id, "done", "finished")
     store.close()
@@ -29,6 +54,7 @@ def test_records_survive_reopen(tmp_path):
     assert reopened.candidates(run_id)[0]["scores"] == {"accuracy": 0.5}
     usage = reopened.usage(run_id)["scorer (local/x)"]
     assert usage["calls"] == 2 and usage["cache_hits"] == 1 and usage["prompt_tokens"] == 20
+    assert reopened.spent(run_id) == (1, 12, 0.0)
     assert reopened.events(run_id, "stage")[0]["stage"] == "source"
 
 

@@ -26,11 +26,6 @@ class PromptScorer(Protocol):
         current best got wrong (indices into the split the wrong list came from)."""
         ...
 
-    async def judge_prompt(self, prompt: str) -> dict[str, dict[str, float]]:
-        """Prompt-level judged dimensions (clarity, specificity): ``{"scores": {...}, "normalized": {...}}``;
-        empty dicts when no judge is configured."""
-        ...
-
     def describe(self, task: str) -> tuple[str, str]:
         """(one-line description, answer format) of a task, for the meta-prompt."""
         ...

@@ -6,13 +6,12 @@ init -> score -> evaluate -> select -> (propose -> filter -> score -> ...) -> pr
 
 from __future__ import annotations
 
-import asyncio
-
 from langgraph.runtime import Runtime
 
 from orchestrator.backends.base import ChatRequest
 from orchestrator.search.candidates import candidate_id, extract_prompt, filter_proposals
 from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.gather import gather_settled
 from orchestrator.search.meta_prompt import build_meta_prompt
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
@@ -84,7 +83,7 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         )
         for index in range(search.candidates_per_step)
     ]
-    replies = await asyncio.gather(*(ctx.reference.complete(r) for r in requests))
+    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
     proposals = [extract_prompt(reply.text) for reply in replies]
     ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
     return {"iteration": iteration, "proposals": proposals}
@@ -111,7 +110,7 @@ async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     tasks = ctx.stage_tasks(stage)
     pending = state.get("pending", [])
     jobs = [ctx.scorer.score(item["prompt"], task, "minibatch") for item in pending for task in tasks]
-    results = await asyncio.gather(*jobs)
+    results = await gather_settled(jobs)
     scored = []
     for i, item in enumerate(pending):
         per_task = {task: results[i * len(tasks) + j] for j, task in enumerate(tasks)}
@@ -129,13 +128,10 @@ async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     return {"scored": scored}
 
 
-async def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
-    """Aggregate per-task dimensions, add prompt-level judged dimensions, compute the objective."""
+def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Aggregate each candidate's dimensions over the stage's tasks and compute its objective."""
     ctx = _ctx(runtime)
-    scored = [dict(c) for c in state.get("scored", [])]
-    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(c["prompt"]) for c in scored))
-    for cand, prompt_dims in zip(scored, judged, strict=True):
-        cand.update(aggregate(cand["per_task"], prompt_dims, ctx.objective))
+    scored = [{**c, **aggregate(c["per_task"], ctx.objective)} for c in state.get("scored", [])]
     return {"scored": scored}
 
 
@@ -197,13 +193,10 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     ctx = _ctx(runtime)
     ranked = sorted(stage_history(state, "target"), key=lambda c: (-c["objective"], c["id"]))
     finalists = ranked[: ctx.campaign.search.finalists]
-    results = await asyncio.gather(
-        *(ctx.scorer.score(c["prompt"], ctx.target_task, "dev") for c in finalists)
-    )
-    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(c["prompt"]) for c in finalists))
+    results = await gather_settled(ctx.scorer.score(c["prompt"], ctx.target_task, "dev") for c in finalists)
     rescored = []
-    for cand, result, prompt_dims in zip(finalists, results, judged, strict=True):
-        summary = aggregate({ctx.target_task: result}, prompt_dims, ctx.objective)
+    for cand, result in zip(finalists, results, strict=True):
+        summary = aggregate({ctx.target_task: result}, ctx.objective)
         rescored.append({"id": cand["id"], "prompt": cand["prompt"], "origin": cand["origin"], **summary})
     winner = max(rescored, key=lambda c: (c["objective"], c["id"]))
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
@@ -220,14 +213,10 @@ async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     baseline = ctx.campaign.search.baseline_prompts[0]
     stage1 = by_id(state, "source", state["best"]["source"])["prompt"]
     contenders = {"baseline": baseline, "stage1_best": stage1, "winner": final["winner"]["prompt"]}
-    results = await asyncio.gather(
-        *(ctx.scorer.score(p, ctx.target_task, "test") for p in contenders.values())
-    )
-    judged = await asyncio.gather(*(ctx.scorer.judge_prompt(p) for p in contenders.values()))
+    results = await gather_settled(ctx.scorer.score(p, ctx.target_task, "test") for p in contenders.values())
     test = {}
-    for (name, prompt), result, prompt_dims in zip(contenders.items(), results, judged, strict=True):
-        test[name] = {"prompt": prompt, **aggregate({ctx.target_task: result}, prompt_dims, ctx.objective)}
-        test[name]["per_example"] = result.get("per_example", {})
+    for (name, prompt), result in zip(contenders.items(), results, strict=True):
+        test[name] = {"prompt": prompt, **aggregate({ctx.target_task: result}, ctx.objective)}
     final["test"] = test
     ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
     return {"final": final}

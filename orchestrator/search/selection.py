@@ -26,10 +26,9 @@ def _mean(values: Sequence[float]) -> float:
 
 def aggregate(
     per_task: Mapping[str, Mapping[str, Any]],
-    prompt_dims: Mapping[str, Mapping[str, float]],
     objective: Callable[[Mapping[str, float]], float],
 ) -> dict[str, Any]:
-    """A candidate's scores over several tasks: the mean of each dimension, plus prompt-level dimensions.
+    """A candidate's scores over several tasks: the mean of each dimension.
 
     Stage 1 rates a prompt by this aggregate, so a prompt must work across the source tasks to win.
 
@@ -39,12 +38,7 @@ def aggregate(
     names = sorted({name for result in per_task.values() for name in result["normalized"]})
     scores = {n: _mean([r["scores"].get(n, math.nan) for r in per_task.values()]) for n in names}
     normalized = {n: _mean([r["normalized"].get(n, math.nan) for r in per_task.values()]) for n in names}
-    scores.update(prompt_dims.get("scores", {}))
-    normalized.update(prompt_dims.get("normalized", {}))
-    tasks = {}
-    for task, result in per_task.items():
-        task_norm = {**result["normalized"], **prompt_dims.get("normalized", {})}
-        tasks[task] = {**result, "objective": _finite(objective(task_norm))}
+    tasks = {task: {**r, "objective": _finite(objective(r["normalized"]))} for task, r in per_task.items()}
     return {
         "scores": scores,
         "normalized": normalized,

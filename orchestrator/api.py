@@ -1,0 +1,65 @@
+"""The public Python API: ``load_campaign``, ``optimize``, ``resume`` (and async variants).
+
+from orchestrator import load_campaign, optimize
+result = optimize(load_campaign("examples/embedded.yaml"), on_event=print)
+print(result.final["winner"]["prompt"], result.final["test"]["winner"]["scores"])
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator.config import Campaign, load_campaign
+from orchestrator.runner import EventCallback, RunResult, optimize_async, resume_async
+
+__all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+
+
+def _campaign(campaign: Campaign | str | Path) -> Campaign:
+    return campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+
+
+def optimize(
+    campaign: Campaign | str | Path,
+    *,
+    on_event: EventCallback | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run a campaign: stage 1 over the source tasks, stage 2 on the target, finalists, test.
+
+    Args:
+        campaign: a validated ``Campaign`` or the path of a campaign YAML file.
+        on_event: called as ``on_event(kind, payload)`` for progress (stage, proposed, scored, ...).
+        environ: where API keys are read (default ``os.environ``).
+
+    Returns:
+        The result; ``status`` is ``"stopped"`` when a budget was reached (resume it later).
+
+    Raises:
+        ConfigError, DataError: bad campaign or task data (nothing run).
+        LLMError: a backend failed for good (the run is checkpointed: ``resume`` continues it).
+    """
+    return asyncio.run(optimize_async(_campaign(campaign), on_event=on_event, environ=environ))
+
+
+def resume(
+    run_id: str,
+    *,
+    store: str | Path = "runs/promptfusion.sqlite",
+    budget: Mapping[str, Any] | None = None,
+    on_event: EventCallback | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Continue a stopped, failed or killed run from its last checkpoint (cached calls are free).
+
+    Args:
+        run_id: the run to continue.
+        store: the run store it was recorded in.
+        budget: new limits replacing the saved ones, e.g. ``{"max_calls": 5000}``.
+    """
+    return asyncio.run(
+        resume_async(run_id, store_path=store, budget=budget, on_event=on_event, environ=environ)
+    )

@@ -1,0 +1,116 @@
+"""Everything a run talks to, built from the campaign and closed together: cache, ledger, budget,
+backends (one per distinct model, shared between roles) and a gateway per role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.backends.base import Backend
+from orchestrator.backends.registry import create_backend
+from orchestrator.config import Campaign, ModelConfig
+from orchestrator.gateway.budget import Budget
+from orchestrator.gateway.cache import ResponseCache
+from orchestrator.gateway.factory import backend_settings
+from orchestrator.gateway.gateway import Gateway
+from orchestrator.gateway.ledger import Ledger
+from orchestrator.gateway.settings import GatewaySettings
+from orchestrator.store import RunStore
+
+__all__ = ["RunResources", "gateway_settings"]
+
+
+def gateway_settings(model: ModelConfig) -> GatewaySettings:
+    """The gateway's view of one configured model."""
+    return GatewaySettings(
+        model=model.model,
+        api_base=model.api_base,
+        api_key_env=model.api_key_env,
+        temperature=model.temperature,
+        max_tokens=model.max_tokens,
+        concurrency=model.concurrency,
+        rpm=model.rpm,
+        tpm=model.tpm,
+        timeout=model.effective_timeout,
+        max_retries=model.max_retries,
+        options=dict(model.options),
+    )
+
+
+@dataclass
+class RunResources:
+    """Gateways for the roles of one run, sharing one cache, ledger and budget.
+
+    Use as ``async with RunResources.open(...) as res:``; backends and the cache close on exit.
+    """
+
+    cache: ResponseCache
+    ledger: Ledger
+    budget: Budget
+    gateways: dict[str, Gateway]
+    _backends: list[Backend] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        campaign: Campaign,
+        *,
+        store: RunStore | None = None,
+        run_id: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        roles: tuple[str, ...] = ("reference", "scorer", "judge"),
+    ) -> RunResources:
+        """Build the run's gateways. Budget use already recorded for ``run_id`` counts (resume)."""
+        cache = ResponseCache(campaign.run.cache)
+        sink = (lambda record: store.record_call(run_id, record)) if store and run_id else None
+        ledger = Ledger(sink=sink)
+        limits = campaign.budget
+        budget = Budget(max_calls=limits.max_calls, max_tokens=limits.max_tokens, max_usd=limits.max_usd)
+        if store and run_id:
+            budget.used_calls, budget.used_tokens, budget.used_usd = store.spent(run_id)
+        backends: dict[str, Backend] = {}
+        gateways: dict[str, Gateway] = {}
+        try:
+            for role in roles:
+                model = getattr(campaign.models, role)
+                if model is None:
+                    continue
+                settings = gateway_settings(model)
+                resolved = backend_settings(settings, environ)
+                # One backend per distinct model: a local model is loaded once even when it plays
+                # several roles, and hosted clients share their connection pool.
+                key = json.dumps(
+                    [model.model, model.api_base, model.api_key_env, model.timeout, model.options]
+                )
+                if key not in backends:
+                    backends[key] = create_backend(model.model, resolved)
+                gateways[role] = Gateway(
+                    backends[key], settings, role=role, cache=cache, ledger=ledger, budget=budget
+                )
+        except BaseException:
+            cache.close()
+            raise
+        return cls(
+            cache=cache, ledger=ledger, budget=budget, gateways=gateways, _backends=list(backends.values())
+        )
+
+    async def __aenter__(self) -> RunResources:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        try:
+            for backend in self._backends:
+                await backend.aclose()
+        finally:
+            self.cache.close()
+
+    def __getitem__(self, role: str) -> Gateway:
+        return self.gateways[role]
+
+    def get(self, role: str) -> Gateway | None:
+        return self.gateways.get(role)

@@ -1,0 +1,225 @@
+"""Running a campaign: build the run's parts, execute the search graph under a SQLite checkpointer,
+and turn the final state into a result. ``optimize`` starts a run, ``resume`` continues one."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.backends.base import BudgetExceeded
+from orchestrator.config import Campaign
+from orchestrator.store import RunStore
+
+__all__ = ["EventCallback", "RunResult", "checkpoint_path", "optimize_async", "resume_async"]
+
+EventCallback = Callable[[str, Mapping[str, Any]], None]
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes:
+        run_id: the run's id (use it to resume, show or report).
+        status: ``"done"``, ``"stopped"`` (a budget was reached; resumable) or ``"failed"``.
+        message: why it stopped, in one line.
+        winners: ``{"source": candidate, "target": candidate}`` (best of each stage so far).
+        final: finalists on the full dev split, the winner, held-out test scores (when done).
+        history: every scored candidate, both stages.
+        usage: per role and model: calls, cache hits, tokens, cost.
+        store: path of the run store.
+    """
+
+    run_id: str
+    status: str
+    message: str
+    winners: dict[str, Any] = field(default_factory=dict)
+    final: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    store: str = ""
+
+    @property
+    def improved(self) -> bool | None:
+        """Whether the winner beat the baseline prompt on the held-out test objective (None: not known)."""
+        test = (self.final or {}).get("test")
+        if not test:
+            return None
+        return test["winner"]["objective"] > test["baseline"]["objective"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe(self.__dict__)
+
+
+def checkpoint_path(store_path: str | Path) -> Path:
+    """The LangGraph checkpoint database kept beside the run store."""
+    path = Path(store_path)
+    return path.with_name(path.stem + ".checkpoints.sqlite")
+
+
+async def optimize_async(
+    campaign: Campaign,
+    *,
+    on_event: EventCallback | None = None,
+    environ: Mapping[str, str] | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run a campaign from the start. See ``orchestrator.optimize``."""
+    store = RunStore(campaign.run.store)
+    try:
+        run_id = store.create_run(campaign.name, campaign.resolved(), campaign.run.seed, run_id=run_id)
+        return await _execute(campaign, store, run_id, fresh=True, on_event=on_event, environ=environ)
+    finally:
+        store.close()
+
+
+async def resume_async(
+    run_id: str,
+    *,
+    store_path: str | Path = "runs/promptfusion.sqlite",
+    budget: Mapping[str, Any] | None = None,
+    on_event: EventCallback | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Continue a stopped, failed or killed run from its last checkpoint. See ``orchestrator.resume``.
+
+    Args:
+        run_id: the run to continue.
+        store_path: its run store.
+        budget: new limits (``max_calls``, ``max_tokens``, ``max_usd``) replacing the saved ones.
+    """
+    store = RunStore(store_path)
+    try:
+        config = store.config(run_id)
+        if budget:
+            config["budget"] = {**config.get("budget", {}), **budget}
+        campaign = Campaign.model_validate(config)
+        if store.run(run_id).status == "done":
+            return _result_from_store(store, run_id)
+        return await _execute(campaign, store, run_id, fresh=False, on_event=on_event, environ=environ)
+    finally:
+        store.close()
+
+
+async def _execute(
+    campaign: Campaign,
+    store: RunStore,
+    run_id: str,
+    *,
+    fresh: bool,
+    on_event: EventCallback | None,
+    environ: Mapping[str, str] | None,
+) -> RunResult:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from orchestrator.resources import RunResources
+    from orchestrator.search.context import SearchContext
+    from orchestrator.search.graph import build_graph
+    from orchestrator.search.selection import acceptance_policy
+    from orchestrator.search.task_scorer import TaskPromptScorer
+    from orchestrator.tasks.resolve import load_campaign_tasks
+
+    tasks = load_campaign_tasks(campaign)
+    store.set_status(run_id, "running", None)
+    policy = acceptance_policy(campaign.objective)
+    weights = dict(campaign.objective.weights)
+    thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    async with RunResources.open(campaign, store=store, run_id=run_id, environ=environ) as res:
+        context = SearchContext(
+            campaign=campaign,
+            run_id=run_id,
+            reference=res["reference"],
+            scorer=TaskPromptScorer(tasks, campaign, res["scorer"], res.get("judge")),
+            store=store,
+            source_tasks=[t.name for t in campaign.tasks.source],
+            target_task=campaign.tasks.target.name,
+            dimensions=policy.dimensions,
+            objective=lambda normalized: _objective(normalized, weights),
+            on_event=on_event or (lambda kind, payload: None),
+        )
+        async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path(campaign.run.store))) as saver:
+            graph = build_graph().compile(checkpointer=saver)
+            snapshot = await graph.aget_state(thread)
+            start = {} if fresh or not snapshot.values else None
+            try:
+                state = await graph.ainvoke(start, thread, context=context, durability="sync")
+            except BudgetExceeded as exc:
+                message = f"stopped: {exc.budget} budget reached ({exc}); resume with a larger budget"
+                store.set_status(run_id, "stopped", message)
+                store.record_event(run_id, "budget", {"budget": exc.budget})
+                state = (await graph.aget_state(thread)).values
+                return _result(run_id, "stopped", message, state, store)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                store.set_status(run_id, "interrupted", "interrupted; resume to continue")
+                raise
+            except Exception as exc:
+                store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+                raise
+    result = _result(run_id, "done", "finished", state, store)
+    store.set_result(run_id, result.to_dict())
+    store.set_status(run_id, "done", _summary(result))
+    return result
+
+
+def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:
+    from evaluators.objective import weighted_objective
+
+    usable = {k: w for k, w in weights.items() if k in normalized}
+    if not usable:
+        return math.nan
+    return weighted_objective(normalized, usable)
+
+
+def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], store: RunStore) -> RunResult:
+    history = list(state.get("history", []))
+    winners = {}
+    for stage, cid in state.get("best", {}).items():
+        winners[stage] = next(c for c in history if c["id"] == cid and c["stage"] == stage)
+    return RunResult(
+        run_id=run_id,
+        status=status,
+        message=message,
+        winners=winners,
+        final=state.get("final"),
+        history=history,
+        usage=store.usage(run_id),
+        store=str(store.path),
+    )
+
+
+def _result_from_store(store: RunStore, run_id: str) -> RunResult:
+    saved = store.result(run_id) or {}
+    summary = store.run(run_id)
+    return RunResult(
+        run_id=run_id,
+        status=summary.status,
+        message=summary.message or "",
+        winners=saved.get("winners", {}),
+        final=saved.get("final"),
+        history=saved.get("history", []),
+        usage=store.usage(run_id),
+        store=str(store.path),
+    )
+
+
+def _summary(result: RunResult) -> str:
+    test = (result.final or {}).get("test") or {}
+    if not test:
+        return "finished"
+    won, base = test["winner"]["objective"], test["baseline"]["objective"]
+    verdict = "improved on" if won > base else "did not improve on"
+    return f"finished: winner {verdict} the baseline on held-out test ({won:.3f} vs {base:.3f})"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,61 @@
+"""The dual-stage search as a LangGraph ``StateGraph``.
+
+    START -> init -> score -> evaluate -> select --(loop)--> propose -> filter -> score
+                                          select --(promote)--> promote -> score (target stage)
+                                          select --(finish)--> final_dev -> final_test -> END
+
+The checkpointer is injected by the caller (``compile(checkpointer=...)``); runs use
+``durability="sync"`` so a hard kill never loses the previous node's checkpoint.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from orchestrator.search import nodes
+from orchestrator.search.context import SearchContext
+from orchestrator.search.state import SearchState
+
+__all__ = ["build_graph", "route_after_filter", "route_after_select"]
+
+
+def route_after_select(
+    state: SearchState, runtime: Runtime[SearchContext]
+) -> Literal["propose", "promote", "final_dev"]:
+    """Loop while the stage has budget left; then promote (stage 1) or finish (stage 2)."""
+    if nodes.stop_reason(state, runtime.context) is None:
+        return "propose"
+    return "promote" if state["stage"] == "source" else "final_dev"
+
+
+def route_after_filter(state: SearchState) -> Literal["score", "select"]:
+    """Skip scoring when the filter left nothing (the round still counts against patience)."""
+    return "score" if state.get("pending") else "select"
+
+
+def build_graph() -> StateGraph:
+    """The uncompiled graph; compile it with the checkpointer of your choice."""
+    graph = StateGraph(SearchState, context_schema=SearchContext)
+    graph.add_node("init", nodes.init)
+    graph.add_node("propose", nodes.propose)
+    graph.add_node("filter", nodes.filter_node)
+    graph.add_node("score", nodes.score)
+    graph.add_node("evaluate", nodes.evaluate)
+    graph.add_node("select", nodes.select)
+    graph.add_node("promote", nodes.promote)
+    graph.add_node("final_dev", nodes.final_dev)
+    graph.add_node("final_test", nodes.final_test)
+    graph.add_edge(START, "init")
+    graph.add_edge("init", "score")
+    graph.add_edge("propose", "filter")
+    graph.add_conditional_edges("filter", route_after_filter)
+    graph.add_edge("score", "evaluate")
+    graph.add_edge("evaluate", "select")
+    graph.add_conditional_edges("select", route_after_select)
+    graph.add_edge("promote", "score")
+    graph.add_edge("final_dev", "final_test")
+    graph.add_edge("final_test", END)
+    return graph

@@ -1,0 +1,124 @@
+"""Scores candidate prompts on task splits: the scorer LLM plus the objective evaluator.
+
+Splits are drawn once per run with the campaign seed: ``train`` (exemplars for the meta-prompt),
+``dev`` (at most ``tasks.dev_size`` examples; its first ``search.minibatch_size`` form the fixed
+minibatch every candidate of a stage is scored on, so candidates compare fairly), ``test`` (at most
+``tasks.test_size``, scored once at the end).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evaluators import EvalConfig, evaluate_prompt
+from orchestrator.backends.base import BudgetExceeded, Fatal
+from orchestrator.config import Campaign
+from orchestrator.tasks import Task
+from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
+
+__all__ = ["TaskPromptScorer"]
+
+_CI_DIMENSIONS = ("accuracy", "macro_f1", "exact_match", "ece")
+
+
+class TaskPromptScorer:
+    """Implements ``orchestrator.search.context.PromptScorer`` over loaded tasks.
+
+    Args:
+        tasks: task name -> task.
+        campaign: the campaign (sizes, seed, scorer settings, judged dimensions).
+        scorer_llm: the scorer gateway (``chat`` and, for label sets, ``score_labels``).
+        judge_llm: the judge gateway, or None.
+    """
+
+    def __init__(self, tasks: Mapping[str, Task], campaign: Campaign, scorer_llm: Any, judge_llm: Any = None):
+        self.tasks = dict(tasks)
+        self.campaign = campaign
+        self.scorer_llm = scorer_llm
+        self.judge_llm = judge_llm
+        seed = campaign.run.seed
+        self._splits = {}
+        for name, task in self.tasks.items():
+            splits = task.splits(seed)
+            dev = splits.dev[: campaign.tasks.dev_size]
+            self._splits[name] = {
+                "train": splits.train,
+                "dev": dev,
+                "minibatch": dev[: campaign.search.minibatch_size],
+                "test": splits.test[: campaign.tasks.test_size],
+            }
+        scorer = campaign.models.scorer
+        self._config = EvalConfig(
+            concurrency=scorer.concurrency * 4,  # the gateway enforces the real limit and batches locally
+            temperature=scorer.temperature,
+            max_tokens=scorer.max_tokens,
+            judges=tuple(campaign.objective.judge_dimensions),
+            judge_examples=4,
+            seed=seed,
+            reraise=(BudgetExceeded, Fatal),
+        )
+
+    def split(self, task: str, split: str) -> tuple:
+        return self._splits[task][split]
+
+    async def score(self, prompt: str, task: str, split: str, limit: int | None = None) -> dict[str, Any]:
+        """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan)."""
+        examples = self._splits[task][split][:limit]
+        spec = to_eval_spec(self.tasks[task])
+        report = await evaluate_prompt(
+            prompt,
+            to_eval_examples(self.tasks[task], examples),
+            spec,
+            self.scorer_llm,
+            judge_llm=self.judge_llm,
+            config=self._config,
+        )
+        result: dict[str, Any] = {
+            "scores": {k: float(v) for k, v in report.scores.items()},
+            "normalized": {k: float(v) for k, v in report.normalized.items()},
+            "wrong": [r.index for r in report.examples if not r.correct],
+            "n": len(examples),
+            "failures": report.n_failures,
+            "scoring": report.scoring,
+        }
+        if split == "test":
+            result["correct"] = [bool(r.correct) for r in report.examples]
+            result["intervals"] = _intervals(report, self.campaign.run.seed)
+        return result
+
+    def exemplars(self, task: str, k: int, wrong: Sequence[int], seed: int) -> list[tuple[str, str]]:
+        """Up to ``k`` (input, answer) pairs: half from the minibatch examples the best prompt got wrong,
+        the rest sampled from the train split."""
+        if k <= 0:
+            return []
+        data = self.tasks[task]
+        minibatch = self._splits[task]["minibatch"]
+        rng = random.Random(seed)
+        picked = [minibatch[i] for i in sorted(rng.sample(list(wrong), min(len(wrong), (k + 1) // 2)))]
+        train = list(self._splits[task]["train"])
+        rng.shuffle(train)
+        picked += train[: k - len(picked)]
+        return [(data.render_input(e), e.target) for e in picked]
+
+    def describe(self, task: str) -> tuple[str, str]:
+        data = self.tasks[task]
+        description = data.description or f"The task {data.name!r}."
+        if data.labels:
+            answer = "answer with exactly one of: " + ", ".join(data.labels)
+        else:
+            answer = "answer briefly with the answer only"
+        return description, answer
+
+
+def _intervals(report: Any, seed: int) -> dict[str, list[float]]:
+    out = {}
+    for name in _CI_DIMENSIONS:
+        value = report.scores.get(name)
+        if value is None or math.isnan(value):
+            continue
+        ci = report.confidence_interval(name, n_resamples=1000, seed=seed)
+        out[name] = [float(ci.low), float(ci.high)]
+    return out

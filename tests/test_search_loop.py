@@ -1,0 +1,117 @@
+"""The dual-stage search end to end against a real loopback server answering as a simulated LLM.
+
+Fast and deterministic: it checks the loop's behaviour (improvement, determinism by seed, budgets,
+resume without repeated requests), not any model's quality. The real embedded model runs in the
+slow end-to-end test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import yaml
+
+from orchestrator.config import parse_campaign
+from orchestrator.runner import optimize_async, resume_async
+from tests import simulated_llm
+
+
+def _campaign(tmp_path, server, *, seed=0, budget=None, store="store.sqlite", cache="cache.sqlite", **search):
+    paths = simulated_llm.write_tasks(tmp_path / "tasks")
+    model = {"model": "openai/sim", "api_base": server.openai_base, "max_retries": 1, "timeout": 10}
+    config = {
+        "name": "sim",
+        "models": {"reference": {**model, "temperature": 1.0}, "scorer": {**model, "concurrency": 16}},
+        "tasks": {
+            "source": [{"name": n, "path": str(paths[n])} for n in ("claims_a", "claims_b")],
+            "target": {"name": "claims_target", "path": str(paths["claims_target"])},
+            "dev_size": 20,
+            "test_size": 40,
+        },
+        "search": {
+            "stage1_iterations": 2,
+            "stage2_iterations": 2,
+            "candidates_per_step": 4,
+            "minibatch_size": 12,
+            "patience": 3,
+            "baseline_prompts": ["You are an assistant."],
+            **search,
+        },
+        "objective": {"weights": {"accuracy": 1.0, "ece": 0.2}},
+        "budget": budget or {},
+        "run": {"store": str(tmp_path / store), "cache": str(tmp_path / cache), "seed": seed},
+    }
+    return parse_campaign(yaml.safe_dump(config), source="sim.yaml", env={})
+
+
+def _request_keys(server) -> list[str]:
+    return [hashlib.sha256(json.dumps(r.body, sort_keys=True).encode()).hexdigest() for r in server.requests]
+
+
+@pytest.fixture
+def sim_server(fake_server):
+    fake_server.script.reset(simulated_llm.respond)
+    return fake_server
+
+
+async def test_search_improves_and_reports_every_stage(tmp_path, sim_server):
+    events = []
+    result = await optimize_async(_campaign(tmp_path, sim_server), on_event=lambda k, p: events.append(k))
+    assert result.status == "done", result.message
+    stages = {c["stage"] for c in result.history}
+    assert stages == {"source", "target"}
+    source = [c for c in result.history if c["stage"] == "source"]
+    assert {"claims_a", "claims_b"} == set(source[0]["per_task"])  # stage 1 rates over all source tasks
+    assert result.final["winner"]["objective"] >= max(
+        c["objective"] for c in result.history if c["stage"] == "target" and c["origin"] == "baseline"
+    )
+    test = result.final["test"]
+    assert set(test) == {"baseline", "stage1_best", "winner"}
+    assert test["winner"]["scores"]["accuracy"] > test["baseline"]["scores"]["accuracy"]
+    assert "accuracy" in test["winner"]["per_task"]["claims_target"]["intervals"]
+    for kind in ("stage", "proposed", "scored", "selected", "finalists", "test"):
+        assert kind in events
+    assert len(_request_keys(sim_server)) == len(set(_request_keys(sim_server)))
+
+
+async def test_same_seed_same_history_different_seed_different_candidates(tmp_path, sim_server):
+    first = await optimize_async(_campaign(tmp_path / "a", sim_server, seed=1))
+    again = await optimize_async(_campaign(tmp_path / "b", sim_server, seed=1))
+    other = await optimize_async(_campaign(tmp_path / "c", sim_server, seed=2))
+
+    def prompts(result):
+        return [(c["stage"], c["prompt"], round(c["objective"], 12)) for c in result.history]
+
+    assert prompts(first) == prompts(again)
+    proposed = {c["prompt"] for c in first.history if c["origin"] == "proposed"}
+    assert proposed != {c["prompt"] for c in other.history if c["origin"] == "proposed"}
+
+
+async def test_call_budget_stops_cleanly_and_resume_finishes_without_repeats(tmp_path, sim_server):
+    campaign = _campaign(tmp_path, sim_server, budget={"max_calls": 60})
+    stopped = await optimize_async(campaign)
+    assert stopped.status == "stopped"
+    assert "max_calls" in stopped.message
+    sent_before = len(sim_server.requests)
+    assert sent_before <= 60
+    resumed = await resume_async(
+        stopped.run_id, store_path=tmp_path / "store.sqlite", budget={"max_calls": 5000}
+    )
+    assert resumed.status == "done", resumed.message
+    keys = _request_keys(sim_server)
+    assert len(keys) == len(set(keys)), "a request was sent twice across the stop and the resume"
+    uninterrupted = await optimize_async(
+        _campaign(tmp_path / "u", sim_server, store="u.sqlite", cache="u-cache.sqlite")
+    )
+    assert resumed.final["winner"]["prompt"] == uninterrupted.final["winner"]["prompt"]
+    assert [c["prompt"] for c in resumed.history] == [c["prompt"] for c in uninterrupted.history]
+
+
+async def test_finished_run_resumes_to_its_saved_result(tmp_path, sim_server):
+    done = await optimize_async(_campaign(tmp_path, sim_server, stage1_iterations=1, stage2_iterations=0))
+    before = len(sim_server.requests)
+    again = await resume_async(done.run_id, store_path=tmp_path / "store.sqlite")
+    assert again.status == "done" and len(sim_server.requests) == before
+    assert again.final["winner"]["prompt"] == done.final["winner"]["prompt"]
