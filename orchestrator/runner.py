@@ -123,6 +123,8 @@ async def _execute(
     from orchestrator.search.task_scorer import TaskPromptScorer
     from orchestrator.tasks.resolve import load_campaign_tasks
 
+    if on_event:
+        on_event("run", {"run_id": run_id, "resumed": not fresh})
     tasks = load_campaign_tasks(campaign)
     store.set_status(run_id, "running", None)
     policy = acceptance_policy(campaign.objective)

@@ -24,3 +24,103 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr)
+
+
+def _fmt(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _clip(text: str, width: int = 70) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_estimate(campaign) -> None:
+    """The ``--dry-run`` table: calls and tokens per role, cost, and the budget they meet."""
+    from rich.table import Table
+
+    from orchestrator.estimate import estimate_campaign
+
+    estimate = estimate_campaign(campaign)
+    table = Table(title=f"pre-flight estimate: {campaign.name} (upper bound)")
+    for column in ("role", "model", "calls", "prompt tokens", "completion tokens"):
+        table.add_column(column, justify="right" if column not in ("role", "model") else "left")
+    for role, calls in estimate.calls.items():
+        prompt, completion = estimate.tokens[role]
+        model = getattr(campaign.models, role).model
+        table.add_row(role, model, f"{calls:,}", f"{prompt:,}", f"{completion:,}")
+    out = console()
+    out.print(table)
+    cost = "unknown" if estimate.usd is None else f"${estimate.usd:.2f}"
+    out.print(f"total: {estimate.total_calls:,} calls, {estimate.total_tokens:,} tokens, cost {cost}")
+    budget = campaign.budget
+    for name, used, limit in (
+        ("max_calls", estimate.total_calls, budget.max_calls),
+        ("max_tokens", estimate.total_tokens, budget.max_tokens),
+        ("max_usd", estimate.usd, budget.max_usd),
+    ):
+        if limit is not None and used is not None and used > limit:
+            out.print(f"[yellow]budget.{name} = {limit} may stop the run before it finishes[/yellow]")
+    for note in estimate.notes:
+        out.print(f"note: {note}")
+
+
+def print_result(result, out) -> None:
+    """The short table a run ends with: the winners and their held-out scores, cost, where to look."""
+    from rich.table import Table
+
+    test = (result.final or {}).get("test") or {}
+    if test:
+        table = Table(title=f"held-out test: {result.run_id}")
+        for column in ("prompt", "objective", "accuracy", "95% CI", "ece", "text"):
+            table.add_column(column)
+        for name, row in test.items():
+            scores = row.get("scores", {})
+            task = next(iter(row.get("per_task", {}).values()), {})
+            interval = task.get("intervals", {}).get("accuracy")
+            ci = f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "n/a"
+            table.add_row(
+                name,
+                _fmt(row["objective"]),
+                _fmt(scores.get("accuracy")),
+                ci,
+                _fmt(scores.get("ece")),
+                _clip(row["prompt"], 60),
+            )
+        out.print(table)
+    calls = sum(u["calls"] for u in result.usage.values())
+    hits = sum(u["cache_hits"] for u in result.usage.values())
+    usd = sum(u["cost_usd"] for u in result.usage.values())
+    out.print(f"{calls} LLM calls ({hits} from cache), ${usd:.4f}")
+    colour = {"done": "green", "stopped": "yellow"}.get(result.status, "red")
+    out.print(f"[{colour}]{result.status}[/{colour}]: {result.message}")
+    out.print(f"run {result.run_id} in {result.store}")
+    if result.status != "done":
+        out.print(f"continue with: promptfusion run CAMPAIGN.yaml --resume {result.run_id}")
+
+
+def print_history(candidates, result, out) -> None:
+    """Every scored candidate, per stage, with its dimensions; front members marked."""
+    from rich.table import Table
+
+    dims = ["accuracy", "macro_f1", "ece", "auroc"]
+    front = set()
+    for stage, cand in ((result or {}).get("winners") or {}).items():
+        front.add((stage, cand.get("id")))
+    table = Table(title="history (* = stage best)")
+    for column in ("stage", "it", "origin", "objective", *dims, "prompt"):
+        table.add_column(column)
+    for cand in candidates:
+        mark = "*" if (cand["stage"], cand["id"]) in front else ""
+        scores = cand["scores"]
+        table.add_row(
+            cand["stage"],
+            str(cand["iteration"]),
+            cand["origin"],
+            _fmt(cand["objective"]) + mark,
+            *(_fmt(scores.get(d)) for d in dims),
+            _clip(cand["prompt"], 60),
+        )
+    out.print(table)

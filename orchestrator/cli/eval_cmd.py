@@ -1,0 +1,65 @@
+"""``promptfusion eval``: score one prompt on one task and print the metrics."""
+
+from __future__ import annotations
+
+import typer
+
+DEFAULT_MODEL = "local/smollm2-135m-instruct"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_(
+        task: str = typer.Option(..., "--task", "-t", help="A built-in task name, or a .jsonl/.csv file."),
+        prompt: str | None = typer.Option(
+            None, "--prompt", "-p", help="The instruction (system message); default: the task's own."
+        ),
+        model: str = typer.Option(DEFAULT_MODEL, "--model", "-m", help="<provider>/<model>."),
+        split: str = typer.Option("dev", "--split", help="train, dev or test."),
+        limit: int | None = typer.Option(None, "--limit", help="Score only the first N examples."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the train/dev/test split."),
+        scoring: str = typer.Option("auto", "--scoring", help="auto, label_scores or generate."),
+        concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
+    ) -> None:
+        """Score PROMPT on a split of TASK and print accuracy, macro-F1 and calibration."""
+        import asyncio
+
+        from orchestrator.tasks import resolve_task
+        from orchestrator.tasks.evaluation import evaluate_on_task
+
+        loaded = resolve_task(task)
+        instruction = prompt if prompt is not None else loaded.instruction
+        if not instruction:
+            raise typer.BadParameter(
+                "the task has no instruction of its own; pass one", param_hint="--prompt"
+            )
+        result = asyncio.run(
+            evaluate_on_task(loaded, instruction, model=model, split=split, seed=seed, limit=limit,
+                             scoring=scoring, concurrency=concurrency)
+        )  # fmt: skip
+        _print_report(result)
+
+
+def _print_report(result) -> None:
+    """A heading line, a rich table of the metrics, and a line with failures and timings."""
+    import math
+
+    from rich.table import Table
+
+    from orchestrator.cli.render import console
+
+    report = result.report
+    out = console()
+    out.print(f"[bold]{report.task.name}[/bold] / {result.split}: {len(report.examples)} examples")
+    table = Table()
+    for column in ("metric", "value", "better"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for name in report.metrics:
+        value = report.scores[name]
+        better = "higher" if report.dimensions[name].direction == "max" else "lower"
+        table.add_row(name, "n/a" if math.isnan(value) else f"{value:.4f}", better)
+    out.print(table)
+    out.print(
+        f"scoring={report.scoring}, failures={sum(report.failures.values())}, "
+        f"model load {result.load_s:.1f} s, scoring {result.scoring_s:.1f} s"
+    )

@@ -1,0 +1,122 @@
+"""The live display of a running campaign: stage, iteration, best scores, calls, spend, ETA.
+
+It is drawn from the run's events (the ``on_event`` callback) and the run store's call ledger, so it
+shows the same numbers ``promptfusion show`` shows later.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.config import Campaign
+from orchestrator.store import RunStore
+
+__all__ = ["LiveDisplay"]
+
+
+class LiveDisplay:
+    """A rich ``Live`` panel updated on every event (and at least once a second).
+
+    Args:
+        campaign: the campaign (iteration counts and budget, for progress and spend).
+        store_path: the run store to read call totals from.
+        console: the rich console to draw on.
+    """
+
+    def __init__(self, campaign: Campaign, store_path: str, console: Any):
+        from rich.live import Live
+
+        self.campaign = campaign
+        self.console = console
+        self.store = RunStore(store_path)
+        self.run_id: str | None = None
+        self.stage = "starting"
+        self.iteration = 0
+        self.best: Mapping[str, Any] = {}
+        self.last = "loading tasks and models"
+        self.steps_done = 0
+        search = campaign.search
+        # init + rounds + promote per stage, then finalists and test.
+        self.steps_total = 2 + search.stage1_iterations + search.stage2_iterations + 2
+        self.started = time.monotonic()
+        self._live = Live(self._render(), console=console, refresh_per_second=2, transient=False)
+
+    def __enter__(self) -> LiveDisplay:
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._live.update(self._render())
+        self._live.__exit__(*exc)
+        self.store.close()
+
+    def on_event(self, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "run":
+            self.run_id = payload["run_id"]
+            self.last = f"run {self.run_id} {'resumed' if payload.get('resumed') else 'started'}"
+        elif kind == "stage":
+            self.stage, self.iteration = payload["stage"], 0
+            self.last = f"stage {payload['stage']} on {', '.join(payload['tasks'])}"
+        elif kind == "proposed":
+            self.iteration = payload["iteration"]
+            self.last = f"{payload['count']} candidates proposed"
+        elif kind == "filtered":
+            self.last = f"{payload['kept']} kept, {payload['rejected']} rejected by the filter"
+        elif kind == "scored":
+            self.last = f"{payload['candidates']} candidates scored"
+        elif kind == "selected":
+            self.best = payload
+            self.steps_done += 1
+        elif kind in ("finalists", "test"):
+            self.stage = kind
+            self.steps_done += 1
+            self.last = "finalists re-scored on dev" if kind == "finalists" else "held-out test scored"
+        self._live.update(self._render())
+
+    def _render(self):
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold cyan")
+        table.add_column()
+        table.add_row("stage", f"{self.stage}  (iteration {self.iteration})")
+        if self.best:
+            dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
+            table.add_row("best", f"objective {self.best['best_objective']:.4f}")
+            table.add_row("", dims)
+        table.add_row("calls", self._calls())
+        table.add_row("progress", self._progress())
+        table.add_row("now", self.last)
+        return table
+
+    def _calls(self) -> str:
+        if not self.run_id:
+            return "-"
+        usage = self.store.usage(self.run_id)
+        calls = sum(u["calls"] for u in usage.values())
+        hits = sum(u["cache_hits"] for u in usage.values())
+        tokens = sum(u["prompt_tokens"] + u["completion_tokens"] for u in usage.values())
+        usd = sum(u["cost_usd"] for u in usage.values())
+        budget = self.campaign.budget
+        text = f"{calls} ({hits} cached), {tokens:,} tokens, ${usd:.4f}"
+        limits = [
+            f"{name} {limit}"
+            for name, limit in (
+                ("calls", budget.max_calls),
+                ("tokens", budget.max_tokens),
+                ("usd", budget.max_usd),
+            )
+            if limit is not None
+        ]
+        return text + (f"  budget: {', '.join(limits)}" if limits else "")
+
+    def _progress(self) -> str:
+        done = min(self.steps_done, self.steps_total)
+        elapsed = time.monotonic() - self.started
+        eta = ""
+        if done:
+            remaining = elapsed / done * (self.steps_total - done)
+            eta = f", about {remaining / 60:.1f} min left"
+        return f"{done}/{self.steps_total} steps, {elapsed / 60:.1f} min{eta}"

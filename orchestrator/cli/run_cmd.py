@@ -1,0 +1,48 @@
+"""``promptfusion run CAMPAIGN.yaml``: run (or resume, or estimate) an optimization campaign."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        campaign: Path = typer.Argument(..., help="Campaign YAML file."),
+        resume: str = typer.Option(None, "--resume", help="Continue this run id from its last checkpoint."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Only print the estimated calls, tokens and cost."
+        ),
+        max_calls: int = typer.Option(None, "--max-calls", help="Override budget.max_calls."),
+        max_usd: float = typer.Option(None, "--max-usd", help="Override budget.max_usd."),
+    ) -> None:
+        """Run CAMPAIGN: stage 1 over the source tasks, stage 2 on the target, then finalists and test."""
+        import asyncio
+
+        from orchestrator.cli.render import console, print_estimate, print_result
+        from orchestrator.config import load_campaign
+        from orchestrator.runner import optimize_async, resume_async
+
+        config = load_campaign(campaign)
+        overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
+        if overrides:
+            config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
+        if dry_run:
+            print_estimate(config)
+            return
+        from orchestrator.cli.live import LiveDisplay
+
+        out = console()
+        with LiveDisplay(config, config.run.store, out) as live:
+            if resume:
+                job = resume_async(
+                    resume, store_path=config.run.store, budget=overrides, on_event=live.on_event
+                )
+            else:
+                job = optimize_async(config, on_event=live.on_event)
+            result = asyncio.run(job)
+        print_result(result, out)
+        if result.status == "stopped":
+            raise typer.Exit(3)

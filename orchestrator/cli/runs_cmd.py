@@ -1,0 +1,58 @@
+"""``promptfusion runs`` and ``promptfusion show RUN_ID``: what the run store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+STORE_HELP = "Run store (SQLite) to read."
+DEFAULT_STORE = Path("runs/promptfusion.sqlite")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("runs")
+    def runs(
+        store: Path = typer.Option(DEFAULT_STORE, "--store", help=STORE_HELP),
+        limit: int = typer.Option(20, "--limit", help="Show at most this many runs."),
+    ) -> None:
+        """List recent runs, newest first."""
+        import time
+
+        from rich.table import Table
+
+        from orchestrator.cli.render import console
+        from orchestrator.store import RunStore
+
+        _require(store)
+        db = RunStore(store)
+        table = Table(title=str(store))
+        for column in ("run id", "name", "started", "status", "message"):
+            table.add_column(column)
+        for run in db.runs(limit):
+            started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
+            table.add_row(run.run_id, run.name, started, run.status, run.message or "")
+        console().print(table)
+
+    @app.command("show")
+    def show(
+        run_id: str = typer.Argument(..., help="The run to show."),
+        store: Path = typer.Option(DEFAULT_STORE, "--store", help=STORE_HELP),
+    ) -> None:
+        """Show a run: its history per stage, the Pareto front, the final comparison and the cost."""
+        from orchestrator.cli.render import console, print_history, print_result
+        from orchestrator.runner import _result_from_store
+        from orchestrator.store import RunStore
+
+        _require(store)
+        db = RunStore(store)
+        out = console()
+        print_history(db.candidates(run_id), db.result(run_id), out)
+        print_result(_result_from_store(db, run_id), out)
+
+
+def _require(store: Path) -> None:
+    from orchestrator.errors import RunNotFound
+
+    if not store.exists():
+        raise RunNotFound(f"{store}: no run store here (pass --store, or run a campaign first)")

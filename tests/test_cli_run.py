@@ -1,0 +1,172 @@
+"""The CLI over a real loopback server: run, runs, show, --dry-run, a SIGKILL mid-run and --resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import simulated_llm
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _write_campaign(tmp_path: Path, server, name: str = "c.yaml", **search) -> Path:
+    paths = simulated_llm.write_tasks(tmp_path / "tasks")
+    model = {"model": "openai/sim", "api_base": server.openai_base, "max_retries": 1, "timeout": 20}
+    config = {
+        "name": "cli-sim",
+        "models": {"reference": {**model, "temperature": 1.0}, "scorer": {**model, "concurrency": 8}},
+        "tasks": {
+            "source": [{"name": n, "path": f"tasks/{n}.jsonl"} for n in ("claims_a", "claims_b")],
+            "target": {"name": "claims_target", "path": "tasks/claims_target.jsonl"},
+            "dev_size": 16,
+            "test_size": 24,
+        },
+        "search": {
+            "stage1_iterations": 2,
+            "stage2_iterations": 2,
+            "candidates_per_step": 3,
+            "minibatch_size": 10,
+            "baseline_prompts": ["You are an assistant."],
+            **search,
+        },
+        "run": {
+            "store": str(tmp_path / "runs" / "store.sqlite"),
+            "cache": str(tmp_path / "runs" / "cache.sqlite"),
+        },
+    }
+    assert all(p.exists() for p in paths.values())
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli.app", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def sim_server(fake_server):
+    fake_server.script.reset(simulated_llm.respond)
+    return fake_server
+
+
+def test_run_then_runs_and_show(tmp_path, sim_server):
+    campaign = _write_campaign(tmp_path, sim_server)
+    out = _cli("run", str(campaign), cwd=tmp_path).stdout
+    assert "held-out test" in out and "done" in out
+    run_id = out.split("run ", 1)[1].split()[0] if "run " in out else None
+    store = str(tmp_path / "runs" / "store.sqlite")
+    listing = _cli("runs", "--store", store, cwd=tmp_path).stdout
+    assert "cli-sim" in listing and "done" in listing
+    run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
+    shown = _cli("show", run_id, "--store", store, cwd=tmp_path).stdout
+    assert "history" in shown and "baseline" in shown and "winner" in shown
+
+
+def test_dry_run_estimates_without_calls(tmp_path, sim_server):
+    campaign = _write_campaign(tmp_path, sim_server)
+    out = _cli("run", str(campaign), "--dry-run", "--max-calls", "10", cwd=tmp_path).stdout
+    assert "pre-flight estimate" in out and "max_calls" in out
+    assert sim_server.requests == []
+
+
+def test_errors_are_one_line_and_debug_shows_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("search:\n  stage1_iteratons: 2\n")
+    proc = _cli("run", str(bad), cwd=tmp_path, check=False)
+    assert proc.returncode == 1
+    assert (
+        proc.stderr.strip()
+        == f"error: {bad}:2: search.stage1_iteratons: unknown key (did you mean 'stage1_iterations'?)"
+    )
+    debug = _cli("--debug", "run", str(bad), cwd=tmp_path, check=False)
+    assert "Traceback" in debug.stderr
+    missing = _cli("show", "nope", "--store", str(tmp_path / "none.sqlite"), cwd=tmp_path, check=False)
+    assert missing.returncode == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def _keys(requests) -> list[str]:
+    return [hashlib.sha256(json.dumps(r.body, sort_keys=True).encode()).hexdigest() for r in requests]
+
+
+def _events(store: Path, kind: str) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(store, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM events WHERE kind=?", (kind,)).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_scoring_then_resume_matches_uninterrupted_run(tmp_path, sim_server):
+    sim_server.latency = 0.03  # scoring takes a while, so the kill lands inside it
+    campaign = _write_campaign(tmp_path / "killed", sim_server)
+    store = tmp_path / "killed" / "runs" / "store.sqlite"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestrator.cli.app", "run", str(campaign)],
+        cwd=campaign.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    # Kill once stage 1 has proposed candidates and the server is answering their scoring calls.
+    while time.monotonic() < deadline and not (_events(store, "proposed") >= 1 and sim_server.in_flight > 0):
+        time.sleep(0.01)
+    killed_at = time.time()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert _events(store, "test") == 0, "the run finished before it could be killed"
+    run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
+
+    before = list(sim_server.requests)
+    _cli("run", str(campaign), "--resume", run_id, cwd=campaign.parent)
+    after = sim_server.requests[len(before) :]
+    # Every answer the killed run received was cached: none of those requests is sent again. Only calls
+    # cut off by the kill itself (in flight at that instant, answer never read) may be repeated.
+    answered = {
+        k for k, r in zip(_keys(before), before, strict=True) if r.finished and r.finished < killed_at - 0.2
+    }
+    resent = [k for k in _keys(after) if k in answered]
+    assert resent == [], f"{len(resent)} answered requests were sent again after the resume"
+    assert len(_keys(after)) == len(set(_keys(after)))
+
+    fresh = _write_campaign(tmp_path / "fresh", sim_server)
+    _cli("run", str(fresh), cwd=fresh.parent)
+    db_killed, db_fresh = (
+        sqlite3.connect(store),
+        sqlite3.connect(tmp_path / "fresh" / "runs" / "store.sqlite"),
+    )
+    query = "SELECT stage, prompt, objective FROM candidates ORDER BY stage, candidate_id"
+    assert db_killed.execute(query).fetchall() == db_fresh.execute(query).fetchall()
+    result = "SELECT result FROM runs"
+    winner = [
+        json.loads(db.execute(result).fetchone()[0])["final"]["winner"]["prompt"]
+        for db in (db_killed, db_fresh)
+    ]
+    assert winner[0] == winner[1]
