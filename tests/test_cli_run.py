@@ -170,3 +170,15 @@ def test_sigkill_mid_scoring_then_resume_matches_uninterrupted_run(tmp_path, sim
         for db in (db_killed, db_fresh)
     ]
     assert winner[0] == winner[1]
+
+
+def test_models_ping_reports_latency_and_failures(tmp_path, sim_server):
+    campaign = _write_campaign(tmp_path, sim_server)
+    out = _cli("models", str(campaign), "--ping", cwd=tmp_path).stdout
+    assert "reference" in out and "scorer" in out and " s " in out
+    assert len(sim_server.requests) == 2  # one uncached call per role
+    from tests.fakeserver import Fault
+
+    sim_server.script.push(Fault.http_status(401))
+    failed = _cli("models", str(campaign), "--ping", cwd=tmp_path, check=False)
+    assert failed.returncode == 1 and "Fatal" in failed.stdout

@@ -1,0 +1,69 @@
+"""``promptfusion models CAMPAIGN.yaml [--ping]``: the configured backends, optionally called once each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("models")
+    def models(
+        campaign: Path = typer.Argument(..., help="Campaign YAML file."),
+        ping: bool = typer.Option(
+            False, "--ping", help="Send one tiny uncached call per backend, with latency."
+        ),
+    ) -> None:
+        """List the model of each role; with --ping, check that each one answers."""
+        import asyncio
+
+        from rich.table import Table
+
+        from orchestrator.cli.render import console
+        from orchestrator.config import load_campaign
+
+        config = load_campaign(campaign)
+        roles = {r: getattr(config.models, r) for r in ("reference", "scorer", "judge")}
+        roles = {r: m for r, m in roles.items() if m is not None}
+        results = asyncio.run(_ping_all(roles)) if ping else {}
+        table = Table(title=str(campaign))
+        for column in ("role", "model", "api_base", "key from", *(("latency", "answer") if ping else ())):
+            table.add_column(column)
+        for role, model in roles.items():
+            row = [role, model.model, model.api_base or "-", model.api_key_env or "-"]
+            if ping:
+                row += list(results[role])
+            table.add_row(*row)
+        console().print(table)
+        if ping and any(latency == "failed" for latency, _ in results.values()):
+            raise typer.Exit(1)
+
+
+async def _ping_all(roles) -> dict[str, tuple[str, str]]:
+    import json
+    import time
+
+    from orchestrator.backends.base import ChatRequest, LLMError
+    from orchestrator.backends.registry import create_backend
+    from orchestrator.gateway.factory import backend_settings
+    from orchestrator.resources import gateway_settings
+
+    backends: dict[str, object] = {}
+    out: dict[str, tuple[str, str]] = {}
+    request = ChatRequest(messages=(("user", "Reply with the word OK."),), max_tokens=4)
+    try:
+        for role, model in roles.items():
+            key = json.dumps([model.model, model.api_base, model.api_key_env, model.options])
+            if key not in backends:
+                backends[key] = create_backend(model.model, backend_settings(gateway_settings(model)))
+            started = time.perf_counter()
+            try:
+                reply = await backends[key].complete(request)
+                out[role] = (f"{time.perf_counter() - started:.2f} s", repr(reply.text.strip()[:40]))
+            except LLMError as exc:
+                out[role] = ("failed", f"{type(exc).__name__}: {str(exc)[:80]}")
+    finally:
+        for backend in backends.values():
+            await backend.aclose()
+    return out
