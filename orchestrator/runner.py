@@ -30,6 +30,7 @@ class RunResult:
         winners: ``{"source": candidate, "target": candidate}`` (best of each stage so far).
         final: finalists on the full dev split, the winner, held-out test scores (when done).
         history: every scored candidate, both stages.
+        soft: the soft-prompt stage's curves, gate, vector similarity and final comparison (when run).
         usage: per role and model: calls, cache hits, tokens, cost.
         store: path of the run store.
     """
@@ -40,6 +41,7 @@ class RunResult:
     winners: dict[str, Any] = field(default_factory=dict)
     final: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    soft: dict[str, Any] | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     store: str = ""
 
@@ -141,6 +143,7 @@ async def _execute(
             target_task=campaign.tasks.target.name,
             dimensions=policy.dimensions,
             objective=lambda normalized: _objective(normalized, weights),
+            soft_model=_soft_model(campaign),
             on_event=on_event or (lambda kind, payload: None),
         )
         async with AsyncSqliteSaver.from_conn_string(str(checkpoint_path(campaign.run.store))) as saver:
@@ -167,6 +170,16 @@ async def _execute(
     return result
 
 
+def _soft_model(campaign: Campaign):
+    from orchestrator.soft_stage import SoftModel, local_twin
+
+    name, _ = local_twin(campaign)
+    if name is None:
+        return None
+    options = campaign.models.scorer.options if campaign.models.scorer.model.startswith("local/") else {}
+    return SoftModel(name, options)
+
+
 def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:
     from evaluators.objective import weighted_objective
 
@@ -188,6 +201,7 @@ def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], st
         winners=winners,
         final=state.get("final"),
         history=history,
+        soft=state.get("soft_report") or _soft_skip(state),
         usage=store.usage(run_id),
         store=str(store.path),
     )
@@ -203,9 +217,15 @@ def _result_from_store(store: RunStore, run_id: str) -> RunResult:
         winners=saved.get("winners", {}),
         final=saved.get("final"),
         history=saved.get("history", []),
+        soft=saved.get("soft"),
         usage=store.usage(run_id),
         store=str(store.path),
     )
+
+
+def _soft_skip(state: Mapping[str, Any]) -> dict[str, Any] | None:
+    reason = state.get("soft", {}).get("skipped")
+    return {"skipped": reason} if reason else None
 
 
 def _summary(result: RunResult) -> str:

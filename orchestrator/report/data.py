@@ -71,7 +71,9 @@ def gather_report(
     weights = config.get("objective", {}).get("weights", {})
     known = [d["name"] for d in dimensions if d["direction"]]
     dims = pick_pareto_dims(known, pareto_dims, weights, run_id)
-    soft = validate_soft(result.get("soft"), run_id)
+    raw_soft = result.get("soft")
+    skipped = raw_soft.get("skipped") if isinstance(raw_soft, Mapping) else None
+    soft = None if skipped else validate_soft(raw_soft, run_id)
     events = store.events(run_id)
     calls = store.calls_over_time(run_id)
     # The last event or call, not runs.updated: saving a result later (the soft stage) moves that.
@@ -92,7 +94,9 @@ def gather_report(
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
             "soft": soft,
-            "soft_note": None if soft else _soft_note(config, summary.status),
+            "soft_note": None
+            if soft
+            else (f"soft-prompt stage skipped: {skipped}" if skipped else _soft_note(config, summary.status)),
         }
     )
 

@@ -2,7 +2,9 @@
 
     START -> init -> score -> evaluate -> select --(loop)--> propose -> filter -> score
                                           select --(promote)--> promote -> score (target stage)
-                                          select --(finish)--> final_dev -> final_test -> END
+                                          select --(finish)--> final_dev -> final_test -> handoff
+    handoff --(soft stage on)--> soft_sources -> soft_target -> soft_fusion -> final_eval -> END
+    handoff --(no local twin / disabled)--> END
 
 The checkpointer is injected by the caller (``compile(checkpointer=...)``); runs use
 ``durability="sync"`` so a hard kill never loses the previous node's checkpoint.
@@ -15,7 +17,7 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from orchestrator.search import nodes
+from orchestrator.search import nodes, soft_nodes
 from orchestrator.search.context import SearchContext
 from orchestrator.search.state import SearchState
 
@@ -48,6 +50,11 @@ def build_graph() -> StateGraph:
     graph.add_node("promote", nodes.promote)
     graph.add_node("final_dev", nodes.final_dev)
     graph.add_node("final_test", nodes.final_test)
+    graph.add_node("handoff", soft_nodes.handoff)
+    graph.add_node("soft_sources", soft_nodes.soft_sources)
+    graph.add_node("soft_target", soft_nodes.soft_target)
+    graph.add_node("soft_fusion", soft_nodes.soft_fusion)
+    graph.add_node("final_eval", soft_nodes.final_eval)
     graph.add_edge(START, "init")
     graph.add_edge("init", "score")
     graph.add_edge("propose", "filter")
@@ -57,5 +64,10 @@ def build_graph() -> StateGraph:
     graph.add_conditional_edges("select", route_after_select)
     graph.add_edge("promote", "score")
     graph.add_edge("final_dev", "final_test")
-    graph.add_edge("final_test", END)
+    graph.add_edge("final_test", "handoff")
+    graph.add_conditional_edges("handoff", soft_nodes.route_after_handoff)
+    graph.add_edge("soft_sources", "soft_target")
+    graph.add_edge("soft_target", "soft_fusion")
+    graph.add_edge("soft_fusion", "final_eval")
+    graph.add_edge("final_eval", END)
     return graph

@@ -30,6 +30,8 @@ class SearchState(TypedDict, total=False):
     stale: int  # rounds without improvement in the current stage
     stage_stop: dict[str, str]  # stage -> why it stopped
     final: dict[str, Any]  # finalists on full dev, the winner, held-out test scores
+    soft: dict[str, Any]  # the soft-prompt stage's plan and what it has trained (or why it was skipped)
+    soft_report: dict[str, Any]  # curves, gate, similarity, final comparison (the report's "soft")
 
 
 def stage_history(state: SearchState, stage: str) -> list[dict[str, Any]]:
