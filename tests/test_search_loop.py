@@ -115,3 +115,25 @@ async def test_finished_run_resumes_to_its_saved_result(tmp_path, sim_server):
     again = await resume_async(done.run_id, store_path=tmp_path / "store.sqlite")
     assert again.status == "done" and len(sim_server.requests) == before
     assert again.final["winner"]["prompt"] == done.final["winner"]["prompt"]
+
+
+async def test_planted_api_key_reaches_the_server_but_no_file(tmp_path, sim_server):
+    secret = "sk-planted-7f3e9a1c5b"
+    config = _campaign(tmp_path, sim_server, stage1_iterations=1, stage2_iterations=0)
+    models = config.models.model_copy(
+        update={
+            role: getattr(config.models, role).model_copy(update={"api_key_env": "PF_PLANTED_KEY"})
+            for role in ("reference", "scorer")
+        }
+    )
+    campaign = config.model_copy(update={"models": models})
+    result = await optimize_async(campaign, environ={"PF_PLANTED_KEY": secret})
+    assert result.status == "done"
+    assert any(secret in str(r.headers) for r in sim_server.requests), "the key was not even used"
+    from orchestrator.report import write_report
+
+    write_report(campaign.run.store, result.run_id)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files) and any("checkpoints" in p.name for p in files)
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), f"{path} holds the API key"

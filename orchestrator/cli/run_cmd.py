@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
         ),
         max_calls: int = typer.Option(None, "--max-calls", help="Override budget.max_calls."),
         max_usd: float = typer.Option(None, "--max-usd", help="Override budget.max_usd."),
+        report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML report at the end."),
     ) -> None:
         """Run CAMPAIGN: stage 1 over the source tasks, stage 2 on the target, then finalists and test."""
         import asyncio
@@ -44,5 +45,9 @@ def register(app: typer.Typer) -> None:
                 job = optimize_async(config, on_event=live.on_event)
             result = asyncio.run(job)
         print_result(result, out)
+        if report:
+            from orchestrator.report import write_report
+
+            out.print(f"report: {write_report(config.run.store, result.run_id)}")
         if result.status == "stopped":
             raise typer.Exit(3)
