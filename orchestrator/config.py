@@ -50,7 +50,9 @@ class ModelConfig(_Strict):
     api_key_env: str | None = Field(None, description="Name of the environment variable holding the API key.")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(256, ge=1, le=32768, description="Most tokens to generate per call.")
-    concurrency: int = Field(8, ge=1, le=1024, description="Most calls in flight at once for this model.")
+    concurrency: int | None = Field(
+        None, ge=1, le=1024, description="Most calls in flight at once (None: 8 hosted, 64 for local/)."
+    )
     rpm: int | None = Field(None, ge=1, description="Requests per minute limit (None: unlimited).")
     tpm: int | None = Field(None, ge=1, description="Tokens per minute limit (None: unlimited).")
     timeout: float | None = Field(
@@ -77,6 +79,13 @@ class ModelConfig(_Strict):
         if self.timeout is not None:
             return self.timeout
         return 1800.0 if self.model.startswith("local/") else 60.0
+
+    @property
+    def effective_concurrency(self) -> int:
+        # An in-process model batches what is in flight together: more in flight means bigger batches.
+        if self.concurrency is not None:
+            return self.concurrency
+        return 64 if self.model.startswith("local/") else 8
 
     @field_validator("api_key_env")
     @classmethod

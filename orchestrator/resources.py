@@ -30,7 +30,7 @@ def gateway_settings(model: ModelConfig) -> GatewaySettings:
         api_key_env=model.api_key_env,
         temperature=model.temperature,
         max_tokens=model.max_tokens,
-        concurrency=model.concurrency,
+        concurrency=model.effective_concurrency,
         rpm=model.rpm,
         tpm=model.tpm,
         timeout=model.effective_timeout,

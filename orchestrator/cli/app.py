@@ -13,7 +13,15 @@ import sys
 
 import typer
 
-COMMAND_MODULES = ("check_cmd", "models_cmd", "run_cmd", "runs_cmd", "report_cmd")
+COMMAND_MODULES = (
+    "check_cmd",
+    "models_cmd",
+    "tasks_cmd",
+    "eval_cmd",
+    "run_cmd",
+    "runs_cmd",
+    "report_cmd",
+)
 
 app = typer.Typer(
     name="promptfusion",

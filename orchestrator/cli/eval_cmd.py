@@ -20,8 +20,10 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the train/dev/test split."),
         scoring: str = typer.Option("auto", "--scoring", help="auto, label_scores or generate."),
         concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
+        api_key_env: str | None = typer.Option(None, "--api-key-env", help="Env variable with the API key."),
+        api_base: str | None = typer.Option(None, "--api-base", help="Server URL of a hosted model."),
     ) -> None:
-        """Score PROMPT on a split of TASK and print accuracy, macro-F1 and calibration."""
+        """Score a prompt on a split of a task; print accuracy, macro-F1 and calibration."""
         import asyncio
 
         from orchestrator.tasks import resolve_task
@@ -35,7 +37,8 @@ def register(app: typer.Typer) -> None:
             )
         result = asyncio.run(
             evaluate_on_task(loaded, instruction, model=model, split=split, seed=seed, limit=limit,
-                             scoring=scoring, concurrency=concurrency)
+                             scoring=scoring, concurrency=concurrency, api_key_env=api_key_env,
+                             api_base=api_base)
         )  # fmt: skip
         _print_report(result)
 

@@ -52,7 +52,7 @@ class TaskPromptScorer:
             }
         scorer = campaign.models.scorer
         self._config = EvalConfig(
-            concurrency=scorer.concurrency * 4,  # the gateway enforces the real limit and batches locally
+            concurrency=scorer.effective_concurrency * 4,  # the gateway enforces the real limit and batches locally
             temperature=scorer.temperature,
             max_tokens=scorer.max_tokens,
             judges=tuple(campaign.objective.judge_dimensions),

@@ -1,0 +1,122 @@
+"""Score one prompt on one task with one model: the library side of ``promptfusion eval``.
+
+Tasks are handed to the evaluators package as its ``TaskSpec`` and ``Example`` (a task's input
+fields rendered into one text); the scorer is a gateway around the backend the model string names.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.tasks.task import Example, Task
+
+if TYPE_CHECKING:
+    from evaluators import EvaluationReport, TaskSpec
+    from evaluators import Example as EvalExample
+
+__all__ = ["PromptEvaluation", "evaluate_on_task", "to_eval_examples", "to_eval_spec"]
+
+DEFAULT_MODEL = "local/smollm2-135m-instruct"
+
+
+@dataclass(frozen=True)
+class PromptEvaluation:
+    """A report plus how long it took.
+
+    Attributes:
+        report: the evaluator's report (scores, per-example results, usage).
+        split: the split evaluated.
+        load_s: seconds spent loading the model (converting it on first use).
+        scoring_s: seconds spent scoring the examples.
+    """
+
+    report: EvaluationReport
+    split: str
+    load_s: float
+    scoring_s: float
+
+
+def to_eval_spec(task: Task) -> TaskSpec:
+    """The evaluator's view of ``task``."""
+    from evaluators import TaskSpec
+
+    return TaskSpec(name=task.name, labels=task.labels, metrics=task.metrics, description=task.description)
+
+
+def to_eval_examples(task: Task, examples: Sequence[Example]) -> tuple[EvalExample, ...]:
+    """The evaluator's examples: input fields rendered into one text, uid kept as the id."""
+    from evaluators import Example as EvalExample
+
+    return tuple(EvalExample(input=task.render_input(e), target=e.target, id=e.uid) for e in examples)
+
+
+async def evaluate_on_task(
+    task: Task,
+    prompt: str,
+    *,
+    model: str = DEFAULT_MODEL,
+    split: str = "dev",
+    seed: int = 0,
+    limit: int | None = None,
+    scoring: str = "auto",
+    concurrency: int = 64,
+    timeout: float = 600.0,
+    api_base: str | None = None,
+    api_key_env: str | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> PromptEvaluation:
+    """Evaluate ``prompt`` (the system message) on a split of ``task``.
+
+    Args:
+        task: the task.
+        prompt: the instruction; each example's input is the user message.
+        model: ``<provider>/<model>``; default the embedded local model.
+        split: ``train``, ``dev`` or ``test``.
+        seed: the split seed.
+        limit: score only the first ``limit`` examples of the split.
+        scoring: ``auto`` (label scoring when possible), ``label_scores`` or ``generate``.
+        concurrency: requests in flight (the local backend batches them).
+        timeout: seconds one request may take.
+        api_base, api_key_env: for hosted models.
+        options: backend options (e.g. ``device`` for ``local/``).
+
+    Returns:
+        The report and timings.
+
+    Raises:
+        KeyError: an unknown split.
+        ValueError: a bad limit or scoring mode.
+        LLMError: the model failed (e.g. ``Fatal`` when it cannot be loaded).
+    """
+    from evaluators import EvalConfig, evaluate_prompt
+    from orchestrator.backends.base import Fatal
+    from orchestrator.gateway import GatewaySettings, build_gateway
+
+    examples = task.split(split, seed)
+    if limit is not None:
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        examples = examples[:limit]
+    settings = GatewaySettings(
+        model=model,
+        api_base=api_base,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout=timeout,
+        options=dict(options or {}),
+    )
+    config = EvalConfig(scoring=scoring, concurrency=concurrency, reraise=(Fatal,))  # type: ignore[arg-type]
+    async with build_gateway(settings, role="scorer") as scorer:
+        started = time.perf_counter()
+        load = getattr(scorer.backend, "load", None)
+        if load is not None:  # load (and convert) before the clock of the first request starts
+            await load()
+        loaded = time.perf_counter()
+        report = await evaluate_prompt(
+            prompt, to_eval_examples(task, examples), to_eval_spec(task), scorer, config=config
+        )
+        done = time.perf_counter()
+    return PromptEvaluation(report=report, split=split, load_s=loaded - started, scoring_s=done - loaded)
