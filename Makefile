@@ -21,4 +21,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 demo: $(STAMP)
-	$(BIN)/promptfusion check examples/embedded.yaml
+	$(BIN)/promptfusion run examples/embedded.yaml

@@ -165,8 +165,9 @@ async def _execute(
                 store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
                 raise
     result = _result(run_id, "done", "finished", state, store)
+    result.message = _summary(result)
     store.set_result(run_id, result.to_dict())
-    store.set_status(run_id, "done", _summary(result))
+    store.set_status(run_id, "done", result.message)
     return result
 
 
