@@ -137,3 +137,22 @@ async def test_planted_api_key_reaches_the_server_but_no_file(tmp_path, sim_serv
     assert any(p.suffix == ".html" for p in files) and any("checkpoints" in p.name for p in files)
     for path in files:
         assert secret.encode() not in path.read_bytes(), f"{path} holds the API key"
+
+
+async def test_a_prompt_that_breaks_the_scorer_scores_as_failed_not_a_failed_run(tmp_path, fake_server):
+    from tests.fakeserver import Fault
+
+    def respond(body):
+        system = " ".join(m["content"] for m in body["messages"] if m["role"] == "system")
+        if "stay calm" in system.lower():
+            return Fault.http_status(500)
+        return simulated_llm.respond(body)
+
+    fake_server.script.reset(respond)
+    result = await optimize_async(_campaign(tmp_path, fake_server, seed=3, stage2_iterations=0))
+    assert result.status == "done", result.message
+    broken = [c for c in result.history if "stay calm" in c["prompt"].lower()]
+    assert broken, "seed 3 no longer proposes a 'stay calm' prompt; pick another seed"
+    for cand in broken:
+        assert cand["objective"] == 0.0
+        assert all(r["scoring"] == "failed" and "max_errors" in r["error"] for r in cand["per_task"].values())

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "run_cmd",
     "runs_cmd",
     "report_cmd",
+    "serve_cmd",
 )
 
 app = typer.Typer(

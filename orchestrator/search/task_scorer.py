@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaluators import EvalConfig, evaluate_prompt
+from evaluators.dimensions import STANDARD_DIMENSIONS
+from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal
 from orchestrator.config import Campaign
 from orchestrator.tasks import Task
@@ -52,7 +54,8 @@ class TaskPromptScorer:
             }
         scorer = campaign.models.scorer
         self._config = EvalConfig(
-            concurrency=scorer.effective_concurrency * 4,  # the gateway enforces the real limit and batches locally
+            concurrency=scorer.effective_concurrency
+            * 4,  # the gateway enforces the real limit and batches locally
             temperature=scorer.temperature,
             max_tokens=scorer.max_tokens,
             judges=tuple(campaign.objective.judge_dimensions),
@@ -68,14 +71,18 @@ class TaskPromptScorer:
         """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan)."""
         examples = self._splits[task][split][:limit]
         spec = to_eval_spec(self.tasks[task])
-        report = await evaluate_prompt(
-            prompt,
-            to_eval_examples(self.tasks[task], examples),
-            spec,
-            self.scorer_llm,
-            judge_llm=self.judge_llm,
-            config=self._config,
-        )
+        try:
+            report = await evaluate_prompt(
+                prompt,
+                to_eval_examples(self.tasks[task], examples),
+                spec,
+                self.scorer_llm,
+                judge_llm=self.judge_llm,
+                config=self._config,
+            )
+        except TooManyErrors as exc:
+            # One prompt that makes the scorer fail over and over is a bad prompt, not a failed run.
+            return self._failed(len(examples), exc)
         result: dict[str, Any] = {
             "scores": {k: float(v) for k, v in report.scores.items()},
             "normalized": {k: float(v) for k, v in report.normalized.items()},
@@ -88,6 +95,24 @@ class TaskPromptScorer:
             result["correct"] = [bool(r.correct) for r in report.examples]
             result["intervals"] = _intervals(report, self.campaign.run.seed)
         return result
+
+    def _failed(self, n: int, exc: TooManyErrors) -> dict[str, Any]:
+        """A prompt whose evaluation hit ``max_errors``: every metric at its failure score."""
+        scores, normalized = {}, {}
+        for name in {"accuracy", *self.campaign.objective.weights}:
+            dim = STANDARD_DIMENSIONS.get(name)
+            value = dim.failure_score if dim is not None and dim.failure_score is not None else math.nan
+            scores[name] = float(value)
+            normalized[name] = math.nan if math.isnan(value) else float(dim.normalize(value))
+        return {
+            "scores": scores,
+            "normalized": normalized,
+            "wrong": list(range(n)),
+            "n": n,
+            "failures": exc.count,
+            "scoring": "failed",
+            "error": str(exc),
+        }
 
     def exemplars(self, task: str, k: int, wrong: Sequence[int], seed: int) -> list[tuple[str, str]]:
         """Up to ``k`` (input, answer) pairs: half from the minibatch examples the best prompt got wrong,
