@@ -133,13 +133,16 @@ class LabelScores:
     """Label likelihoods for a classification prompt.
 
     ``logprobs[label]`` is the summed log-likelihood of the label's tokens as the answer;
-    ``probs`` is the softmax over the label set (sums to 1).
+    ``probs`` is the softmax over the label set (sums to 1). ``completion_tokens`` and ``cost_usd``
+    report the usage of hosted backends that score through a short completion (None: unknown).
     """
 
     probs: Mapping[str, float]
     logprobs: Mapping[str, float] = field(default_factory=dict)
     prompt_tokens: int = 0
     cached: bool = False
+    completion_tokens: int = 0
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Label probabilities estimated from the first generated token's top log-probabilities.
+
+Hosted chat APIs do not score arbitrary continuations, but those with ``top_logprobs`` tell us the
+likeliest first tokens of the answer. A label is credited with the mass of every offered token that
+is a prefix of it (case- and leading-space-insensitive: ``" Yes"`` and ``"yes"`` both count for
+``"Yes"``); a token that is a prefix of several labels is split equally between them. The result is
+renormalised over the labels. It is an estimate: labels sharing their first token cannot be told apart,
+and a label absent from the top list gets the smallest offered log-probability (an upper bound of
+its true first-token mass).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from orchestrator.backends.base import LabelScores, Unsupported
+
+__all__ = ["label_scores_from_first_token"]
+
+
+def _normalise(text: str) -> str:
+    return text.strip().lower()
+
+
+def label_scores_from_first_token(
+    top: Sequence[tuple[str, float]],
+    labels: Sequence[str],
+    *,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    cost_usd: float | None = None,
+) -> LabelScores:
+    """Estimate ``LabelScores`` from the first answer token's alternatives.
+
+    Args:
+        top: ``(token, logprob)`` alternatives for the first generated token.
+        labels: the label set, at least two, distinct after case/space normalisation.
+        prompt_tokens, completion_tokens, cost_usd: usage of the call, copied into the result.
+
+    Returns:
+        ``LabelScores`` whose ``probs`` sum to 1 and whose ``logprobs`` are the estimated
+        first-token log-probabilities of each label (not renormalised).
+
+    Raises:
+        ValueError: fewer than two labels, or labels equal after normalisation.
+        Unsupported: no offered token is a prefix of any label (nothing to estimate from).
+    """
+    normalised = [_normalise(label) for label in labels]
+    if len(labels) < 2:
+        raise ValueError(f"label scoring needs at least two labels, got {list(labels)!r}")
+    if len(set(normalised)) != len(normalised) or "" in normalised:
+        raise ValueError(f"labels must be distinct and non-empty ignoring case and spaces: {list(labels)!r}")
+    credited: list[list[float]] = [[] for _ in labels]
+    for token, logprob in top:
+        key = _normalise(token)
+        if not key:
+            continue
+        matches = [i for i, label in enumerate(normalised) if label.startswith(key)]
+        for i in matches:
+            credited[i].append(logprob - math.log(len(matches)))
+    if not any(credited):
+        offered = [token for token, _ in top]
+        raise Unsupported(
+            f"none of the first-token alternatives {offered!r} starts any label of {list(labels)!r}"
+        )
+    floor = min(logprob for _, logprob in top)
+    label_logprobs = [_logsumexp(masses) if masses else floor for masses in credited]
+    norm = _logsumexp(label_logprobs)
+    return LabelScores(
+        probs={label: math.exp(lp - norm) for label, lp in zip(labels, label_logprobs, strict=True)},
+        logprobs=dict(zip(labels, label_logprobs, strict=True)),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cost_usd=cost_usd,
+    )
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    peak = max(values)
+    return peak + math.log(sum(math.exp(v - peak) for v in values))

@@ -1,0 +1,185 @@
+"""``litellm/<any litellm model string>``: the general gateway (hosted providers, Ollama, vLLM, Bedrock ...).
+
+litellm is imported lazily (it takes seconds), with ``LITELLM_LOCAL_MODEL_COST_MAP=True`` set first so
+that importing it never reaches the network for its price list. Its own retries are off: the gateway
+retries. Costs come from litellm's cost map (``response_cost``) where it knows the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
+
+from orchestrator.backends.base import (
+    BackendSettings,
+    ChatRequest,
+    Completion,
+    Fatal,
+    LabelScores,
+    LLMError,
+    Timeout,
+    Transient,
+    Unsupported,
+)
+from orchestrator.backends.first_token_labels import label_scores_from_first_token
+from orchestrator.backends.http_errors import describe_error, error_for_status
+from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
+from orchestrator.backends.pricing import Price, price_for
+
+__all__ = ["LiteLLMBackend", "import_litellm"]
+
+LABEL_TOP_LOGPROBS = 20
+
+
+def import_litellm() -> ModuleType:
+    """Import litellm without network access at import time and without its console banners."""
+    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+    import litellm
+
+    # These are litellm's own module switches; they only silence litellm's stdout chatter
+    # ("Give Feedback / Get Help") and its anonymous telemetry, for every user of litellm alike.
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+class LiteLLMBackend:
+    """Chat completions through ``litellm.acompletion``.
+
+    Args:
+        model_name: any litellm model string, e.g. ``"openai/gpt-4o-mini"``,
+            ``"ollama_chat/llama3.1"``, ``"hosted_vllm/Qwen/Qwen2.5-7B-Instruct"``, ``"bedrock/..."``.
+        settings: ``api_base``, ``api_key``, ``timeout`` and ``options``: ``litellm_params`` (a dict
+            passed to ``acompletion`` as extra keyword arguments, e.g. ``aws_region_name``),
+            ``extra_headers`` (dict), ``price_usd_per_mtok`` ([input, output]).
+    """
+
+    def __init__(self, model_name: str, settings: BackendSettings):
+        self._litellm = import_litellm()
+        import openai
+
+        self._openai = openai
+        self.model = f"litellm/{model_name}"
+        self._name = model_name
+        options = dict(settings.options)
+        self._price_override = "price_usd_per_mtok" in options
+        self.price = price_for(model_name, options) if self._price_override else self._litellm_price()
+        self._fixed: dict[str, Any] = {
+            "model": model_name,
+            "timeout": settings.timeout,
+            "max_retries": 0,
+            "num_retries": 0,
+        }
+        if settings.api_base:
+            self._fixed["api_base"] = settings.api_base
+        if settings.api_key:
+            self._fixed["api_key"] = settings.api_key
+        if options.get("extra_headers"):
+            self._fixed["extra_headers"] = dict(options["extra_headers"])
+        self._fixed.update(options.get("litellm_params") or {})
+        self.supports_logprobs = self._provider_supports("logprobs")
+        self.supports_label_scoring = self.supports_logprobs
+
+    def __repr__(self) -> str:
+        return f"LiteLLMBackend(model={self.model!r}, api_base={self._fixed.get('api_base')!r})"
+
+    def _litellm_price(self) -> Price | None:
+        """litellm's list price for the model (used for budget estimates before a call)."""
+        try:
+            info = self._litellm.get_model_info(self._name)
+        except Exception:  # unknown to litellm's cost map: it raises a bare Exception
+            return None
+        input_cost, output_cost = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+        if input_cost is None or output_cost is None:
+            return None
+        return Price(float(input_cost) * 1e6, float(output_cost) * 1e6)
+
+    def _provider_supports(self, param: str) -> bool:
+        try:
+            _, provider, _, _ = self._litellm.get_llm_provider(self._name)
+            params = self._litellm.get_supported_openai_params(model=self._name, custom_llm_provider=provider)
+        except Exception:  # litellm raises assorted types for unknown providers; then we cannot tell
+            return False
+        return bool(params) and param in params
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        """Run one completion. Raises ``Transient`` / ``Timeout`` / ``RateLimited`` / ``Fatal``."""
+        kwargs = openai_request_kwargs(request)
+        started = time.perf_counter()
+        try:
+            response = await self._litellm.acompletion(**self._fixed, **kwargs)
+        except (self._openai.OpenAIError, ValueError) as error:
+            raise self._wrap(error) from error
+        completion = completion_from_openai(
+            response, self.model, time.perf_counter() - started, request.logprobs
+        )
+        return dataclasses.replace(completion, cost_usd=self._cost(response, completion))
+
+    def _cost(self, response: Any, completion: Completion) -> float | None:
+        if self._price_override:
+            return self.price.cost(completion.prompt_tokens, completion.completion_tokens)
+        hidden = getattr(response, "_hidden_params", None) or {}
+        cost = hidden.get("response_cost")
+        return float(cost) if cost is not None else None
+
+    async def score_labels(self, request: ChatRequest, labels: Sequence[str]) -> LabelScores:
+        """Estimate label probabilities from the first answer token's ``top_logprobs``.
+
+        Raises ``Unsupported`` when the provider gives no log-probabilities (see ``first_token_labels``).
+        """
+        if not self.supports_logprobs:
+            raise Unsupported(f"{self.model}: litellm reports no logprobs support for this provider")
+        probe = dataclasses.replace(
+            request, temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=LABEL_TOP_LOGPROBS
+        )
+        completion = await self.complete(probe)
+        if not completion.logprobs:
+            raise Unsupported(f"{self.model}: the provider returned no logprobs, cannot score labels")
+        first = completion.logprobs[0]
+        return label_scores_from_first_token(
+            first.top or ((first.token, first.logprob),),
+            labels,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=completion.cost_usd,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients litellm cached for the running event loop.
+
+        litellm keeps one client per (settings, event loop) in a process-wide cache; the clients of
+        this loop are removed from it and closed, so a later call in another loop starts fresh.
+        """
+        cache = self._litellm.in_memory_llm_clients_cache
+        suffix = f"-{id(asyncio.get_running_loop())}"
+        for key in [key for key in list(cache.cache_dict) if str(key).endswith(suffix)]:
+            client = cache.cache_dict.pop(key, None)
+            cache.ttl_dict.pop(key, None)
+            closer = getattr(client, "close", None) or getattr(client, "aclose", None)
+            if closer is None:
+                continue
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+
+    def _wrap(self, error: Exception) -> LLMError:
+        openai = self._openai
+        if isinstance(error, openai.APITimeoutError):
+            return Timeout(f"{self.model}: request timed out")
+        status = getattr(error, "status_code", None)
+        if isinstance(error, openai.APIStatusError) or status is not None:
+            headers = getattr(error, "litellm_response_headers", None)
+            if not headers:
+                response = getattr(error, "response", None)
+                headers = getattr(response, "headers", None)
+            return error_for_status(status, f"{self.model}: {describe_error(error)}", headers)
+        if isinstance(error, openai.APIConnectionError):
+            return Transient(f"{self.model}: connection failed: {describe_error(error)}")
+        if isinstance(error, ValueError):
+            return Transient(f"{self.model}: malformed response: {describe_error(error)}")
+        return Fatal(f"{self.model}: {type(error).__name__}: {describe_error(error)}")

@@ -1,0 +1,70 @@
+"""Backends chosen by model string: ``"<provider>/<model>"`` -> a provider's ``Backend`` class.
+
+Providers are registered by import path and imported only when used, so choosing ``openai/`` never
+imports litellm or torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from orchestrator.backends.base import Backend, BackendSettings
+
+__all__ = ["PROVIDERS", "UnknownBackendError", "create_backend", "split_model_string"]
+
+PROVIDERS: Mapping[str, str] = MappingProxyType(
+    {
+        "litellm": "orchestrator.backends.litellm_backend:LiteLLMBackend",
+        "openai": "orchestrator.backends.openai_backend:OpenAIBackend",
+        "anthropic": "orchestrator.backends.anthropic_backend:AnthropicBackend",
+        "local": "orchestrator.backends.local:LocalBackend",
+    }
+)
+
+
+class UnknownBackendError(ValueError):
+    """The model string names no registered provider (a configuration error, not an LLM error)."""
+
+
+def split_model_string(model: str, providers: Mapping[str, str] = PROVIDERS) -> tuple[str, str]:
+    """Split ``"openai/gpt-4o-mini"`` into ``("openai", "gpt-4o-mini")`` (at the first ``/``).
+
+    Raises:
+        UnknownBackendError: no ``/``, an empty model name, or an unregistered provider.
+    """
+    known = ", ".join(sorted(providers))
+    prefix, slash, name = model.partition("/")
+    if not slash or not name:
+        raise UnknownBackendError(
+            f"model string {model!r} must look like '<provider>/<model>'; known providers: {known}"
+        )
+    if prefix not in providers:
+        raise UnknownBackendError(
+            f"unknown backend prefix {prefix!r} in model string {model!r}; known prefixes: {known}"
+        )
+    return prefix, name
+
+
+def create_backend(
+    model: str, settings: BackendSettings, providers: Mapping[str, str] = PROVIDERS
+) -> Backend:
+    """Build the backend for a model string.
+
+    Args:
+        model: ``"<provider>/<model>"``, e.g. ``"litellm/ollama_chat/llama3.1"``.
+        settings: how to reach the model (``api_base``, ``api_key``, ``timeout``, ``options``).
+        providers: prefix -> ``"module:Class"``; pass a custom mapping to add providers in tests.
+
+    Returns:
+        A ``Backend`` whose constructor received ``(model_without_prefix, settings)``.
+
+    Raises:
+        UnknownBackendError: the prefix is not registered (the message lists the known ones).
+        ImportError: the provider's module or its SDK is not installed.
+    """
+    prefix, name = split_model_string(model, providers)
+    module_name, _, class_name = providers[prefix].partition(":")
+    backend_class = getattr(importlib.import_module(module_name), class_name)
+    return backend_class(name, settings)

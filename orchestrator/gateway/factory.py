@@ -1,0 +1,99 @@
+"""Building a ready gateway from ``GatewaySettings``: resolve the key, create the backend, wrap it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.backends.base import BackendSettings
+from orchestrator.backends.registry import create_backend
+from orchestrator.gateway.budget import Budget
+from orchestrator.gateway.cache import ResponseCache
+from orchestrator.gateway.gateway import Gateway
+from orchestrator.gateway.ledger import Ledger
+from orchestrator.gateway.ratelimit import RateLimiter
+from orchestrator.gateway.retry import RetryPolicy
+from orchestrator.gateway.settings import GatewaySettings
+
+__all__ = ["MissingApiKeyError", "backend_settings", "build_gateway", "resolve_api_key"]
+
+
+class MissingApiKeyError(ValueError):
+    """The environment variable named by ``api_key_env`` is not set (a configuration error)."""
+
+
+def resolve_api_key(settings: GatewaySettings, environ: Mapping[str, str] | None = None) -> str | None:
+    """The API key for ``settings``, read from the variable its ``api_key_env`` names.
+
+    Args:
+        settings: the model settings.
+        environ: where to read (default ``os.environ``).
+
+    Returns:
+        The key, or None when ``api_key_env`` is not set (local servers).
+
+    Raises:
+        MissingApiKeyError: the named variable is unset or empty.
+    """
+    if not settings.api_key_env:
+        return None
+    environ = os.environ if environ is None else environ
+    key = environ.get(settings.api_key_env)
+    if not key:
+        raise MissingApiKeyError(
+            f"environment variable {settings.api_key_env} (api_key_env of model {settings.model}) is not set"
+        )
+    return key
+
+
+def backend_settings(settings: GatewaySettings, environ: Mapping[str, str] | None = None) -> BackendSettings:
+    """``BackendSettings`` for ``settings``, with the key resolved from the environment."""
+    return BackendSettings(
+        api_base=settings.api_base,
+        api_key=resolve_api_key(settings, environ),
+        timeout=settings.timeout,
+        options=dict(settings.options),
+    )
+
+
+def build_gateway(
+    settings: GatewaySettings,
+    *,
+    role: str,
+    cache: ResponseCache | None = None,
+    ledger: Ledger | None = None,
+    budget: Budget | None = None,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    environ: Mapping[str, str] | None = None,
+    **gateway_kwargs: Any,
+) -> Gateway:
+    """Create the backend named by ``settings.model`` and wrap it in a ``Gateway``.
+
+    Args:
+        settings: the model's settings.
+        role: the gateway's role in the ledger.
+        cache, ledger, budget, limiter, retry: shared parts (see ``Gateway``).
+        environ: where API keys are read (default ``os.environ``).
+        gateway_kwargs: passed on to ``Gateway`` (``clock``, ``sleep``, ``rng``).
+
+    Returns:
+        The gateway; close it with ``await gateway.aclose()`` (or ``async with``).
+
+    Raises:
+        MissingApiKeyError: ``api_key_env`` names an unset variable.
+        UnknownBackendError: the model string's provider is not registered.
+    """
+    backend = create_backend(settings.model, backend_settings(settings, environ))
+    return Gateway(
+        backend,
+        settings,
+        role=role,
+        cache=cache,
+        ledger=ledger,
+        budget=budget,
+        limiter=limiter,
+        retry=retry,
+        **gateway_kwargs,
+    )

@@ -1,0 +1,90 @@
+"""Timeouts and cancellation: a hung backend cannot hang the gateway, a cancelled call gives back
+its budget reservation and its limiter slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from evaluators.protocol import ChatLLM, LabelScorer
+from orchestrator.backends.base import ChatRequest, Completion, LabelScores, Timeout, Unsupported
+from orchestrator.gateway import Budget, Gateway, GatewaySettings, Ledger, RetryPolicy
+from tests.conftest import MakeGateway, case_named
+from tests.fakeserver import FakeServer, Fault
+
+HELLO = [{"role": "user", "content": "hello"}]
+
+
+class HangingBackend:
+    """A backend that ignores its own timeout and never answers (a wedged SDK or model)."""
+
+    model = "hang/forever"
+    supports_logprobs = False
+    supports_label_scoring = False
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def complete(self, request: ChatRequest) -> Completion:
+        self.calls += 1
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def score_labels(self, request: ChatRequest, labels: Sequence[str]) -> LabelScores:
+        raise Unsupported("no")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_the_safety_timeout_stops_a_backend_that_hangs():
+    backend = HangingBackend()
+    ledger = Ledger()
+    gateway = Gateway(
+        backend,
+        GatewaySettings(model="hang/forever", timeout=0.1),
+        ledger=ledger,
+        retry=RetryPolicy(max_retries=1, initial_backoff=0.01),
+    )
+    started = time.perf_counter()
+    with pytest.raises(Timeout, match="no answer within"):
+        await gateway.chat(HELLO)
+    assert time.perf_counter() - started < 5.0
+    assert backend.calls == 2  # a timeout is transient: retried once, then raised
+    assert ledger.usage().errors == 1
+
+
+async def test_cancelling_a_call_returns_its_reservation_and_slot(
+    make_gateway: MakeGateway, fake_server: FakeServer
+):
+    fake_server.script.push(Fault.slow(5.0))
+    budget = Budget(max_calls=5)
+    gateway = make_gateway(case_named("openai"), budget=budget, concurrency=1)
+    task = asyncio.ensure_future(gateway.chat(HELLO))
+    while fake_server.count() == 0:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert budget.remaining()["calls"] == 5
+    assert (await gateway.chat(HELLO)).text == "echo: hello"  # the single slot is free again
+
+
+async def test_followers_of_a_failed_call_get_the_same_error(
+    make_gateway: MakeGateway, fake_server: FakeServer
+):
+    fake_server.latency = 0.1
+    fake_server.script.push(Fault.http_status(401))
+    gateway = make_gateway(case_named("openai"))
+    results = await asyncio.gather(*(gateway.chat(HELLO) for _ in range(4)), return_exceptions=True)
+    assert fake_server.count() == 1
+    assert all(type(r).__name__ == "Fatal" for r in results)
+
+
+def test_gateway_satisfies_the_evaluator_protocols():
+    gateway = Gateway(HangingBackend(), GatewaySettings(model="hang/forever"))
+    assert isinstance(gateway, ChatLLM)
+    assert isinstance(gateway, LabelScorer)
