@@ -38,7 +38,10 @@ def test_wrong_type_names_path_and_value():
 
 def test_missing_environment_variable_is_a_load_time_error():
     text = "models:\n  judge:\n    model: openai/gpt-4o\n    api_key_env: PF_TEST_KEY\n"
-    assert _error(text) == "campaign.yaml:4: models.judge.api_key_env: environment variable PF_TEST_KEY is not set"
+    assert (
+        _error(text)
+        == "campaign.yaml:4: models.judge.api_key_env: environment variable PF_TEST_KEY is not set"
+    )
     campaign = parse_campaign(text, source="c.yaml", env={"PF_TEST_KEY": "sk-planted"})
     assert campaign.models.judge.api_key_env == "PF_TEST_KEY"
 
@@ -76,8 +79,15 @@ def test_resolved_config_round_trips_and_holds_no_secrets(tmp_path):
     campaign = load_campaign(path, env={"PF_KEY": "sk-planted-secret"})
     resolved = campaign.resolved()
     assert "sk-planted-secret" not in repr(resolved)
-    assert "base_dir" not in resolved
-    assert Campaign.model_validate(resolved) == campaign.model_copy(update={"base_dir": "."})
+    assert Campaign.model_validate(resolved) == campaign
+
+
+def test_task_paths_are_pinned_to_the_campaign_folder(tmp_path):
+    path = tmp_path / "sub" / "c.yaml"
+    path.parent.mkdir()
+    path.write_text("tasks:\n  target:\n    name: mine\n    path: data/mine.jsonl\n")
+    campaign = load_campaign(path, env={})
+    assert campaign.tasks.target.path == str(tmp_path / "sub" / "data" / "mine.jsonl")
 
 
 def test_unreadable_file_is_named(tmp_path):

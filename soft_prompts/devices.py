@@ -1,0 +1,162 @@
+"""Device and precision plans, loading the frozen model, and batch sizes that fit in memory.
+
+CUDA when present: the frozen model in bf16 (fp16 on GPUs without bf16 support), prompt parameters in fp32
+(they are cast to the model dtype only when concatenated with the input embeddings). CPU otherwise, in fp32.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass(frozen=True)
+class DevicePlan:
+    """Where and in which precision the frozen model runs.
+
+    Attributes:
+        device: ``cuda`` or ``cpu`` (a specific ``cuda:1`` also works).
+        base_dtype: dtype of the frozen model's weights and activations.
+        prompt_dtype: dtype of the trainable prompt parameters (always fp32 here).
+    """
+
+    device: str
+    base_dtype: torch.dtype
+    prompt_dtype: torch.dtype = torch.float32
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+
+def plan_devices(prefer: str | None = None) -> DevicePlan:
+    """Choose a plan: CUDA in bf16 when available, else CPU in fp32.
+
+    Args:
+        prefer: ``"cpu"`` or ``"cuda"`` to force a device; ``None`` picks automatically.
+
+    Raises:
+        ValueError: ``prefer="cuda"`` but no GPU is visible, or an unknown device name.
+    """
+    if prefer is not None and not (prefer == "cpu" or prefer.startswith("cuda")):
+        raise ValueError(f"plan_devices: prefer must be 'cpu' or 'cuda[:N]', got {prefer!r}")
+    use_cuda = torch.cuda.is_available() if prefer is None else prefer.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise ValueError("plan_devices: CUDA requested but torch sees no GPU")
+    if not use_cuda:
+        return DevicePlan("cpu", torch.float32)
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return DevicePlan(prefer or "cuda", dtype)
+
+
+def prepare_base_model(model: torch.nn.Module, plan: DevicePlan) -> torch.nn.Module:
+    """Freeze, cast and move a causal LM according to ``plan``; returns it in eval mode."""
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model.to(device=plan.device, dtype=plan.base_dtype).eval()
+
+
+def load_base_model(model_dir: str | Path, plan: DevicePlan | None = None):
+    """Load a Hugging Face causal LM directory and its tokenizer, frozen and placed per ``plan``.
+
+    Args:
+        model_dir: a local directory with ``config.json``, weights and tokenizer files.
+        plan: device plan; :func:`plan_devices` by default.
+
+    Returns:
+        ``(model, tokenizer)``.
+
+    Raises:
+        FileNotFoundError: ``model_dir`` has no ``config.json``.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    directory = Path(model_dir).expanduser()
+    if not (directory / "config.json").is_file():
+        raise FileNotFoundError(f"{directory}: not a Hugging Face model directory (no config.json)")
+    plan = plan or plan_devices()
+    model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=plan.base_dtype)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    return prepare_base_model(model, plan), tokenizer
+
+
+def available_memory_bytes(plan: DevicePlan) -> int:
+    """Free memory on the plan's device: CUDA free memory, or MemAvailable from ``/proc/meminfo``."""
+    if plan.is_cuda:
+        free, _total = torch.cuda.mem_get_info(torch.device(plan.device))
+        return int(free)
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def activation_bytes_per_example(
+    model_config,
+    sequence_length: int,
+    n_virtual: int,
+    dtype: torch.dtype,
+    gradient_checkpointing: bool = False,
+) -> int:
+    """Rough training-activation memory of one example through a frozen decoder.
+
+    Uses the per-layer estimate of Korthikanti et al. (2022) for a transformer layer, ``s * (34 d + 5 a s)``
+    bytes at 2 bytes per value, scaled to ``dtype``; with checkpointing only each layer's input (``2 s d``
+    values) is kept plus one layer's full activations. An estimate for sizing, not an exact count.
+    """
+    hidden = int(model_config.hidden_size)
+    heads = int(model_config.num_attention_heads)
+    layers = int(model_config.num_hidden_layers)
+    intermediate = int(getattr(model_config, "intermediate_size", 4 * hidden))
+    tokens = sequence_length + n_virtual
+    scale = torch.finfo(dtype).bits / 16
+    # 34 d assumes a 4 d MLP; correct for the model's real MLP width.
+    per_layer = tokens * (34 * hidden + 8 * (intermediate - 4 * hidden) + 5 * heads * tokens) * scale
+    if gradient_checkpointing:
+        total = layers * 2 * tokens * hidden * scale + per_layer
+    else:
+        total = layers * per_layer
+    return int(total)
+
+
+def suggest_batch_size(
+    model_config,
+    sequence_length: int,
+    n_virtual: int,
+    plan: DevicePlan,
+    requested: int,
+    memory_fraction: float = 0.5,
+    gradient_checkpointing: bool = False,
+    free_bytes: int | None = None,
+) -> int:
+    """The largest batch size <= ``requested`` whose estimated activations fit in a fraction of free memory.
+
+    Args:
+        model_config: the frozen model's config (hidden size, heads, layers).
+        sequence_length: longest input plus target in tokens.
+        n_virtual: virtual tokens.
+        plan: device plan (decides where free memory is read and the activation dtype).
+        requested: the batch size asked for.
+        memory_fraction: share of free memory activations may use.
+        gradient_checkpointing: whether activations are recomputed.
+        free_bytes: free memory to assume (default: measured on the device).
+
+    Returns:
+        A batch size in ``[1, requested]`` (1 even if the estimate says nothing fits: the caller then
+        sees the out-of-memory error).
+    """
+    if requested < 1:
+        raise ValueError(f"suggest_batch_size: requested must be >= 1, got {requested}")
+    free = available_memory_bytes(plan) if free_bytes is None else free_bytes
+    per_example = activation_bytes_per_example(
+        model_config, sequence_length, n_virtual, plan.base_dtype, gradient_checkpointing
+    )
+    fitting = int(free * memory_fraction // max(per_example, 1))
+    return max(1, min(requested, fitting))

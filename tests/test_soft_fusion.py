@@ -1,0 +1,171 @@
+"""Gated prompt fusion: gate normalisation, temperature limit, shapes, freezing, instance gate, storage."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt  # noqa: E402
+from soft_prompts.config import FusionConfig  # noqa: E402
+from soft_prompts.data import PromptExample, collate, encode_texts, pad_token_id, tokenize_examples  # noqa: E402
+from soft_prompts.fusion import GatedPromptFusion  # noqa: E402
+from soft_prompts.model import SoftPromptModel  # noqa: E402
+from soft_prompts.tiny import build_tiny_pair  # noqa: E402
+
+N_TASKS, POOL, N_VIRTUAL, DIM = 3, 4, 5, 16
+
+
+def _pool(seed: int = 0) -> torch.Tensor:
+    return torch.randn(POOL, N_VIRTUAL, DIM, generator=torch.Generator().manual_seed(seed))
+
+
+def _fusion(**overrides) -> GatedPromptFusion:
+    config = FusionConfig(
+        num_tasks=N_TASKS, pool_size=POOL, n_virtual_tokens=N_VIRTUAL, token_dim=DIM, **overrides
+    )
+    torch.manual_seed(0)
+    return GatedPromptFusion(config, _pool())
+
+
+def _randomise_gate(fusion: GatedPromptFusion, seed: int = 1) -> None:
+    with torch.no_grad():
+        fusion.gate.weight.copy_(
+            torch.randn(fusion.gate.weight.shape, generator=torch.Generator().manual_seed(seed))
+        )
+
+
+def test_shapes_and_initial_uniform_gate():
+    fusion = _fusion()
+    task_ids = torch.tensor([0, 2, 1, 2])
+    prompts = fusion(4, task_ids=task_ids)
+    assert prompts.shape == (4, N_VIRTUAL, DIM)
+    weights = fusion.gate_weights(task_ids)
+    torch.testing.assert_close(weights, torch.full((4, POOL), 1 / POOL))
+    # Zero gate and zero target prompt: every task starts from the pool mean.
+    torch.testing.assert_close(prompts[0], _pool().mean(dim=0))
+    assert fusion.task_gate_matrix().shape == (N_TASKS, POOL)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 10_000), st.floats(min_value=0.01, max_value=100.0))
+def test_gate_weights_sum_to_one(seed, temperature):
+    fusion = _fusion(temperature=temperature)
+    _randomise_gate(fusion, seed)
+    weights = fusion.gate_weights(torch.arange(N_TASKS))
+    assert bool((weights >= 0).all())
+    torch.testing.assert_close(weights.sum(dim=-1), torch.ones(N_TASKS))
+    fused = fusion(N_TASKS, task_ids=torch.arange(N_TASKS))
+    expected = torch.einsum("bm,mnd->bnd", weights, _pool()) + fusion.target_prompt
+    torch.testing.assert_close(fused, expected)
+
+
+def test_temperature_to_zero_gives_one_hot_gate():
+    fusion = _fusion()
+    _randomise_gate(fusion)
+    task_ids = torch.arange(N_TASKS)
+    logits = fusion.gate_logits(task_ids)
+    hard = fusion.gate_weights(task_ids, temperature=1e-4)
+    torch.testing.assert_close(hard, torch.nn.functional.one_hot(logits.argmax(dim=-1), POOL).float())
+    cold = _fusion(temperature=1e-4, use_target_prompt=False)
+    _randomise_gate(cold)
+    prompts = cold(N_TASKS, task_ids=task_ids)
+    for task in range(N_TASKS):
+        torch.testing.assert_close(prompts[task], _pool()[int(logits[task].argmax())])
+    soft = fusion.gate_weights(task_ids, temperature=1e4)
+    torch.testing.assert_close(soft, torch.full((N_TASKS, POOL), 1 / POOL), atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        fusion.gate_weights(task_ids, temperature=0.0)
+
+
+def test_frozen_pool_gets_no_gradient_and_unfrozen_does():
+    for freeze in (True, False):
+        fusion = _fusion(freeze_pool=freeze)
+        _randomise_gate(fusion)
+        fusion(2, task_ids=torch.tensor([0, 1])).pow(2).sum().backward()
+        assert (fusion.pool.grad is None) == freeze
+        assert fusion.gate.weight.grad is not None
+        assert fusion.target_prompt.grad is not None
+
+
+def test_instance_aware_gate_depends_on_input():
+    fusion = _fusion(instance_aware=True)
+    with torch.no_grad():
+        for parameter in fusion.instance_projector.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=torch.Generator().manual_seed(5)))
+    task_ids = torch.tensor([1, 1])
+    embeds = torch.randn(2, 7, DIM, generator=torch.Generator().manual_seed(6))
+    mask = torch.ones(2, 7, dtype=torch.long)
+    weights = fusion.gate_weights(task_ids, embeds, mask)
+    torch.testing.assert_close(weights.sum(dim=-1), torch.ones(2))
+    assert not torch.allclose(weights[0], weights[1])
+    # Padding is excluded from the pooled input: extra masked columns change nothing.
+    padded = torch.cat([torch.randn(2, 3, DIM), embeds], dim=1)
+    padded_mask = torch.cat([torch.zeros(2, 3, dtype=torch.long), mask], dim=1)
+    torch.testing.assert_close(fusion.gate_weights(task_ids, padded, padded_mask), weights)
+    with pytest.raises(ValueError, match="needs input_embeds"):
+        fusion(2, task_ids=task_ids)
+    with pytest.raises(ValueError, match="instance-aware gate has no per-task prompt"):
+        fusion.static_prompt(0)
+
+
+def test_fusion_in_soft_prompt_model_trains_only_prompt_side():
+    model, tokenizer = build_tiny_pair()
+    fusion = _fusion(instance_aware=True)
+    prompted = SoftPromptModel(model, fusion)
+    rows = tokenize_examples(tokenizer, [PromptExample("review : great answer :", " positive")] * 2, 64)
+    batch = collate(rows, pad_token_id(tokenizer))
+    loss = (
+        prompted(batch.input_ids, batch.attention_mask, batch.labels, torch.tensor([0, 2])).mean_loss().sum()
+    )
+    loss.backward()
+    assert all(parameter.grad is None for parameter in model.parameters())
+    assert fusion.pool.grad is None
+    trained = {name for name, p in fusion.named_parameters() if p.grad is not None}
+    assert {"gate.weight", "target_prompt", "instance_projector.3.weight"} <= trained
+    with pytest.raises(ValueError, match="task_ids of shape"):
+        prompted(batch.input_ids, batch.attention_mask)
+
+
+def test_static_prompt_and_checkpoint_round_trip(tmp_path):
+    fusion = _fusion()
+    _randomise_gate(fusion)
+    with torch.no_grad():
+        fusion.target_prompt.add_(0.1)
+    for task in range(N_TASKS):
+        torch.testing.assert_close(fusion.static_prompt(task), fusion(1, task_ids=torch.tensor([task]))[0])
+    save_prompt(fusion, tmp_path, model_id="tiny", task_names=("a", "b", "c"))
+    info = load_prompt_info(tmp_path)
+    assert info.kind == "fusion" and info.task_names == ("a", "b", "c") and info.model == "tiny"
+    restored = load_prompt_module(tmp_path)
+    assert isinstance(restored, GatedPromptFusion)
+    assert restored.pool.requires_grad is False
+    task_ids = torch.tensor([0, 1, 2])
+    torch.testing.assert_close(restored(3, task_ids=task_ids), fusion(3, task_ids=task_ids))
+
+
+def test_fused_prompts_follow_the_gate_through_the_model():
+    model, tokenizer = build_tiny_pair()
+    fusion = _fusion(temperature=1e-4, use_target_prompt=False)
+    _randomise_gate(fusion)
+    prompted = SoftPromptModel(model, fusion)
+    batch = encode_texts(tokenizer, ["review : great answer :"], 64)
+    chosen = int(fusion.gate_logits(torch.tensor([0])).argmax())
+    from soft_prompts.prompt import PromptEmbedding
+
+    single = SoftPromptModel(model, PromptEmbedding(_pool()[chosen]))
+    torch.testing.assert_close(
+        prompted(batch.input_ids, batch.attention_mask, task_ids=torch.tensor([0])).logits,
+        single(batch.input_ids, batch.attention_mask).logits,
+    )
+
+
+def test_bad_shapes_are_refused():
+    config = FusionConfig(num_tasks=1, pool_size=2, n_virtual_tokens=3, token_dim=4)
+    with pytest.raises(ValueError, match=r"pool shape \(3, 3, 4\) != \(2, 3, 4\)"):
+        GatedPromptFusion(config, torch.zeros(3, 3, 4))
+    with pytest.raises(ValueError, match="target_prompt shape"):
+        GatedPromptFusion(config, torch.zeros(2, 3, 4), target_prompt=torch.zeros(2, 4))
