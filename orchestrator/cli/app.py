@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "runs_cmd",
     "report_cmd",
     "serve_cmd",
+    "soft_cmd",
 )
 
 app = typer.Typer(
