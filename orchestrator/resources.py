@@ -16,6 +16,7 @@ from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.factory import backend_settings
 from orchestrator.gateway.gateway import Gateway
 from orchestrator.gateway.ledger import Ledger
+from orchestrator.gateway.ratelimit import RateLimiter
 from orchestrator.gateway.settings import GatewaySettings
 from orchestrator.store import RunStore
 
@@ -37,6 +38,31 @@ def gateway_settings(model: ModelConfig) -> GatewaySettings:
         max_retries=model.max_retries,
         options=dict(model.options),
     )
+
+
+def _backend_key(model: ModelConfig) -> str:
+    return json.dumps([model.model, model.api_base, model.api_key_env, model.timeout, model.options])
+
+
+def _shared_limiters(models: Mapping[str, ModelConfig]) -> dict[str, RateLimiter]:
+    """One limiter per model and account: roles on the same model share its rate limits.
+
+    The strictest configured rpm/tpm applies (they describe one account's allowance), and the
+    largest concurrency (the server can take what any role was allowed).
+    """
+    groups: dict[str, list[ModelConfig]] = {}
+    for model in models.values():
+        groups.setdefault(_backend_key(model), []).append(model)
+    limiters = {}
+    for key, members in groups.items():
+        rpms = [m.rpm for m in members if m.rpm is not None]
+        tpms = [m.tpm for m in members if m.tpm is not None]
+        limiters[key] = RateLimiter(
+            concurrency=max(m.effective_concurrency for m in members),
+            rpm=min(rpms) if rpms else None,
+            tpm=min(tpms) if tpms else None,
+        )
+    return limiters
 
 
 @dataclass
@@ -72,22 +98,27 @@ class RunResources:
             budget.used_calls, budget.used_tokens, budget.used_usd = store.spent(run_id)
         backends: dict[str, Backend] = {}
         gateways: dict[str, Gateway] = {}
+        configured = {
+            r: getattr(campaign.models, r) for r in roles if getattr(campaign.models, r) is not None
+        }
+        limiters = _shared_limiters(configured)
         try:
-            for role in roles:
-                model = getattr(campaign.models, role)
-                if model is None:
-                    continue
+            for role, model in configured.items():
                 settings = gateway_settings(model)
                 resolved = backend_settings(settings, environ)
                 # One backend per distinct model: a local model is loaded once even when it plays
                 # several roles, and hosted clients share their connection pool.
-                key = json.dumps(
-                    [model.model, model.api_base, model.api_key_env, model.timeout, model.options]
-                )
+                key = _backend_key(model)
                 if key not in backends:
                     backends[key] = create_backend(model.model, resolved)
                 gateways[role] = Gateway(
-                    backends[key], settings, role=role, cache=cache, ledger=ledger, budget=budget
+                    backends[key],
+                    settings,
+                    role=role,
+                    cache=cache,
+                    ledger=ledger,
+                    budget=budget,
+                    limiter=limiters[key],
                 )
         except BaseException:
             cache.close()

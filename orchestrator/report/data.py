@@ -96,7 +96,7 @@ def gather_report(
             "soft": soft,
             "soft_note": None
             if soft
-            else (f"soft-prompt stage skipped: {skipped}" if skipped else _soft_note(config, summary.status)),
+            else (f"soft-prompt stage not run: {skipped}" if skipped else _soft_note(config, summary.status)),
         }
     )
 
