@@ -156,3 +156,16 @@ async def test_a_prompt_that_breaks_the_scorer_scores_as_failed_not_a_failed_run
     for cand in broken:
         assert cand["objective"] == 0.0
         assert all(r["scoring"] == "failed" and "max_errors" in r["error"] for r in cand["per_task"].values())
+
+
+async def test_a_scorer_without_label_scoring_falls_back_to_generated_answers(tmp_path, sim_server):
+    campaign = _campaign(tmp_path, sim_server, stage1_iterations=1, stage2_iterations=0)
+    scorer = campaign.models.scorer.model_copy(
+        update={"model": "anthropic/sim", "api_base": sim_server.anthropic_base}
+    )
+    campaign = campaign.model_copy(update={"models": campaign.models.model_copy(update={"scorer": scorer})})
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    first = result.history[0]["per_task"]["claims_a"]
+    assert first["scoring"] == "generate" and first["failures"] == 0
+    assert any(r.path.endswith("/v1/messages") for r in sim_server.requests)

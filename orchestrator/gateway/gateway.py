@@ -109,6 +109,11 @@ class Gateway:
         self._observed_tokens = 0
         self._observed_usd = 0.0
 
+    @property
+    def supports_label_scoring(self) -> bool:
+        """Whether ``score_labels`` can work here; evaluators fall back to generating text when not."""
+        return bool(getattr(self.backend, "supports_label_scoring", False))
+
     def __repr__(self) -> str:
         return f"Gateway(role={self.role!r}, model={self.model!r}, backend={self.backend!r})"
 

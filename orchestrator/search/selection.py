@@ -51,6 +51,12 @@ def _finite(value: float) -> float:
     return 0.0 if value is None or math.isnan(value) else float(value)
 
 
+def _point(candidate: Mapping[str, Any], policy: AcceptancePolicy) -> dict[str, float]:
+    """Normalised scores with every dimension the policy reads (``nan`` where this scorer gives none,
+    e.g. ECE without probabilities), so policies skip what is undefined instead of failing."""
+    return {**{name: math.nan for name in (*policy.weights, *policy.order)}, **candidate["normalized"]}
+
+
 def mark_accepted(
     scored: Sequence[Mapping[str, Any]],
     previous: Sequence[Mapping[str, Any]],
@@ -69,7 +75,7 @@ def mark_accepted(
             front = [pool[i] for i in pareto_ids_index(pool, policy.dimensions)]
         else:
             front = pool
-        decision = accept(cand["normalized"], [c["normalized"] for c in front], policy)
+        decision = accept(_point(cand, policy), [_point(c, policy) for c in front], policy)
         marked = {**cand, "accepted": decision.accepted, "decision": decision.reason}
         out.append(marked)
         if decision.accepted:
@@ -80,7 +86,7 @@ def mark_accepted(
 def choose_best(candidates: Sequence[Mapping[str, Any]], objective: ObjectiveConfig) -> Mapping[str, Any]:
     """The stage's best candidate under the campaign's policy."""
     policy = acceptance_policy(objective)
-    return candidates[best_index([c["normalized"] for c in candidates], policy)]
+    return candidates[best_index([_point(c, policy) for c in candidates], policy)]
 
 
 def pareto_ids_index(candidates: Sequence[Mapping[str, Any]], dimensions: Sequence[str]) -> list[int]:
