@@ -235,7 +235,7 @@ def _summary(result: RunResult) -> str:
         return "finished"
     won, base = test["winner"]["objective"], test["baseline"]["objective"]
     verdict = "improved on" if won > base else "did not improve on"
-    return f"finished: winner {verdict} the baseline on held-out test ({won:.3f} vs {base:.3f})"
+    return f"finished: winner {verdict} the baseline on the held-out test objective ({won:.3f} vs {base:.3f})"
 
 
 def _json_safe(value: Any) -> Any:

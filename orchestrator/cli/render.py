@@ -90,6 +90,18 @@ def print_result(result, out) -> None:
                 _clip(row["prompt"], 60),
             )
         out.print(table)
+    soft = result.soft or {}
+    if soft.get("comparison"):
+        table = Table(title="final comparison on held-out test (discrete and soft prompts)")
+        for column in ("prompt", "kind", "accuracy", "95% CI", "ece"):
+            table.add_column(column)
+        for row in soft["comparison"]:
+            ci = row.get("ci")
+            interval = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "n/a"
+            table.add_row(row["name"], row["kind"], _fmt(row.get("accuracy")), interval, _fmt(row.get("ece")))
+        out.print(table)
+    elif soft.get("skipped"):
+        out.print(f"soft-prompt stage not run: {soft['skipped']}")
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
     usd = sum(u["cost_usd"] for u in result.usage.values())
