@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = ["Template", "TemplateError", "available", "load_template", "render"]
@@ -67,7 +67,7 @@ def available() -> list[str]:
     return sorted(names)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_template(name: str) -> Template:
     """Load a shipped template by name (without suffix).
 

@@ -29,9 +29,7 @@ def train(
     steps: int = typer.Option(30, "--steps", help="Training steps."),
     batch_size: int = typer.Option(8, "--batch-size", help="Examples per step."),
     train_examples: int = typer.Option(32, "--train-examples", help="Training examples (few-shot)."),
-    eval_every: int = typer.Option(
-        10, "--eval-every", help="Steps between dev checks (0: keep the last)."
-    ),
+    eval_every: int = typer.Option(10, "--eval-every", help="Steps between dev checks (0: keep the last)."),
     seed: int = typer.Option(0, "--seed", help="Seed of splits, init and batches."),
     out: Path = typer.Option(Path("runs/soft"), "--out", help="Folder for the tuned prompt."),
     store: Path = STORE,
