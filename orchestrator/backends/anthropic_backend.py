@@ -17,14 +17,12 @@ from orchestrator.backends.base import (
     BackendSettings,
     ChatRequest,
     Completion,
-    Fatal,
     LabelScores,
     LLMError,
-    Timeout,
     Transient,
     Unsupported,
 )
-from orchestrator.backends.http_errors import describe_error, error_for_status
+from orchestrator.backends.http_errors import wrap_sdk_error
 from orchestrator.backends.pricing import price_for
 
 __all__ = ["AnthropicBackend", "split_system"]
@@ -135,15 +133,4 @@ class AnthropicBackend:
         await self._client.close()
 
     def _wrap(self, error: Exception) -> LLMError:
-        anthropic = self._anthropic
-        if isinstance(error, anthropic.APITimeoutError):
-            return Timeout(f"{self.model}: request timed out")
-        if isinstance(error, anthropic.APIStatusError):
-            return error_for_status(
-                error.status_code, f"{self.model}: {describe_error(error)}", error.response.headers
-            )
-        if isinstance(error, anthropic.APIConnectionError):
-            return Transient(f"{self.model}: connection failed: {error.__cause__ or error}")
-        if isinstance(error, (anthropic.APIResponseValidationError, ValueError)):
-            return Transient(f"{self.model}: malformed response: {describe_error(error)}")
-        return Fatal(f"{self.model}: {type(error).__name__}: {describe_error(error)}")
+        return wrap_sdk_error(self._anthropic, self.model, error)

@@ -16,15 +16,12 @@ from orchestrator.backends.base import (
     BackendSettings,
     ChatRequest,
     Completion,
-    Fatal,
     LabelScores,
     LLMError,
-    Timeout,
-    Transient,
     Unsupported,
 )
 from orchestrator.backends.first_token_labels import label_scores_from_first_token
-from orchestrator.backends.http_errors import describe_error, error_for_status
+from orchestrator.backends.http_errors import wrap_sdk_error
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import price_for
 
@@ -117,15 +114,4 @@ class OpenAIBackend:
         await self._client.close()
 
     def _wrap(self, error: Exception) -> LLMError:
-        openai = self._openai
-        if isinstance(error, openai.APITimeoutError):
-            return Timeout(f"{self.model}: request timed out")
-        if isinstance(error, openai.APIStatusError):
-            return error_for_status(
-                error.status_code, f"{self.model}: {describe_error(error)}", error.response.headers
-            )
-        if isinstance(error, openai.APIConnectionError):
-            return Transient(f"{self.model}: connection failed: {error.__cause__ or error}")
-        if isinstance(error, (openai.APIResponseValidationError, ValueError)):
-            return Transient(f"{self.model}: malformed response: {describe_error(error)}")
-        return Fatal(f"{self.model}: {type(error).__name__}: {describe_error(error)}")
+        return wrap_sdk_error(self._openai, self.model, error)
