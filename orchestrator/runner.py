@@ -14,7 +14,14 @@ from orchestrator.backends.base import BudgetExceeded
 from orchestrator.config import Campaign
 from orchestrator.store import RunStore
 
-__all__ = ["EventCallback", "RunResult", "checkpoint_path", "optimize_async", "resume_async"]
+__all__ = [
+    "EventCallback",
+    "RunResult",
+    "checkpoint_path",
+    "optimize_async",
+    "result_from_store",
+    "resume_async",
+]
 
 EventCallback = Callable[[str, Mapping[str, Any]], None]
 
@@ -101,7 +108,7 @@ async def resume_async(
             config["budget"] = {**config.get("budget", {}), **budget}
         campaign = Campaign.model_validate(config)
         if store.run(run_id).status == "done":
-            return _result_from_store(store, run_id)
+            return result_from_store(store, run_id)
         return await _execute(campaign, store, run_id, fresh=False, on_event=on_event, environ=environ)
     finally:
         store.close()
@@ -208,7 +215,8 @@ def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], st
     )
 
 
-def _result_from_store(store: RunStore, run_id: str) -> RunResult:
+def result_from_store(store: RunStore, run_id: str) -> RunResult:
+    """The saved result of a run (what ``promptfusion show`` prints), with its current usage."""
     saved = store.result(run_id) or {}
     summary = store.run(run_id)
     return RunResult(

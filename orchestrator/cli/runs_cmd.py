@@ -41,14 +41,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a run: its history per stage, the Pareto front, the final comparison and the cost."""
         from orchestrator.cli.render import console, print_history, print_result
-        from orchestrator.runner import _result_from_store
+        from orchestrator.runner import result_from_store
         from orchestrator.store import RunStore
 
         _require(store)
         db = RunStore(store)
         out = console()
         print_history(db.candidates(run_id), db.result(run_id), out)
-        print_result(_result_from_store(db, run_id), out)
+        print_result(result_from_store(db, run_id), out)
 
 
 def _require(store: Path) -> None:
