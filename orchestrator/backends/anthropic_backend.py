@@ -1,14 +1,14 @@
-"""``anthropic/<model>``: the official anthropic SDK (Messages API).
+"""``anthropic/<model>``: Anthropic's Messages API over HTTP (``POST {api_base}/v1/messages``).
 
 System messages are lifted out of the conversation into the ``system`` parameter, as the Messages API
 requires (several are joined with a blank line, in order). The API gives no log-probabilities, so
-``score_labels`` raises ``Unsupported``. One ``AsyncAnthropic`` client per backend, SDK retries off
-(``max_retries=0``): the gateway retries.
+``score_labels`` raises ``Unsupported``. Requests go through ``json_http.JsonHttpClient`` (one
+pooled aiohttp session per backend) rather than the anthropic SDK, for the reason given there. No
+retries here: the gateway retries.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -18,17 +18,16 @@ from orchestrator.backends.base import (
     ChatRequest,
     Completion,
     LabelScores,
-    LLMError,
     Transient,
     Unsupported,
 )
-from orchestrator.backends.http_errors import wrap_sdk_error
+from orchestrator.backends.json_http import JsonHttpClient
 from orchestrator.backends.pricing import price_for
 
 __all__ = ["AnthropicBackend", "split_system"]
 
-# Sent when no key is configured, so the SDK does not silently read ANTHROPIC_API_KEY.
-NO_KEY = "no-key-configured"
+DEFAULT_BASE = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
 # Model families whose API rejects any temperature but 1 (as litellm's model map records them).
 NO_SAMPLING_PARAMS = ("opus-4-7", "opus-4-8", "fable")
 # Anthropic's stop reasons in the OpenAI vocabulary the rest of the code uses.
@@ -50,12 +49,13 @@ def split_system(messages: Sequence[tuple[str, str]]) -> tuple[str | None, list[
 
 
 class AnthropicBackend:
-    """Messages through ``anthropic.AsyncAnthropic``.
+    """Messages over HTTP.
 
     Args:
         model_name: e.g. ``"claude-3-5-haiku-latest"``.
-        settings: ``api_base`` (a base URL without ``/v1``; default Anthropic's), ``api_key``,
-            ``timeout`` and ``options``: ``extra_headers`` (dict), ``price_usd_per_mtok``,
+        settings: ``api_base`` (a base URL without ``/v1``; default Anthropic's), ``api_key`` (sent
+            as ``x-api-key``), ``timeout`` and ``options``: ``extra_headers`` (dict; an
+            ``anthropic-version`` here replaces the default ``2023-06-01``), ``price_usd_per_mtok``,
             ``send_temperature`` (default: true except for models that reject it, see
             ``NO_SAMPLING_PARAMS``).
     """
@@ -64,26 +64,20 @@ class AnthropicBackend:
     supports_label_scoring = False
 
     def __init__(self, model_name: str, settings: BackendSettings):
-        import anthropic  # lazy: keeps `promptfusion --help` fast
-
         self.model = f"anthropic/{model_name}"
         self._name = model_name
-        self._anthropic = anthropic
         options = dict(settings.options)
         self.price = price_for(model_name, options)
         self._send_temperature = bool(
             options.get("send_temperature", not any(family in model_name for family in NO_SAMPLING_PARAMS))
         )
-        self._client = anthropic.AsyncAnthropic(
-            api_key=settings.api_key or NO_KEY,
-            base_url=settings.api_base,
-            timeout=settings.timeout,
-            max_retries=0,
-            default_headers=options.get("extra_headers"),
-        )
+        headers = {"anthropic-version": API_VERSION, **dict(options.get("extra_headers") or {})}
+        if settings.api_key:
+            headers["x-api-key"] = settings.api_key
+        self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
 
     def __repr__(self) -> str:
-        return f"AnthropicBackend(model={self.model!r}, api_base={str(self._client.base_url)!r})"
+        return f"AnthropicBackend(model={self.model!r}, api_base={self._http.base_url!r})"
 
     async def complete(self, request: ChatRequest) -> Completion:
         """Run one Messages call. ``request.logprobs`` is ignored (the API has none)."""
@@ -96,14 +90,7 @@ class AnthropicBackend:
         if request.stop:
             body["stop_sequences"] = list(request.stop)
         started = time.perf_counter()
-        try:
-            # The SDK's documented raw-request API: same client, auth, version header, timeout and
-            # status errors as messages.create, without its per-call transform and pydantic models
-            # (recent SDKs also dropped the ``temperature`` keyword that the API still reads).
-            raw = await self._client.post("/v1/messages", body=body, cast_to=str)
-            response = json.loads(raw)
-        except (self._anthropic.AnthropicError, ValueError) as error:
-            raise self._wrap(error) from error
+        response = await self._http.post("/v1/messages", body)
         latency = time.perf_counter() - started
         if not isinstance(response, dict):
             raise Transient(f"{self.model}: response is not a JSON object")
@@ -130,7 +117,4 @@ class AnthropicBackend:
         raise Unsupported(f"{self.model}: the Anthropic API gives no log-probabilities; use a judge instead")
 
     async def aclose(self) -> None:
-        await self._client.close()
-
-    def _wrap(self, error: Exception) -> LLMError:
-        return wrap_sdk_error(self._anthropic, self.model, error)
+        await self._http.aclose()

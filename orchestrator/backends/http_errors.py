@@ -1,7 +1,7 @@
 """Turning an HTTP failure (status + headers) into the backend error hierarchy, for every provider.
 
-Each backend recognises its SDK's exception types and hands the status code and response headers
-here, so that 429 / 5xx / 4xx mean the same thing whichever SDK raised them.
+The HTTP client of the hosted backends (``json_http``) and the litellm backend hand the status code
+and response headers here, so that 429 / 5xx / 4xx mean the same thing whichever provider answered.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import email.utils
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from orchestrator.backends.base import Fatal, LLMError, RateLimited, Timeout, Transient
 
@@ -19,7 +18,6 @@ __all__ = [
     "error_for_status",
     "parse_retry_after",
     "retry_after_from_headers",
-    "wrap_sdk_error",
 ]
 
 # 408 (request timeout) and 409 (conflict, e.g. a lock) are worth another try; the rest of 4xx is not.
@@ -100,24 +98,3 @@ def describe_error(error: BaseException, limit: int = 300) -> str:
     if isinstance(error, json.JSONDecodeError):
         text = f"invalid JSON ({error.msg} at position {error.pos})"
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def wrap_sdk_error(sdk: Any, model: str, error: Exception) -> LLMError:
-    """Wrap an exception of the ``openai`` or ``anthropic`` SDK (they share these class names).
-
-    Args:
-        sdk: the imported SDK module.
-        model: the model string, named in the message.
-        error: what the SDK raised.
-    """
-    if isinstance(error, sdk.APITimeoutError):
-        return Timeout(f"{model}: request timed out")
-    if isinstance(error, sdk.APIStatusError):
-        return error_for_status(
-            error.status_code, f"{model}: {describe_error(error)}", error.response.headers
-        )
-    if isinstance(error, sdk.APIConnectionError):
-        return Transient(f"{model}: connection failed: {error.__cause__ or error}")
-    if isinstance(error, (sdk.APIResponseValidationError, ValueError)):
-        return Transient(f"{model}: malformed response: {describe_error(error)}")
-    return Fatal(f"{model}: {type(error).__name__}: {describe_error(error)}")
