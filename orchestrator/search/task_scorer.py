@@ -63,13 +63,30 @@ class TaskPromptScorer:
             seed=seed,
             reraise=(BudgetExceeded, Fatal),
         )
+        self._known: dict[tuple[str, str, str, int], dict[str, Any]] = {}
 
     def split(self, task: str, split: str) -> tuple:
         return self._splits[task][split]
 
     async def score(self, prompt: str, task: str, split: str, limit: int | None = None) -> dict[str, Any]:
-        """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan)."""
+        """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan).
+
+        A prompt already evaluated on the same examples in this process is not evaluated again (the
+        minibatch is a prefix of the dev split, so a promoted prompt, or a finalist whose dev split is
+        its minibatch, reuses its earlier result). The response cache would answer every call anyway;
+        this skips the evaluation's own work too. Only evaluations without a failed call are kept.
+        """
         examples = self._splits[task][split][:limit]
+        key = (prompt, task, "test" if split == "test" else "dev", len(examples))
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        result = await self._evaluate(prompt, task, split, examples)
+        if result["scoring"] != "failed" and not result["failures"]:
+            self._known[key] = result
+        return result
+
+    async def _evaluate(self, prompt: str, task: str, split: str, examples: tuple) -> dict[str, Any]:
         spec = to_eval_spec(self.tasks[task])
         try:
             report = await evaluate_prompt(
