@@ -168,6 +168,11 @@ class SearchConfig(_Strict):
     candidates_per_step: int = Field(
         4, ge=1, le=64, description="Candidates the reference LLM proposes per round."
     )
+    overlap_first_round: bool = Field(
+        True,
+        description="Write stage 1's first candidates while the baseline prompts are being scored "
+        "(one reference-LLM round trip less; those candidates see the baselines' text, not their scores).",
+    )
     history_top_k: int = Field(
         20, ge=1, description="Earlier prompts shown in the meta-prompt, sorted ascending."
     )

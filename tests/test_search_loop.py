@@ -13,7 +13,7 @@ import json
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
+from orchestrator.config import Campaign, parse_campaign
 from orchestrator.runner import optimize_async, resume_async
 from tests import simulated_llm
 
@@ -169,3 +169,53 @@ async def test_a_scorer_without_label_scoring_falls_back_to_generated_answers(tm
     first = result.history[0]["per_task"]["claims_a"]
     assert first["scoring"] == "generate" and first["failures"] == 0
     assert any(r.path.endswith("/v1/messages") for r in sim_server.requests)
+
+
+def _is_proposal(request) -> bool:
+    return "<prompt>" in request.body["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+async def test_first_round_is_written_while_the_baselines_are_scored_only_when_asked(
+    tmp_path, sim_server, overlap
+):
+    campaign = _campaign(tmp_path, sim_server, stage2_iterations=0, overlap_first_round=overlap)
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    requests = sim_server.requests
+    first_proposal = next(i for i, r in enumerate(requests) if _is_proposal(r))
+    baseline_calls = 2 * 12  # two source tasks x minibatch, before any candidate is scored
+    if overlap:
+        # The proposals go out with the first baseline calls, and round 1 shows unscored baselines.
+        assert first_proposal < baseline_calls
+        assert "score: not measured yet" in requests[first_proposal].body["messages"][-1]["content"]
+    else:
+        assert first_proposal == baseline_calls
+        assert "not measured yet" not in requests[first_proposal].body["messages"][-1]["content"]
+    rounds = sorted({c["iteration"] for c in result.history if c["stage"] == "source"})
+    assert rounds == [0, 1, 2]  # the same two rounds either way
+    later_rounds = [r for r in requests if _is_proposal(r)][4:]  # 4 candidates per round
+    assert later_rounds and all(
+        "not measured yet" not in r.body["messages"][-1]["content"] for r in later_rounds
+    )
+
+
+async def test_round_written_early_is_dropped_when_the_baselines_reach_the_target(tmp_path, sim_server):
+    campaign = _campaign(tmp_path, sim_server, stage2_iterations=0, target_score=0.0)
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    assert [c["origin"] for c in result.history if c["stage"] == "source"] == ["baseline"]
+    assert result.final["winner"]["prompt"] == "You are an assistant."
+
+
+async def test_a_prompt_already_scored_on_the_same_examples_is_not_evaluated_again(tmp_path, sim_server):
+    # Target = a source task, dev split = minibatch: stage 2's promoted prompts and the finalists'
+    # "full dev" rescoring are all known from stage 1, so only the held-out test reaches the gateway.
+    campaign = _campaign(tmp_path, sim_server, stage2_iterations=0, minibatch_size=20)
+    config = campaign.model_dump()
+    config["tasks"]["target"] = config["tasks"]["source"][0]
+    result = await optimize_async(Campaign.model_validate(config))
+    assert result.status == "done", result.message
+    scorer = next(v for k, v in result.usage.items() if k.startswith("scorer"))
+    assert scorer["cache_hits"] == 0
+    assert [c["origin"] for c in result.history if c["stage"] == "target"].count("promoted") >= 1

@@ -1,6 +1,7 @@
 """The dual-stage search as a LangGraph ``StateGraph``.
 
     START -> init -> score -> evaluate -> select --(loop)--> propose -> filter -> score
+             init -> score_and_propose -> evaluate -> select --(round 1 written)--> filter -> score
                                           select --(promote)--> promote -> score (target stage)
                                           select --(finish)--> final_dev -> final_test -> handoff
     handoff --(soft stage on)--> soft_sources -> soft_target -> soft_fusion -> final_eval -> END
@@ -21,13 +22,25 @@ from orchestrator.search import nodes, soft_nodes
 from orchestrator.search.context import SearchContext
 from orchestrator.search.state import SearchState
 
-__all__ = ["build_graph", "route_after_filter", "route_after_select"]
+__all__ = ["build_graph", "route_after_filter", "route_after_init", "route_after_select"]
+
+
+def route_after_init(
+    state: SearchState, runtime: Runtime[SearchContext]
+) -> Literal["score", "score_and_propose"]:
+    """Overlap stage 1's first proposals with the baselines' scoring when the campaign allows it."""
+    search = runtime.context.campaign.search
+    overlap = search.overlap_first_round and search.stage1_iterations > 0
+    return "score_and_propose" if overlap else "score"
 
 
 def route_after_select(
     state: SearchState, runtime: Runtime[SearchContext]
-) -> Literal["propose", "promote", "final_dev"]:
-    """Loop while the stage has budget left; then promote (stage 1) or finish (stage 2)."""
+) -> Literal["filter", "propose", "promote", "final_dev"]:
+    """Score a round already written (the overlapped round 1) unless the target score is reached;
+    loop while the stage has budget left; then promote (stage 1) or finish (stage 2)."""
+    if state.get("proposals") and not nodes.target_reached(state, runtime.context):
+        return "filter"
     if nodes.stop_reason(state, runtime.context) is None:
         return "propose"
     return "promote" if state["stage"] == "source" else "final_dev"
@@ -45,6 +58,7 @@ def build_graph() -> StateGraph:
     graph.add_node("propose", nodes.propose)
     graph.add_node("filter", nodes.filter_node)
     graph.add_node("score", nodes.score)
+    graph.add_node("score_and_propose", nodes.score_and_propose)
     graph.add_node("evaluate", nodes.evaluate)
     graph.add_node("select", nodes.select)
     graph.add_node("promote", nodes.promote)
@@ -56,7 +70,8 @@ def build_graph() -> StateGraph:
     graph.add_node("soft_fusion", soft_nodes.soft_fusion)
     graph.add_node("final_eval", soft_nodes.final_eval)
     graph.add_edge(START, "init")
-    graph.add_edge("init", "score")
+    graph.add_conditional_edges("init", route_after_init)
+    graph.add_edge("score_and_propose", "evaluate")
     graph.add_edge("propose", "filter")
     graph.add_conditional_edges("filter", route_after_filter)
     graph.add_edge("score", "evaluate")

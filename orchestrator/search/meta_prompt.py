@@ -15,12 +15,16 @@ def format_history(history: Sequence[Mapping], top_k: int, dimensions: Sequence[
     """The ``top_k`` best candidates, sorted ascending by objective (OPRO's order: best last).
 
     Each entry shows the instruction and its score per dimension, so the reference LLM sees trade-offs,
-    not one number.
+    not one number. Entries without an ``objective`` (prompts still being scored) are listed first,
+    marked as not measured.
     """
-    ranked = sorted(history, key=lambda c: (c["objective"], c["id"]))[-top_k:]
-    if not ranked:
+    unscored = [c for c in history if "objective" not in c]
+    ranked = sorted((c for c in history if "objective" in c), key=lambda c: (c["objective"], c["id"]))
+    ranked = ranked[-top_k:]
+    if not ranked and not unscored:
         return "(none yet)"
-    lines = []
+    # Starting prompts whose scores are not in yet (stage 1's overlapped first round) come first.
+    lines = [f"<instruction>{c['prompt']}</instruction>\nscore: not measured yet" for c in unscored]
     for cand in ranked:
         dims = " ".join(
             f"{d}={cand['scores'][d]:.2f}" for d in dimensions if cand["scores"].get(d) is not None

@@ -1,10 +1,12 @@
 """The search graph's nodes. Each is ``(state, runtime) -> dict`` of the fields it changes.
 
-init -> score -> evaluate -> select -> (propose -> filter -> score -> ...) -> promote -> score -> ...
--> final_dev -> final_test. Routers live in ``graph.py``.
+init -> score (or score_and_propose) -> evaluate -> select -> (propose -> filter -> score -> ...) ->
+promote -> score -> ... -> final_dev -> final_test. Routers live in ``graph.py``.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from langgraph.runtime import Runtime
 
@@ -25,7 +27,10 @@ __all__ = [
     "promote",
     "propose",
     "score",
+    "score_and_propose",
     "select",
+    "stop_reason",
+    "target_reached",
 ]
 
 
@@ -52,21 +57,51 @@ def init(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     """The reference LLM proposes N candidates from the meta-prompt (concurrently, seeded, cached)."""
     ctx = _ctx(runtime)
-    search = ctx.campaign.search
     stage, iteration = state["stage"], state["iteration"] + 1
-    tasks = ctx.stage_tasks(stage)
     best = by_id(state, stage, state["best"][stage])
+    proposals = await _write_candidates(ctx, stage, iteration, stage_history(state, stage), best["per_task"])
+    return {"iteration": iteration, "proposals": proposals}
+
+
+async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+    """Stage 1's first round, overlapped: score the baselines while the reference LLM writes round 1.
+
+    Round 1's meta-prompt shows the baselines' text marked "not measured yet" and exemplars from the
+    train split only; every later round sees scores as usual. Saves one reference-LLM round trip.
+    """
+    ctx = _ctx(runtime)
+    unscored = [{"prompt": item["prompt"], "id": candidate_id(item["prompt"])} for item in state["pending"]]
+    scored, proposals = await asyncio.gather(
+        score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})
+    )
+    return {**scored, "iteration": 1, "proposals": proposals}
+
+
+async def _write_candidates(
+    ctx: SearchContext,
+    stage: str,
+    iteration: int,
+    history: list[dict],
+    best_per_task: dict[str, dict],
+) -> list[str]:
+    """Ask the reference LLM for ``candidates_per_step`` prompts (one request per sample index).
+
+    ``best_per_task`` holds the current best prompt's results; the examples it got wrong are shown
+    first among the exemplars.
+    """
+    search = ctx.campaign.search
+    tasks = ctx.stage_tasks(stage)
     described = [ctx.scorer.describe(task) for task in tasks]
     per_task = max(1, -(-search.exemplars // len(tasks))) if search.exemplars else 0
     exemplars: list[tuple[str, str]] = []
     for task in tasks:
-        wrong = best["per_task"].get(task, {}).get("wrong", [])
+        wrong = best_per_task.get(task, {}).get("wrong", [])
         seed = derive_seed(ctx.campaign.run.seed, stage, iteration, task)
         exemplars += ctx.scorer.exemplars(task, per_task, wrong, seed)
     meta = build_meta_prompt(
         task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
         exemplars=exemplars[: search.exemplars],
-        history=stage_history(state, stage),
+        history=history,
         dimensions=list(ctx.dimensions),
         top_k=search.history_top_k,
         answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
@@ -86,7 +121,7 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     replies = await gather_settled(ctx.reference.complete(r) for r in requests)
     proposals = [extract_prompt(reply.text) for reply in replies]
     ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
-    return {"iteration": iteration, "proposals": proposals}
+    return proposals
 
 
 def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -100,6 +135,7 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     return {
         "pending": [{"prompt": p, "origin": "proposed"} for p in result.kept],
         "rejected": result.rejected,
+        "proposals": [],
     }
 
 
@@ -163,7 +199,6 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "history": history,
         "scored": [],
         "pending": [],
-        "proposals": [],
         "front": pareto_ids(in_stage, ctx.dimensions),
         "best": {**state.get("best", {}), stage: best["id"]},
         "stale": 0 if improved else state.get("stale", 0) + 1,
@@ -183,6 +218,7 @@ def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "stage": "target",
         "iteration": 0,
         "stale": 0,
+        "proposals": [],
         "pending": pending,
         "stage_stop": {**state.get("stage_stop", {}), "source": stop_reason(state, ctx) or "done"},
     }
@@ -213,10 +249,12 @@ async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     baseline = ctx.campaign.search.baseline_prompts[0]
     stage1 = by_id(state, "source", state["best"]["source"])["prompt"]
     contenders = {"baseline": baseline, "stage1_best": stage1, "winner": final["winner"]["prompt"]}
-    results = await gather_settled(ctx.scorer.score(p, ctx.target_task, "test") for p in contenders.values())
+    distinct = list(dict.fromkeys(contenders.values()))  # the winner is often the stage-1 best
+    results = await gather_settled(ctx.scorer.score(p, ctx.target_task, "test") for p in distinct)
+    by_prompt = dict(zip(distinct, results, strict=True))
     test = {}
-    for (name, prompt), result in zip(contenders.items(), results, strict=True):
-        test[name] = {"prompt": prompt, **aggregate({ctx.target_task: result}, ctx.objective)}
+    for name, prompt in contenders.items():
+        test[name] = {"prompt": prompt, **aggregate({ctx.target_task: by_prompt[prompt]}, ctx.objective)}
     final["test"] = test
     ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
     return {"final": final}
@@ -231,11 +269,18 @@ def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
         return f"iterations ({limit})"
     if state.get("stale", 0) >= search.patience:
         return f"patience ({search.patience} rounds without improvement)"
-    best_id = state.get("best", {}).get(stage)
-    if search.target_score is not None and best_id is not None:
-        if by_id(state, stage, best_id)["objective"] >= search.target_score:
-            return f"target score {search.target_score} reached"
+    if target_reached(state, ctx):
+        return f"target score {search.target_score} reached"
     return None
+
+
+def target_reached(state: SearchState, ctx: SearchContext) -> bool:
+    """Whether the current stage's best candidate reaches ``search.target_score``."""
+    target = ctx.campaign.search.target_score
+    best_id = state.get("best", {}).get(state["stage"])
+    if target is None or best_id is None:
+        return False
+    return by_id(state, state["stage"], best_id)["objective"] >= target
 
 
 def _unique(prompts: list[str]) -> list[str]:
