@@ -185,6 +185,7 @@ class FakeServer:
             "count": len(self.requests),
             "max_in_flight": self.max_in_flight,
             "started": [r.started for r in self.requests],
+            "finished": [r.finished for r in self.requests],
         }
         return web.json_response(payload)
 
