@@ -18,6 +18,7 @@ from evaluators.calibration import BinningStrategy
 from evaluators.dimensions import Dimension
 from evaluators.judges import JudgeVerdict
 from evaluators.objective import weighted_objective
+from evaluators.resampling import resampled_dimension
 from evaluators.scoring import ExampleResult, score_dimensions
 from evaluators.task import TaskSpec
 from evaluators.usage import UsageTotals
@@ -86,6 +87,17 @@ class EvaluationReport:
             raise ValueError(f"no dimension {name!r}; scored: {sorted(self.scores)}")
         metrics = (name,) if name in self.metrics else ()
         judges = (name,) if name in self.output_judges else ()
+        fast = resampled_dimension(
+            name,
+            self.examples,
+            self.targets,
+            self.task,
+            is_judge=bool(judges),
+            n_bins=self.n_bins,
+            binning=self.binning,
+        )
+        if fast is not None:
+            return fast
 
         def metric(indices: np.ndarray) -> float:
             results = [self.examples[i] for i in indices]
