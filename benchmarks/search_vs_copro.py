@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -293,6 +294,11 @@ def benchmark(concurrencies: list[int], latency: float, repeats: int) -> tuple[l
                 runs: dict[str, list[Measurement]] = {}
                 for repeat in range(repeats):
                     for who in ("copro", "ours") if repeat % 2 == 0 else ("ours", "copro"):
+                        # As `promptfusion run` does: what exists before a timed run (both tools'
+                        # modules) leaves the cyclic collector, so a full collection over dspy and
+                        # litellm (~100 ms) cannot land inside one tool's timing at random.
+                        gc.collect()
+                        gc.freeze()
                         if who == "copro":
                             measured = [run_copro(server, concurrency, latency, examples)]
                         else:
