@@ -1,7 +1,7 @@
 """Reading an OpenAI-format chat completion into a ``Completion`` (shared by openai/ and litellm/).
 
-The openai SDK returns pydantic objects, litellm returns its own ``ModelResponse`` whose nested parts
-may be objects or dicts; ``_field`` reads either, so both backends share one parser.
+The openai backend reads the decoded JSON (dicts), litellm returns its own ``ModelResponse`` whose
+nested parts may be objects or dicts; ``_field`` reads either, so both backends share one parser.
 """
 
 from __future__ import annotations
