@@ -74,12 +74,15 @@ def load_base_model(model_dir: str | Path, plan: DevicePlan | None = None):
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from soft_prompts.quiet_loading import quiet_progress_bars
+
     directory = Path(model_dir).expanduser()
     if not (directory / "config.json").is_file():
         raise FileNotFoundError(f"{directory}: not a Hugging Face model directory (no config.json)")
     plan = plan or plan_devices()
-    model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=plan.base_dtype)
-    tokenizer = AutoTokenizer.from_pretrained(str(directory))
+    with quiet_progress_bars():
+        model = AutoModelForCausalLM.from_pretrained(str(directory), dtype=plan.base_dtype)
+        tokenizer = AutoTokenizer.from_pretrained(str(directory))
     return prepare_base_model(model, plan), tokenizer
 
 

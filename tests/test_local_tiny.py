@@ -114,3 +114,16 @@ def test_tiny_directory_round_trips_through_load_causal_lm(tiny_model_dir, tiny_
     with torch.inference_mode():
         assert torch.allclose(model(ids).logits, reference(ids).logits, atol=1e-5)
     assert tokenizer.chat_template == CHATML and not model.training
+
+
+def test_loading_draws_no_progress_bar_and_leaves_the_setting_alone(tiny_model_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    from orchestrator.local_model import load_causal_lm
+    from soft_prompts.devices import load_base_model
+
+    assert hf_logging.is_progress_bar_enabled()
+    load_causal_lm(tiny_model_dir, device="cpu")
+    load_base_model(tiny_model_dir)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # restored for the caller's own loading

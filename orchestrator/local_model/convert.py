@@ -117,10 +117,13 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
     from safetensors.torch import save_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from soft_prompts.quiet_loading import quiet_progress_bars
+
     logger.warning("converting %s once into %s (about half a minute)", gguf_path.name, out_dir.parent)
     source_dir, file_name = str(gguf_path.parent), gguf_path.name
-    tokenizer = AutoTokenizer.from_pretrained(source_dir, gguf_file=file_name)
-    model = AutoModelForCausalLM.from_pretrained(source_dir, gguf_file=file_name, dtype=torch.float32)
+    with quiet_progress_bars():
+        tokenizer = AutoTokenizer.from_pretrained(source_dir, gguf_file=file_name)
+        model = AutoModelForCausalLM.from_pretrained(source_dir, gguf_file=file_name, dtype=torch.float32)
     config = model.config
     if hasattr(config, "quantization_config"):
         # The weights are already dequantized; keeping it would make transformers expect GGUF again.

@@ -69,6 +69,8 @@ def load_causal_lm(
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from soft_prompts.quiet_loading import quiet_progress_bars
+
     resolved = resolve_source(source)
     if resolved.kind == "embedded":
         location = str(ensure_embedded_model(cache_dir, resolved.location))
@@ -78,8 +80,9 @@ def load_causal_lm(
         location = resolved.location
     device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, device.split(":")[0])
-    tokenizer = AutoTokenizer.from_pretrained(location)
-    model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype)
+    with quiet_progress_bars():
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch_dtype)
     model.to(device)
     model.eval()
     if tokenizer.pad_token_id is None:
