@@ -6,8 +6,6 @@ promote -> score -> ... -> final_dev -> final_test. Routers live in ``graph.py``
 
 from __future__ import annotations
 
-import asyncio
-
 from langgraph.runtime import Runtime
 
 from orchestrator.backends.base import ChatRequest
@@ -71,8 +69,8 @@ async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext])
     """
     ctx = _ctx(runtime)
     unscored = [{"prompt": item["prompt"], "id": candidate_id(item["prompt"])} for item in state["pending"]]
-    scored, proposals = await asyncio.gather(
-        score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})
+    scored, proposals = await gather_settled(
+        [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})]
     )
     return {**scored, "iteration": 1, "proposals": proposals}
 
