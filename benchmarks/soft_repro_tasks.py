@@ -1,21 +1,14 @@
 """Built-in tasks (``orchestrator.tasks``) as soft-prompt ``TaskData``: few-shot train/dev plus a test split.
 
-Inputs are rendered by the task itself and end with an answer cue; labels follow with a leading space, so the
-label set is scored as the model would continue the text. No instruction is put in the input: in these runs
-the soft prompt plays the instruction's part (and text initialisation starts it from the instruction).
+The same conversion as the campaign's soft stage (``orchestrator.soft_stage.task_data``): inputs are
+rendered by the task itself and end with an answer cue; labels follow with a leading space, so the label set
+is scored as the model would continue the text. No instruction is put in the input: in these runs the soft
+prompt plays the instruction's part (and text initialisation starts it from the instruction).
 """
 
 from __future__ import annotations
 
-from soft_prompts.data import PromptExample, TaskData
-
-ANSWER_CUE = "\nAnswer:"
-
-
-def _examples(task, examples) -> tuple[PromptExample, ...]:
-    return tuple(
-        PromptExample(task.render_input(example) + ANSWER_CUE, " " + example.target) for example in examples
-    )
+from soft_prompts.data import TaskData
 
 
 def load_builtin_split(name: str, n_train: int, n_dev: int, n_test: int = 0, split_seed: int = 0):
@@ -31,19 +24,15 @@ def load_builtin_split(name: str, n_train: int, n_dev: int, n_test: int = 0, spl
     Raises:
         ValueError: the task is free-form (these benchmarks need a label set).
     """
+    from orchestrator.soft_stage import prompt_examples, task_data
     from orchestrator.tasks import load_builtin_task
 
     task = load_builtin_task(name)
     if task.labels is None:
         raise ValueError(f"{name}: a classification task is needed")
     splits = task.splits(split_seed)
-    data = TaskData(
-        name=task.name,
-        train=_examples(task, splits.train[:n_train]),
-        dev=_examples(task, splits.dev[:n_dev]),
-        labels=tuple(" " + label for label in task.labels),
-    )
-    return data, _examples(task, splits.test[:n_test]), task.instruction, task.family
+    data = task_data(task, splits.train[:n_train], splits.dev[:n_dev])
+    return data, prompt_examples(task, splits.test[:n_test]), task.instruction, task.family
 
 
 def load_builtin_task_data(name: str, n_train: int, n_dev: int, seed: int = 0) -> TaskData:

@@ -46,18 +46,22 @@ def soft_inputs(task: Task, examples: Sequence[Any]) -> list[str]:
     return [task.render_input(e) + ANSWER_CUE for e in examples]
 
 
+def prompt_examples(task: Task, examples: Sequence[Any]) -> tuple:
+    """``soft_prompts.data.PromptExample`` pairs: the soft input and the target with a leading space."""
+    from soft_prompts.data import PromptExample
+
+    texts = soft_inputs(task, examples)
+    return tuple(PromptExample(text, " " + e.target) for text, e in zip(texts, examples, strict=True))
+
+
 def task_data(task: Task, train: Sequence[Any], dev: Sequence[Any]):
     """``soft_prompts.data.TaskData`` for a classification task (labels with a leading space)."""
-    from soft_prompts.data import PromptExample, TaskData
-
-    def pairs(examples):
-        return tuple(
-            PromptExample(text, " " + e.target)
-            for text, e in zip(soft_inputs(task, examples), examples, strict=True)
-        )
+    from soft_prompts.data import TaskData
 
     labels = tuple(" " + label for label in task.labels or ())
-    return TaskData(name=task.name, train=pairs(train), dev=pairs(dev), labels=labels)
+    return TaskData(
+        name=task.name, train=prompt_examples(task, train), dev=prompt_examples(task, dev), labels=labels
+    )
 
 
 class SoftModel:
