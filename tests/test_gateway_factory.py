@@ -52,3 +52,24 @@ async def test_without_a_key_variable_no_environment_key_is_sent(fake_server: Fa
     async with build_gateway(settings, role="scorer") as gateway:
         await gateway.chat([{"role": "user", "content": "ping"}])
     assert "sk-ambient" not in fake_server.requests[-1].headers.get("Authorization", "")
+
+
+async def test_like_the_sdks_base_url_and_organisation_come_from_the_environment(fake_server: FakeServer):
+    settings = GatewaySettings(model="openai/local-model")  # no api_base in the campaign
+    environ = {"OPENAI_BASE_URL": fake_server.openai_base, "OPENAI_ORG_ID": "org-123"}
+    async with build_gateway(settings, role="scorer", environ=environ) as gateway:
+        await gateway.chat([{"role": "user", "content": "ping"}])
+    assert fake_server.requests[-1].headers["OpenAI-Organization"] == "org-123"
+
+
+def test_a_configured_api_base_and_extra_header_win_over_the_environment():
+    from orchestrator.gateway.factory import backend_settings
+
+    settings = GatewaySettings(
+        model="openai/m",
+        api_base="http://configured/v1",
+        options={"extra_headers": {"openai-organization": "org-from-config"}},
+    )
+    resolved = backend_settings(settings, {"OPENAI_BASE_URL": "http://env/v1", "OPENAI_ORG_ID": "org-env"})
+    assert resolved.api_base == "http://configured/v1"
+    assert resolved.options["extra_headers"] == {"openai-organization": "org-from-config"}

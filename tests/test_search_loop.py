@@ -219,3 +219,17 @@ async def test_a_prompt_already_scored_on_the_same_examples_is_not_evaluated_aga
     scorer = next(v for k, v in result.usage.items() if k.startswith("scorer"))
     assert scorer["cache_hits"] == 0
     assert [c["origin"] for c in result.history if c["stage"] == "target"].count("promoted") >= 1
+
+
+def test_leftover_proposals_without_the_written_round_flag_do_not_reroute(tmp_path, sim_server):
+    """A checkpoint from before the overlapped round (proposals left in the state after ``filter``)
+    must loop normally, not re-filter old proposals and lose a round of patience."""
+    from types import SimpleNamespace
+
+    from orchestrator.search.graph import route_after_select
+
+    campaign = _campaign(tmp_path, sim_server)
+    runtime = SimpleNamespace(context=SimpleNamespace(campaign=campaign))
+    state = {"stage": "source", "iteration": 1, "stale": 0, "best": {}, "history": [], "proposals": ["old"]}
+    assert route_after_select(state, runtime) == "propose"
+    assert route_after_select({**state, "round_written": True}, runtime) == "filter"

@@ -21,7 +21,7 @@ from orchestrator.backends.base import (
     Transient,
     Unsupported,
 )
-from orchestrator.backends.json_http import JsonHttpClient
+from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.pricing import price_for
 
 __all__ = ["AnthropicBackend", "split_system"]
@@ -71,13 +71,14 @@ class AnthropicBackend:
         self._send_temperature = bool(
             options.get("send_temperature", not any(family in model_name for family in NO_SAMPLING_PARAMS))
         )
-        headers = {"anthropic-version": API_VERSION, **dict(options.get("extra_headers") or {})}
+        headers = {"anthropic-version": API_VERSION}
         if settings.api_key:
             headers["x-api-key"] = settings.api_key
+        headers = merge_headers(headers, options.get("extra_headers") or {})
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
 
     def __repr__(self) -> str:
-        return f"AnthropicBackend(model={self.model!r}, api_base={self._http.base_url!r})"
+        return f"AnthropicBackend(model={self.model!r}, http={self._http!r})"
 
     async def complete(self, request: ChatRequest) -> Completion:
         """Run one Messages call. ``request.logprobs`` is ignored (the API has none)."""

@@ -21,7 +21,7 @@ from orchestrator.backends.base import (
     Unsupported,
 )
 from orchestrator.backends.first_token_labels import label_scores_from_first_token
-from orchestrator.backends.json_http import JsonHttpClient
+from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import price_for
 
@@ -52,13 +52,12 @@ class OpenAIBackend:
         options = dict(settings.options)
         self.price = price_for(model_name, options)
         self._max_tokens_param = str(options.get("max_tokens_param", "max_tokens"))
-        headers = dict(options.get("extra_headers") or {})
-        if settings.api_key:
-            headers["Authorization"] = f"Bearer {settings.api_key}"
+        headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        headers = merge_headers(headers, options.get("extra_headers") or {})
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
 
     def __repr__(self) -> str:
-        return f"OpenAIBackend(model={self.model!r}, api_base={self._http.base_url!r})"
+        return f"OpenAIBackend(model={self.model!r}, http={self._http!r})"
 
     async def complete(self, request: ChatRequest) -> Completion:
         """Run one chat completion. Raises ``Transient`` / ``Timeout`` / ``RateLimited`` / ``Fatal``."""

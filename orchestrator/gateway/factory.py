@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.backends.base import BackendSettings
+from orchestrator.backends.json_http import merge_headers
 from orchestrator.backends.registry import create_backend
 from orchestrator.gateway.budget import Budget
 from orchestrator.gateway.cache import ResponseCache
@@ -47,13 +48,40 @@ def resolve_api_key(settings: GatewaySettings, environ: Mapping[str, str] | None
     return key
 
 
+# What the providers' own SDKs read from the environment besides the key (which we read only from
+# the variable the campaign names): the base URL when none is configured, and OpenAI's organisation
+# and project headers.
+_PROVIDER_ENVIRONMENT = {
+    "openai": (
+        "OPENAI_BASE_URL",
+        {"OPENAI_ORG_ID": "OpenAI-Organization", "OPENAI_PROJECT_ID": "OpenAI-Project"},
+    ),
+    "anthropic": ("ANTHROPIC_BASE_URL", {}),
+}
+
+
 def backend_settings(settings: GatewaySettings, environ: Mapping[str, str] | None = None) -> BackendSettings:
-    """``BackendSettings`` for ``settings``, with the key resolved from the environment."""
+    """``BackendSettings`` for ``settings``, with the key resolved from the environment.
+
+    For ``openai/`` and ``anthropic/`` a missing ``api_base`` comes from ``OPENAI_BASE_URL`` /
+    ``ANTHROPIC_BASE_URL``, and ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` become the headers the
+    OpenAI SDK would send (an ``extra_headers`` entry of the same name wins), as with the SDKs.
+    """
+    env = os.environ if environ is None else environ
+    options = dict(settings.options)
+    api_base = settings.api_base
+    provider = settings.model.split("/", 1)[0]
+    if provider in _PROVIDER_ENVIRONMENT:
+        base_variable, header_variables = _PROVIDER_ENVIRONMENT[provider]
+        api_base = api_base or env.get(base_variable) or None
+        from_env = {header: env[name] for name, header in header_variables.items() if env.get(name)}
+        if from_env:
+            options["extra_headers"] = merge_headers(from_env, options.get("extra_headers") or {})
     return BackendSettings(
-        api_base=settings.api_base,
+        api_base=api_base,
         api_key=resolve_api_key(settings, environ),
         timeout=settings.timeout,
-        options=dict(settings.options),
+        options=options,
     )
 
 

@@ -72,7 +72,7 @@ async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext])
     scored, proposals = await gather_settled(
         [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})]
     )
-    return {**scored, "iteration": 1, "proposals": proposals}
+    return {**scored, "iteration": 1, "proposals": proposals, "round_written": True}
 
 
 async def _write_candidates(
@@ -134,6 +134,7 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "pending": [{"prompt": p, "origin": "proposed"} for p in result.kept],
         "rejected": result.rejected,
         "proposals": [],
+        "round_written": False,
     }
 
 
@@ -217,6 +218,7 @@ def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "iteration": 0,
         "stale": 0,
         "proposals": [],
+        "round_written": False,
         "pending": pending,
         "stage_stop": {**state.get("stage_stop", {}), "source": stop_reason(state, ctx) or "done"},
     }

@@ -22,6 +22,7 @@ class SearchState(TypedDict, total=False):
     iteration: int
     history: list[dict[str, Any]]  # every scored candidate of both stages, in scoring order
     proposals: list[str]  # raw candidate prompts from the reference LLM this round
+    round_written: bool  # the next round's proposals were written early (stage 1's overlapped round 1)
     pending: list[dict[str, Any]]  # [{"prompt", "origin"}] to score this round
     scored: list[dict[str, Any]]  # candidates scored this round, not yet in history
     rejected: dict[str, str]  # proposals the filter dropped this round, with reasons

@@ -77,7 +77,7 @@ class TaskPromptScorer:
         this skips the evaluation's own work too. Only evaluations without a failed call are kept.
         """
         examples = self._splits[task][split][:limit]
-        key = (prompt, task, "test" if split == "test" else "dev", len(examples))
+        key = (prompt, task, "dev" if split == "minibatch" else split, len(examples))
         known = self._known.get(key)
         if known is not None:
             return known
