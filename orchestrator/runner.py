@@ -56,11 +56,12 @@ class RunResult:
 
     @property
     def improved(self) -> bool | None:
-        """Whether the winner beat the baseline prompt on the held-out test objective (None: not known)."""
+        """Whether the winner beat the baseline prompt on the held-out test objective by at least
+        ``SAME_OBJECTIVE`` (None: not known)."""
         test = (self.final or {}).get("test")
         if not test:
             return None
-        return test["winner"]["objective"] > test["baseline"]["objective"]
+        return test["winner"]["objective"] >= test["baseline"]["objective"] + SAME_OBJECTIVE
 
     def to_dict(self) -> dict[str, Any]:
         return _json_safe(self.__dict__)
@@ -70,6 +71,11 @@ def checkpoint_path(store_path: str | Path) -> Path:
     """The LangGraph checkpoint database kept beside the run store."""
     path = Path(store_path)
     return path.with_name(path.stem + ".checkpoints.sqlite")
+
+
+# Held-out objectives closer than this are reported as a match, not as an improvement (a 0.001 gain
+# from a slightly lower ECE on 60 examples is noise).
+SAME_OBJECTIVE = 0.01
 
 
 @functools.cache
@@ -268,7 +274,10 @@ def _summary(result: RunResult) -> str:
     if not test:
         return "finished"
     won, base = test["winner"]["objective"], test["baseline"]["objective"]
-    verdict = "improved on" if won > base else "did not improve on"
+    if abs(won - base) < SAME_OBJECTIVE:
+        verdict = "matched"
+    else:
+        verdict = "improved on" if won > base else "did not improve on"
     return f"finished: winner {verdict} the baseline on the held-out test objective ({won:.3f} vs {base:.3f})"
 
 

@@ -233,3 +233,16 @@ def test_leftover_proposals_without_the_written_round_flag_do_not_reroute(tmp_pa
     state = {"stage": "source", "iteration": 1, "stale": 0, "best": {}, "history": [], "proposals": ["old"]}
     assert route_after_select(state, runtime) == "propose"
     assert route_after_select({**state, "round_written": True}, runtime) == "filter"
+
+
+@pytest.mark.parametrize(
+    ("winner", "verdict", "improved"),
+    [(0.334, "matched", False), (0.40, "improved on", True), (0.30, "did not improve on", False)],
+)
+def test_the_closing_verdict_calls_a_noise_sized_gain_a_match(winner, verdict, improved):
+    from orchestrator.runner import RunResult, _summary
+
+    final = {"test": {"winner": {"objective": winner}, "baseline": {"objective": 0.333}}}
+    result = RunResult(run_id="r", status="done", message="", final=final)
+    assert f"winner {verdict} the baseline" in _summary(result)
+    assert result.improved is improved
