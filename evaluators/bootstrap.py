@@ -84,7 +84,9 @@ def bootstrap_metric_ci(
     """Percentile interval of a metric recomputed on resampled example indices.
 
     Args:
-        metric: computes the metric on the examples at the given indices (with repeats).
+        metric: computes the metric on the examples at the given indices (with repeats). When it has
+            a ``batched`` attribute, ``metric.batched(indices)`` takes an ``(n_resamples, n)`` index
+            matrix and returns the ``n_resamples`` values at once (same draws, same result).
         n: number of examples.
         n_resamples: bootstrap resamples.
         confidence: nominal coverage.
@@ -98,7 +100,13 @@ def bootstrap_metric_ci(
     """
     _check(n, n_resamples, confidence)
     rng = np.random.default_rng(seed)
-    samples = np.array([metric(rng.integers(0, n, size=n)) for _ in range(n_resamples)], dtype=float)
+    batched = getattr(metric, "batched", None)
+    if batched is not None:
+        # The same index draws as the loop below (one (n_resamples, n) draw equals n_resamples
+        # draws of n from the same generator), evaluated in one array operation.
+        samples = np.asarray(batched(rng.integers(0, n, size=(n_resamples, n))), dtype=float)
+    else:
+        samples = np.array([metric(rng.integers(0, n, size=n)) for _ in range(n_resamples)], dtype=float)
     return _interval(float(metric(np.arange(n))), samples, confidence)
 
 

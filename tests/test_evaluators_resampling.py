@@ -59,15 +59,15 @@ def test_fast_path_equals_the_full_computation_on_resamples(data, name):
     judge = name.startswith("judge_")
     fast = resampled_dimension(name, rs, ts, TASK, is_judge=judge, n_bins=10, binning="uniform")
     assert fast is not None
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        indices = rng.integers(0, len(rs), size=len(rs))
+    matrix = np.random.default_rng(0).integers(0, len(rs), size=(5, len(rs)))
+    together = fast.batched(matrix)
+    for indices, batched in zip(matrix, together, strict=True):
         expected = _full(name, rs, ts, indices, judge=judge)
-        got = fast(indices)
-        if math.isnan(expected):
-            assert math.isnan(got)
-        else:
-            assert got == pytest.approx(expected, abs=1e-12)
+        for got in (fast(indices), batched):
+            if math.isnan(expected):
+                assert math.isnan(got)
+            else:
+                assert got == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize(("name", "binning"), [("auroc", "uniform"), ("ece", "quantile")])
@@ -82,3 +82,15 @@ def test_macro_f1_of_a_free_form_task_falls_back():
     assert (
         resampled_dimension("macro_f1", rs, ["x"], free, is_judge=False, n_bins=10, binning="uniform") is None
     )
+
+
+def test_the_bootstrap_gives_the_same_interval_batched_or_one_resample_at_a_time():
+    from evaluators.bootstrap import bootstrap_metric_ci
+
+    rng = np.random.default_rng(3)
+    probs = [(p, 1 - p, 0.0) for p in rng.random(40)]
+    rs = [ExampleResult(i, None, "no", pr, pr[0], bool(i % 3), None) for i, pr in enumerate(probs)]
+    fast = resampled_dimension("ece", rs, ["no"] * 40, TASK, is_judge=False, n_bins=10, binning="uniform")
+    batched = bootstrap_metric_ci(fast, 40, n_resamples=500, seed=7)
+    looped = bootstrap_metric_ci(lambda idx: fast(idx), 40, n_resamples=500, seed=7)
+    assert batched == looped
