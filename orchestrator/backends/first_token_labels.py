@@ -11,12 +11,49 @@ its true first-token mass).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from orchestrator.backends.base import LabelScores, Unsupported
+from orchestrator.backends.base import ChatRequest, Completion, LabelScores, Unsupported
 
-__all__ = ["label_scores_from_first_token"]
+__all__ = ["LABEL_TOP_LOGPROBS", "label_scores_from_first_token", "score_labels_by_first_token"]
+
+# OpenAI's maximum; vLLM's default ``max_logprobs`` is 20 as well.
+LABEL_TOP_LOGPROBS = 20
+
+
+async def score_labels_by_first_token(
+    complete: Callable[[ChatRequest], Awaitable[Completion]],
+    model: str,
+    request: ChatRequest,
+    labels: Sequence[str],
+) -> LabelScores:
+    """Ask for one token with ``top_logprobs`` through ``complete`` and estimate the labels from it.
+
+    Args:
+        complete: the backend's ``complete``.
+        model: the model string, named in errors.
+        request: the scoring request (its temperature and length are replaced by 0 and 1 token).
+        labels: the label set.
+
+    Raises:
+        Unsupported: no log-probabilities came back, or none of the offered tokens starts a label.
+    """
+    probe = dataclasses.replace(
+        request, temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=LABEL_TOP_LOGPROBS
+    )
+    completion = await complete(probe)
+    if not completion.logprobs:
+        raise Unsupported(f"{model}: the server returned no logprobs, cannot score labels")
+    first = completion.logprobs[0]
+    return label_scores_from_first_token(
+        first.top or ((first.token, first.logprob),),
+        labels,
+        prompt_tokens=completion.prompt_tokens,
+        completion_tokens=completion.completion_tokens,
+        cost_usd=completion.cost_usd,
+    )
 
 
 def _normalise(text: str) -> str:

@@ -26,14 +26,12 @@ from orchestrator.backends.base import (
     Transient,
     Unsupported,
 )
-from orchestrator.backends.first_token_labels import label_scores_from_first_token
+from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.http_errors import describe_error, error_for_status
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import Price, price_for
 
 __all__ = ["LiteLLMBackend", "import_litellm"]
-
-LABEL_TOP_LOGPROBS = 20
 
 
 def import_litellm() -> ModuleType:
@@ -134,20 +132,7 @@ class LiteLLMBackend:
         """
         if not self.supports_logprobs:
             raise Unsupported(f"{self.model}: litellm reports no logprobs support for this provider")
-        probe = dataclasses.replace(
-            request, temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=LABEL_TOP_LOGPROBS
-        )
-        completion = await self.complete(probe)
-        if not completion.logprobs:
-            raise Unsupported(f"{self.model}: the provider returned no logprobs, cannot score labels")
-        first = completion.logprobs[0]
-        return label_scores_from_first_token(
-            first.top or ((first.token, first.logprob),),
-            labels,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd,
-        )
+        return await score_labels_by_first_token(self.complete, self.model, request, labels)
 
     async def aclose(self) -> None:
         """Close the HTTP clients litellm cached for the running event loop.

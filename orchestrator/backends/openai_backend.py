@@ -18,17 +18,14 @@ from orchestrator.backends.base import (
     Completion,
     LabelScores,
     Transient,
-    Unsupported,
 )
-from orchestrator.backends.first_token_labels import label_scores_from_first_token
+from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import price_for
 
 __all__ = ["OpenAIBackend"]
 
-# OpenAI's maximum; vLLM's default ``max_logprobs`` is 20 as well.
-LABEL_TOP_LOGPROBS = 20
 DEFAULT_BASE = "https://api.openai.com/v1"
 
 
@@ -80,20 +77,7 @@ class OpenAIBackend:
         See ``first_token_labels`` for the estimate. Raises ``Unsupported`` when the server returns
         no log-probabilities or none of the offered tokens starts a label.
         """
-        probe = dataclasses.replace(
-            request, temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=LABEL_TOP_LOGPROBS
-        )
-        completion = await self.complete(probe)
-        if not completion.logprobs:
-            raise Unsupported(f"{self.model}: the server returned no logprobs, cannot score labels")
-        first = completion.logprobs[0]
-        return label_scores_from_first_token(
-            first.top or ((first.token, first.logprob),),
-            labels,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            cost_usd=completion.cost_usd,
-        )
+        return await score_labels_by_first_token(self.complete, self.model, request, labels)
 
     async def aclose(self) -> None:
         await self._http.aclose()
