@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.backends.base import BudgetExceeded
 from orchestrator.config import Campaign
+from orchestrator.json_safe import json_safe
 from orchestrator.store import RunStore
 
 __all__ = [
@@ -64,7 +65,7 @@ class RunResult:
         return test["winner"]["objective"] >= test["baseline"]["objective"] + SAME_OBJECTIVE
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(self.__dict__)
+        return json_safe(self.__dict__)
 
 
 def checkpoint_path(store_path: str | Path) -> Path:
@@ -279,13 +280,3 @@ def _summary(result: RunResult) -> str:
     else:
         verdict = "improved on" if won > base else "did not improve on"
     return f"finished: winner {verdict} the baseline on the held-out test objective ({won:.3f} vs {base:.3f})"
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value

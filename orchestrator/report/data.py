@@ -7,12 +7,12 @@ has not finished yet gets a report of what it has so far.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from orchestrator.json_safe import json_safe
 from orchestrator.report.history import (
     dimension_catalogue,
     pareto_data,
@@ -78,7 +78,7 @@ def gather_report(
     calls = store.calls_over_time(run_id)
     # The last event or call, not runs.updated: saving a result later (the soft stage) moves that.
     last_activity = max([e["ts"] for e in events] + [c[0] for c in calls], default=summary.updated)
-    return _json_safe(
+    return json_safe(
         {
             "schema_version": SCHEMA_VERSION,
             "generated": clock(),
@@ -212,13 +212,3 @@ def _soft_note(config: Mapping[str, Any], status: str) -> str:
     if status != "done":
         return f"soft-prompt stage not run (yet): the run is {status}"
     return "soft-prompt stage not run: the run's result has no soft-prompt section"
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
