@@ -96,8 +96,21 @@ def binary_average_precision(
     return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
-def _one_vs_rest(per_class: list[float]) -> float:
-    defined = [v for v in per_class if not math.isnan(v)]
+def _per_class(binary, probs, labels, positive: int, *, negative: bool = False) -> float:
+    """``binary(scores, targets)`` for the positive class of a binary task, else the macro mean of the
+    one-vs-rest values over classes (undefined ones skipped). ``negative`` targets "not class c",
+    scored by ``1 - p_c``."""
+    p, y = as_probability_matrix(probs, labels)
+    binary_task = p.shape[1] == 2
+    if binary_task:
+        _check_positive(positive)
+    values = [
+        binary(1.0 - p[:, c], y != c) if negative else binary(p[:, c], y == c)
+        for c in ([positive] if binary_task else range(p.shape[1]))
+    ]
+    if binary_task:
+        return values[0]
+    defined = [v for v in values if not math.isnan(v)]
     return float(np.mean(defined)) if defined else math.nan
 
 
@@ -115,11 +128,7 @@ def auroc(probs: Sequence | np.ndarray, labels: Sequence[int] | np.ndarray, posi
     Raises:
         ValueError: see ``evaluators.calibration.as_probability_matrix``; ``positive`` out of range.
     """
-    p, y = as_probability_matrix(probs, labels)
-    if p.shape[1] == 2:
-        _check_positive(positive)
-        return binary_auroc(p[:, positive], y == positive)
-    return _one_vs_rest([binary_auroc(p[:, c], y == c) for c in range(p.shape[1])])
+    return _per_class(binary_auroc, probs, labels, positive)
 
 
 def auprc(probs: Sequence | np.ndarray, labels: Sequence[int] | np.ndarray, positive: int = 1) -> float:
@@ -136,11 +145,7 @@ def auprc(probs: Sequence | np.ndarray, labels: Sequence[int] | np.ndarray, posi
     Raises:
         ValueError: see ``evaluators.calibration.as_probability_matrix``; ``positive`` out of range.
     """
-    p, y = as_probability_matrix(probs, labels)
-    if p.shape[1] == 2:
-        _check_positive(positive)
-        return binary_average_precision(p[:, positive], y == positive)
-    return _one_vs_rest([binary_average_precision(p[:, c], y == c) for c in range(p.shape[1])])
+    return _per_class(binary_average_precision, probs, labels, positive)
 
 
 def auprc_negative(
@@ -162,11 +167,7 @@ def auprc_negative(
     Raises:
         ValueError: see ``evaluators.calibration.as_probability_matrix``; ``positive`` out of range.
     """
-    p, y = as_probability_matrix(probs, labels)
-    if p.shape[1] == 2:
-        _check_positive(positive)
-        return binary_average_precision(1.0 - p[:, positive], y != positive)
-    return _one_vs_rest([binary_average_precision(1.0 - p[:, c], y != c) for c in range(p.shape[1])])
+    return _per_class(binary_average_precision, probs, labels, positive, negative=True)
 
 
 def _check_positive(positive: int) -> None:
