@@ -6,9 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench setup
+.PHONY: demo test lint bench setup lock
 
-$(STAMP): pyproject.toml constraints.txt .ci/setup
+$(STAMP): pyproject.toml requirements.lock requirements-model.lock constraints.txt .ci/setup
 	bash .ci/setup
 	touch $@
 
@@ -22,3 +22,7 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/promptfusion run examples/embedded.yaml
+
+# Re-resolve the lock files on purpose (new releases, a changed dependency or pin); then `make test`.
+lock:
+	bash .ci/lock
