@@ -71,7 +71,8 @@ def test_shared_prefix_path_matches_and_is_taken(tiny_pair, monkeypatch):
     original = model.forward
 
     def spy(*args, **kwargs):
-        forward_calls.append((kwargs["input_ids"].shape, kwargs.get("past_key_values") is not None))
+        kv_cache = kwargs.get("cache", kwargs.get("past_key_values"))  # renamed in transformers 5.24
+        forward_calls.append((kwargs["input_ids"].shape, kv_cache is not None))
         return original(*args, **kwargs)
 
     monkeypatch.setattr(model, "forward", spy)

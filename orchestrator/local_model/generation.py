@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.local_model.scoring import accepts_logits_to_keep
+from orchestrator.local_model.forward_api import accepts_logits_to_keep, cache_argument, returned_cache
 
 __all__ = ["GeneratedText", "GenerationParams", "TokenChoice", "generate_batch"]
 
@@ -112,11 +112,10 @@ def generate_batch(
                 input_ids=input_ids,
                 attention_mask=attention,
                 position_ids=positions,
-                past_key_values=cache,
-                use_cache=True,
+                **cache_argument(model, cache),
                 **keep_last,
             )
-            cache = out.past_key_values
+            cache = returned_cache(out)
             logprobs = out.logits[:, -1, :].float().log_softmax(-1)
             next_tokens, keep = [], []
             for batch_row, index in enumerate(active):

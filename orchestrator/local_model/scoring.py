@@ -13,15 +13,15 @@ head. On a CPU the forward pass is compute-bound, so every token not recomputed 
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from orchestrator.local_model.forward_api import accepts_logits_to_keep, cache_argument, returned_cache
+
 __all__ = [
     "ScoringItem",
-    "accepts_logits_to_keep",
     "cpu_has_fast_bfloat16",
     "plan_chunks",
     "plan_groups",
@@ -191,12 +191,14 @@ def _score_chunk(
     with torch.inference_mode(), precision:
         if shared:
             prefix = torch.tensor([items[0].prompt_ids[:shared]], device=device)
-            cache = model(
-                input_ids=prefix, position_ids=torch.arange(shared, device=device)[None], use_cache=True
+            prefix_output = model(
+                input_ids=prefix,
+                position_ids=torch.arange(shared, device=device)[None],
+                **cache_argument(model, None),
             )
-            cache = cache.past_key_values
+            cache = returned_cache(prefix_output)
             cache.batch_repeat_interleave(batch)
-            kwargs.update(past_key_values=cache, use_cache=True)
+            kwargs.update(cache_argument(model, cache))
         else:
             kwargs.update(use_cache=False)
         logits = model(
@@ -223,8 +225,3 @@ def cpu_has_fast_bfloat16() -> bool:
 
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def accepts_logits_to_keep(model: Any) -> bool:
-    """Whether the model's forward can skip the output head for all but the last positions."""
-    return "logits_to_keep" in inspect.signature(model.forward).parameters
