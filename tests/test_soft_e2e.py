@@ -7,6 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 peft = pytest.importorskip("peft")
 
+from tests.peft_reference import greedy_reference  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 
@@ -54,11 +56,11 @@ def test_text_initialised_prompt_on_smollm2(smollm2, tmp_path):
     adapter = export_prompt_as_peft(tmp_path / "prompt", tmp_path / "adapter", base_model=model)
     reloaded = load_soft_prompt(tmp_path / "prompt", model, model_id="smollm2-135m-instruct")
     batch = encode_texts(tokenizer, [examples[0].input_text], 48)
-    ours = reloaded.generate(batch.input_ids, batch.attention_mask, max_new_tokens=4)
+    ours = reloaded.generate(batch.input_ids, batch.attention_mask, max_new_tokens=4, eos_token_id=[])
+    assert ours.tolist() == greedy_reference(reloaded, batch.input_ids, batch.attention_mask, 4)
     # Prompt tuning injects no layers, so wrapping the shared model leaves it unchanged for other tests.
     peft_model = peft.PeftModel.from_pretrained(model, str(adapter)).eval()
     with torch.no_grad():
-        theirs = peft_model.generate(
-            input_ids=batch.input_ids, attention_mask=batch.attention_mask, max_new_tokens=4, do_sample=False
-        )
-    assert theirs[0, batch.input_ids.shape[1] :].tolist()[: ours.shape[1]] == ours[0].tolist()
+        ours_logits = reloaded(batch.input_ids, batch.attention_mask).logits
+        theirs_logits = peft_model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+    torch.testing.assert_close(ours_logits, theirs_logits, atol=1e-4, rtol=1e-4)

@@ -17,6 +17,7 @@ from soft_prompts.model import SoftPromptModel  # noqa: E402
 from soft_prompts.peft_interop import export_peft_adapter, import_peft_adapter  # noqa: E402
 from soft_prompts.prompt import PromptEmbedding  # noqa: E402
 from soft_prompts.tiny import build_tiny_pair  # noqa: E402
+from tests.peft_reference import PEFT_GENERATE_XFAIL, greedy_reference, peft_greedy  # noqa: E402
 
 N_VIRTUAL = 5
 TEXTS = ["review : the movie was great and fun answer :", "question : is the sky blue answer :"]
@@ -26,10 +27,14 @@ def _prompt(seed: int = 3) -> torch.Tensor:
     return torch.randn(N_VIRTUAL, 16, generator=torch.Generator().manual_seed(seed))
 
 
-def _assert_peft_matches(prompted: SoftPromptModel, adapter_dir, tokenizer) -> None:
-    """PEFT and SoftPromptModel give close logits and identical greedy generations per unpadded input."""
+def _load_in_peft(adapter_dir):
     base, _ = build_tiny_pair()  # a fresh copy: PEFT wraps the model it is given
-    peft_model = peft.PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+    return peft.PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+
+
+def _assert_peft_matches(prompted: SoftPromptModel, adapter_dir, tokenizer) -> None:
+    """The adapter loads in PEFT with the same forward logits; our generation equals the reference."""
+    peft_model = _load_in_peft(adapter_dir)
     for text in TEXTS:
         batch = encode_texts(tokenizer, [text], 64)
         ours = prompted(batch.input_ids, batch.attention_mask).logits
@@ -39,16 +44,8 @@ def _assert_peft_matches(prompted: SoftPromptModel, adapter_dir, tokenizer) -> N
         generated = prompted.generate(
             batch.input_ids, batch.attention_mask, max_new_tokens=8, eos_token_id=[]
         )
-        with torch.no_grad():
-            peft_generated = peft_model.generate(
-                input_ids=batch.input_ids,
-                attention_mask=batch.attention_mask,
-                max_new_tokens=8,
-                do_sample=False,
-                eos_token_id=[],
-                pad_token_id=0,
-            )
-        assert peft_generated[0, batch.input_ids.shape[1] :].tolist() == generated[0].tolist()
+        reference = greedy_reference(prompted, batch.input_ids, batch.attention_mask, 8)
+        assert generated.tolist() == reference
 
 
 def test_exported_adapter_loads_in_peft_and_matches(tmp_path):
@@ -124,3 +121,16 @@ def test_fused_prompt_exports_per_task_and_matches(tmp_path):
         single(ids.input_ids, ids.attention_mask).logits, fused_logits, atol=1e-5, rtol=1e-5
     )
     _assert_peft_matches(single, adapter, tokenizer)
+
+
+@PEFT_GENERATE_XFAIL
+def test_peft_generate_equals_the_reference(tmp_path):
+    """PEFT's own generate() on our exported adapter gives the reference tokens (see PEFT_GENERATE_XFAIL)."""
+    model, tokenizer = build_tiny_pair()
+    prompted = SoftPromptModel(model, PromptEmbedding(_prompt()))
+    adapter = export_peft_adapter(prompted.prompt.static_prompt(), tmp_path / "adapter", base_model=model)
+    peft_model = _load_in_peft(adapter)
+    for text in TEXTS:
+        batch = encode_texts(tokenizer, [text], 64)
+        reference = greedy_reference(prompted, batch.input_ids, batch.attention_mask, 8)
+        assert peft_greedy(peft_model, batch.input_ids, batch.attention_mask, 8) == reference
