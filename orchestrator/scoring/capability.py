@@ -57,10 +57,7 @@ async def probe_logprobs(complete: Callable[[ChatRequest], Awaitable[Completion]
 
 
 def _no_logprobs_message(model: str, why: str) -> str:
-    return (
-        f"scoring.mode is label_scores but {model} {why}, so labels cannot be scored from "
-        "log-probabilities; set scoring.mode to auto or generate"
-    )
+    return f"label_scores needs log-probabilities and {model} {why}; set scoring.mode to auto or generate"
 
 
 def load_time_problem(scoring: ScoringConfig, scorer_model: str) -> str | None:
@@ -79,7 +76,7 @@ def load_time_problem(scoring: ScoringConfig, scorer_model: str) -> str | None:
         return None
     # Only a class-level False is knowable here (litellm decides per provider, at construction).
     if getattr(backend_class, "supports_label_scoring", None) is False:
-        return _no_logprobs_message(scorer_model, "never returns log-probabilities")
+        return _no_logprobs_message(scorer_model, "never returns them")
     return None
 
 
@@ -105,12 +102,12 @@ async def decide_scoring(scoring: ScoringConfig, scorer: Any, *, has_labels: boo
     model = scorer.model
     if not scorer.supports_label_scoring:
         if scoring.mode == "label_scores":
-            raise Unsupported(_no_logprobs_message(model, "returns no log-probabilities"))
+            raise Unsupported("scoring.mode: " + _no_logprobs_message(model, "returns none"))
         return ScoringDecision("generate", f"{model} returns no log-probabilities")
     if model.startswith("local/"):
         return ScoringDecision("label_scores", f"{model} scores label likelihoods in-process")
     if not await probe_logprobs(scorer.complete):
         if scoring.mode == "label_scores":
-            raise Unsupported(_no_logprobs_message(model, "returned no log-probabilities to a probe"))
+            raise Unsupported("scoring.mode: " + _no_logprobs_message(model, "returned none to a probe"))
         return ScoringDecision("generate", f"{model} returned no log-probabilities to a probe")
     return ScoringDecision("label_scores", f"{model} returns log-probabilities")
