@@ -20,7 +20,7 @@ from orchestrator.lease import RunLease
 from orchestrator.resume_changes import check_resume_changes
 from orchestrator.scoring.capability import decide_scoring
 from orchestrator.store import RunStore
-from orchestrator.store_location import store_path as resolve_store_path
+from orchestrator.store_location import existing_store
 
 __all__ = [
     "EventCallback",
@@ -154,7 +154,7 @@ async def resume_async(
         ResumeRefused: ``campaign`` changes a setting the recorded scores depend on.
     """
     given = store_path if store_path is not None else (campaign.run.store if campaign else None)
-    store = RunStore(resolve_store_path(given))
+    store = RunStore(existing_store(given))
     try:
         store.run(run_id)
         with RunLease.acquire(store.path, run_id):
