@@ -63,6 +63,21 @@ def test_scorer_401_on_every_call_fails_the_run_after_the_baselines(tmp_path, si
     assert json.loads(config)["budget"]["max_calls"] == 5000
 
 
+def test_scorer_401_on_the_probe_fails_the_run_before_any_scoring(tmp_path, sim_server):
+    sim_server.script.reset(_scorer_fails_with(401))
+    campaign = write_campaign(tmp_path, sim_server, scoring={"mode": "auto"})
+    proc = cli("run", str(campaign), "--no-report", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected = (
+        "the scorer failed its first call, the scoring-mode probe (Fatal: openai/sim: HTTP 401: injected "
+        "HTTP 401 (fake)); this is the backend or the campaign, not the prompt"
+    )
+    assert f"failed: {expected}" in lines(proc.stdout)
+    store = tmp_path / "runs" / "store.sqlite"
+    assert query(store, "SELECT status, message FROM runs") == [("failed", expected)]
+    assert len(sim_server.requests) == 1
+
+
 async def test_transient_errors_on_most_baseline_examples_fail_the_run(tmp_path, sim_server):
     sim_server.script.reset(_scorer_fails_with(500))
     campaign = load_campaign(write_campaign(tmp_path, sim_server, scoring={"mode": "generate"}))

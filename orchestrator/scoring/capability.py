@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from orchestrator.backends.base import ChatRequest, Completion, Unsupported
+from orchestrator.backends.base import BudgetExceeded, ChatRequest, Completion, LLMError, Unsupported
 from orchestrator.backends.registry import PROVIDERS
+from orchestrator.errors import SystematicFailure
 from orchestrator.scoring.config import ScoringConfig
 
 __all__ = ["PROBE_REQUEST", "ScoringDecision", "decide_scoring", "load_time_problem", "probe_logprobs"]
@@ -93,7 +94,8 @@ async def decide_scoring(scoring: ScoringConfig, scorer: Any, *, has_labels: boo
 
     Raises:
         Unsupported: ``label_scores`` was asked and the scorer returns no log-probabilities.
-        LLMError: the probe call failed.
+        SystematicFailure: the probe call itself failed (after the gateway's retries).
+        BudgetExceeded: no budget left for the probe.
     """
     if not has_labels:
         return ScoringDecision("generate", "no task has a closed label set")
@@ -106,7 +108,16 @@ async def decide_scoring(scoring: ScoringConfig, scorer: Any, *, has_labels: boo
         return ScoringDecision("generate", f"{model} returns no log-probabilities")
     if model.startswith("local/"):
         return ScoringDecision("label_scores", f"{model} scores label likelihoods in-process")
-    if not await probe_logprobs(scorer.complete):
+    try:
+        has_logprobs = await probe_logprobs(scorer.complete)
+    except BudgetExceeded:
+        raise
+    except LLMError as exc:
+        raise SystematicFailure(
+            f"the scorer failed its first call, the scoring-mode probe ({type(exc).__name__}: {exc}); "
+            "this is the backend or the campaign, not the prompt"
+        ) from exc
+    if not has_logprobs:
         if scoring.mode == "label_scores":
             raise Unsupported("scoring.mode: " + _no_logprobs_message(model, "returned none to a probe"))
         return ScoringDecision("generate", f"{model} returned no log-probabilities to a probe")
