@@ -193,11 +193,17 @@ async def _execute(
 
     emit = on_event or (lambda kind, payload: None)
     emit("run", {"run_id": run_id, "resumed": not fresh})
-    tasks = load_campaign_tasks(campaign)
+    try:
+        tasks = load_campaign_tasks(campaign)
+        resources = RunResources.open(campaign, store=store, run_id=run_id, environ=environ)
+    except Exception as exc:
+        # A run that could not start is failed, not "running" forever; the caller shows the error.
+        store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
     store.set_status(run_id, "running", None)
     thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
     async with (
-        RunResources.open(campaign, store=store, run_id=run_id, environ=environ) as res,
+        resources as res,
         open_checkpointer(checkpoint_path(campaign.run.store)) as saver,
     ):
         graph = compiled_search_graph().copy(update={"checkpointer": saver})

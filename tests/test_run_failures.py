@@ -11,6 +11,7 @@ import json
 import pytest
 
 from orchestrator.config import load_campaign
+from orchestrator.errors import DataError
 from orchestrator.runner import optimize_async
 from tests import simulated_llm
 from tests.fakeserver import Fault
@@ -114,3 +115,13 @@ def test_resume_refuses_a_change_to_what_was_scored(tmp_path, sim_server):
     )
     assert len(sim_server.requests) == before
     assert query(store, "SELECT status FROM runs") == [("stopped",)]
+
+
+async def test_a_run_that_cannot_start_is_marked_failed(tmp_path, sim_server):
+    campaign = load_campaign(write_campaign(tmp_path, sim_server))
+    (tmp_path / "tasks" / "claims_b.jsonl").unlink()  # gone between loading the file and running it
+    with pytest.raises(DataError) as raised:
+        await optimize_async(campaign)
+    ((status, message),) = query(tmp_path / "runs" / "store.sqlite", "SELECT status, message FROM runs")
+    assert (status, message) == ("failed", f"DataError: {raised.value}")
+    assert sim_server.requests == []
