@@ -84,11 +84,10 @@ async def test_transient_errors_on_most_baseline_examples_fail_the_run(tmp_path,
     campaign = load_campaign(write_campaign(tmp_path, sim_server, scoring={"mode": "generate"}))
     result = await optimize_async(campaign)
     assert result.status == "failed"
-    assert result.message.startswith(
+    assert result.message == (
         "the scorer failed on 10 of 10 examples of claims_a with the baseline prompt (Transient: openai/sim: "
-        "HTTP 500"
+        "HTTP 500: injected HTTP 500 (fake)); this is the backend or the campaign, not the prompt"
     )
-    assert result.message.endswith("this is the backend or the campaign, not the prompt")
     assert result.history == []
 
 

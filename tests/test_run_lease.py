@@ -8,6 +8,7 @@ behind; the next resume takes it over. A lease whose heartbeat went stale on ano
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -54,9 +55,9 @@ def test_processes_racing_for_one_lease_exactly_one_wins(tmp_path):
     winners = [proc.pid for proc, out in zip(racers, outputs, strict=True) if out == "held"]
     assert len(winners) == 1, outputs
     refused = [out for out in outputs if out != "held"]
-    host = socket.gethostname()
+    holder = rf"run run-1 is already being run by pid {winners[0]} on {re.escape(socket.gethostname())}"
     assert all(
-        out.startswith(f"refused run run-1 is already being run by pid {winners[0]} on {host} (heartbeat ")
+        re.fullmatch(rf"refused {holder} \(heartbeat \d+ s ago\); wait for it to finish or stop it", out)
         for out in refused
     ), outputs
 
@@ -110,10 +111,11 @@ def test_second_resume_of_a_live_run_is_refused_with_the_holders_pid(tmp_path, s
     wait_for(lambda: _holder(store, run_id) == first.pid, what="the first resume to hold the lease")
     second = cli("run", str(campaign), "--resume", run_id, "--no-report", cwd=tmp_path)
     assert second.returncode == 1
-    assert lines(second.stderr)[-1].startswith(
-        f"error: run {run_id} is already being run by pid {first.pid} on {socket.gethostname()} (heartbeat "
-    )
-    assert lines(second.stderr)[-1].endswith("s ago); wait for it to finish or stop it")
+    assert re.fullmatch(
+        rf"error: run {run_id} is already being run by pid {first.pid} on {re.escape(socket.gethostname())} "
+        r"\(heartbeat \d+ s ago\); wait for it to finish or stop it",
+        lines(second.stderr)[-1],
+    ), second.stderr
     slow_sim.latency = 0.0
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out + err
