@@ -36,11 +36,12 @@ def optimize(
         environ: where API keys are read (default ``os.environ``).
 
     Returns:
-        The result; ``status`` is ``"stopped"`` when a budget was reached (resume it later).
+        The result; ``status`` is ``"stopped"`` when a budget was reached, ``"failed"`` when a backend
+        failed for good or failed the baseline prompts systematically (``message`` says why); both
+        are checkpointed: fix what is wrong and ``resume`` continues.
 
     Raises:
         ConfigError, DataError: bad campaign or task data (nothing run).
-        LLMError: a backend failed for good (the run is checkpointed: ``resume`` continues it).
     """
     return asyncio.run(optimize_async(_campaign(campaign), on_event=on_event, environ=environ))
 
@@ -48,7 +49,8 @@ def optimize(
 def resume(
     run_id: str,
     *,
-    store: str | Path = "runs/promptfusion.sqlite",
+    store: str | Path | None = None,
+    campaign: Campaign | str | Path | None = None,
     budget: Mapping[str, Any] | None = None,
     on_event: EventCallback | None = None,
     environ: Mapping[str, str] | None = None,
@@ -57,9 +59,18 @@ def resume(
 
     Args:
         run_id: the run to continue.
-        store: the run store it was recorded in.
+        store: the run store it was recorded in (None: the campaign's ``run.store``, else
+            ``$PROMPTFUSION_STORE``, else ``runs/promptfusion.sqlite``); ``RunResult.store`` holds it.
+        campaign: a corrected campaign (or its file) to continue with: models, budgets and where
+            results go may change; a change to what was already scored is refused.
         budget: new limits replacing the saved ones, e.g. ``{"max_calls": 5000}``.
+
+    Raises:
+        RunNotFound, RunLocked (another process is running it), ResumeRefused.
     """
+    corrected = None if campaign is None else _campaign(campaign)
     return asyncio.run(
-        resume_async(run_id, store_path=store, budget=budget, on_event=on_event, environ=environ)
+        resume_async(
+            run_id, store_path=store, campaign=corrected, budget=budget, on_event=on_event, environ=environ
+        )
     )

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator.errors import ConfigError
+from orchestrator.scoring.config import ScoringConfig
 
 __all__ = [
     "BudgetConfig",
@@ -27,6 +28,7 @@ __all__ = [
     "ModelsConfig",
     "ObjectiveConfig",
     "RunConfig",
+    "ScoringConfig",
     "SearchConfig",
     "SoftConfig",
     "TaskConfig",
@@ -248,6 +250,9 @@ class Campaign(_Strict):
     tasks: TasksConfig = Field(default_factory=TasksConfig, description="Source and target tasks.")
     search: SearchConfig = Field(default_factory=SearchConfig, description="Search settings.")
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig, description="Scoring settings.")
+    scoring: ScoringConfig = Field(
+        default_factory=ScoringConfig, description="How the scorer's answers become scores."
+    )
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
@@ -308,6 +313,7 @@ def parse_campaign(
         first = exc.errors()[0]
         raise ConfigError(_describe(first, source, root)) from None
     _check_environment(campaign, source, root, os.environ if env is None else env)
+    _check_scoring(campaign, source, root)
     return _absolute_task_paths(campaign, Path(base_dir))
 
 
@@ -333,6 +339,14 @@ def _check_environment(campaign: Campaign, source: str, root: Any, env: Mapping[
                 f"{_where(source, root, loc)}: {'.'.join(loc)}: environment variable "
                 f"{cfg.api_key_env} is not set"
             )
+
+
+def _check_scoring(campaign: Campaign, source: str, root: Any) -> None:
+    from orchestrator.scoring.capability import load_time_problem
+
+    problem = load_time_problem(campaign.scoring, campaign.models.scorer.model)
+    if problem:
+        raise ConfigError(f"{_where(source, root, ('scoring', 'mode'))}: scoring.mode: {problem}")
 
 
 def _describe(error: Mapping[str, Any], source: str, root: Any) -> str:

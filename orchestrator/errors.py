@@ -17,3 +17,15 @@ class DataError(PromptfusionError):
 
 class RunNotFound(PromptfusionError):
     """No run with that id in the run store."""
+
+
+class RunLocked(PromptfusionError):
+    """Another live process holds the run's lease (the message names its pid and host)."""
+
+
+class ResumeRefused(ConfigError):
+    """The campaign given to a resume changes a setting that what was already scored depends on."""
+
+
+class SystematicFailure(PromptfusionError):
+    """The backend failed the baseline prompts themselves: an outage or a capability gap, not a bad prompt."""

@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestrator.backends.base import BudgetExceeded
+from orchestrator.backends.base import BudgetExceeded, LLMError
 from orchestrator.config import Campaign
+from orchestrator.errors import SystematicFailure
 from orchestrator.json_safe import json_safe
+from orchestrator.lease import RunLease
+from orchestrator.resume_changes import check_resume_changes
+from orchestrator.scoring.capability import decide_scoring
 from orchestrator.store import RunStore
+from orchestrator.store_location import existing_store
 
 __all__ = [
     "EventCallback",
@@ -118,7 +123,8 @@ async def optimize_async(
     store = RunStore(campaign.run.store)
     try:
         run_id = store.create_run(campaign.name, campaign.resolved(), campaign.run.seed, run_id=run_id)
-        return await _execute(campaign, store, run_id, fresh=True, on_event=on_event, environ=environ)
+        with RunLease.acquire(store.path, run_id):
+            return await _execute(campaign, store, run_id, fresh=True, on_event=on_event, environ=environ)
     finally:
         store.close()
 
@@ -126,7 +132,8 @@ async def optimize_async(
 async def resume_async(
     run_id: str,
     *,
-    store_path: str | Path = "runs/promptfusion.sqlite",
+    store_path: str | Path | None = None,
+    campaign: Campaign | None = None,
     budget: Mapping[str, Any] | None = None,
     on_event: EventCallback | None = None,
     environ: Mapping[str, str] | None = None,
@@ -135,18 +142,39 @@ async def resume_async(
 
     Args:
         run_id: the run to continue.
-        store_path: its run store.
+        store_path: its run store (None: ``campaign.run.store``, else ``$PROMPTFUSION_STORE``, else
+            ``runs/promptfusion.sqlite``).
+        campaign: a corrected campaign replacing the saved config (see ``orchestrator.resume_changes``
+            for what may change once something was scored).
         budget: new limits (``max_calls``, ``max_tokens``, ``max_usd``) replacing the saved ones.
+
+    Raises:
+        RunNotFound: no such run in the store.
+        RunLocked: another live process is running it.
+        ResumeRefused: ``campaign`` changes a setting the recorded scores depend on.
     """
-    store = RunStore(store_path)
+    given = store_path if store_path is not None else (campaign.run.store if campaign else None)
+    store = RunStore(existing_store(given))
     try:
-        config = store.config(run_id)
-        if budget:
-            config["budget"] = {**config.get("budget", {}), **budget}
-        campaign = Campaign.model_validate(config)
-        if store.run(run_id).status == "done":
-            return result_from_store(store, run_id)
-        return await _execute(campaign, store, run_id, fresh=False, on_event=on_event, environ=environ)
+        store.run(run_id)
+        with RunLease.acquire(store.path, run_id):
+            config = store.config(run_id)
+            fresh = False
+            if campaign is not None:
+                scored = bool(store.candidates(run_id))
+                saved = Campaign.model_validate(config).resolved()
+                changes = check_resume_changes(run_id, saved, campaign.resolved(), scored=scored)
+                if changes:
+                    config = campaign.resolved()
+                    store.set_config(run_id, config)
+                    store.record_event(run_id, "config_changed", {"settings": changes})
+                    fresh = not scored  # nothing scored yet: start over on the corrected settings
+            if budget:
+                config = {**config, "budget": {**config.get("budget", {}), **budget}}
+            resumed = Campaign.model_validate(config)
+            if store.run(run_id).status == "done":
+                return result_from_store(store, run_id)
+            return await _execute(resumed, store, run_id, fresh=fresh, on_event=on_event, environ=environ)
     finally:
         store.close()
 
@@ -161,54 +189,87 @@ async def _execute(
     environ: Mapping[str, str] | None,
 ) -> RunResult:
     from orchestrator.resources import RunResources
-    from orchestrator.search.context import SearchContext
-    from orchestrator.search.selection import acceptance_policy
-    from orchestrator.search.task_scorer import TaskPromptScorer
     from orchestrator.tasks.resolve import load_campaign_tasks
 
-    if on_event:
-        on_event("run", {"run_id": run_id, "resumed": not fresh})
-    tasks = load_campaign_tasks(campaign)
+    emit = on_event or (lambda kind, payload: None)
+    emit("run", {"run_id": run_id, "resumed": not fresh})
+    try:
+        tasks = load_campaign_tasks(campaign)
+        resources = RunResources.open(campaign, store=store, run_id=run_id, environ=environ)
+    except Exception as exc:
+        # A run that could not start is failed, not "running" forever; the caller shows the error.
+        store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
     store.set_status(run_id, "running", None)
-    policy = acceptance_policy(campaign.objective)
-    weights = dict(campaign.objective.weights)
     thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
-    async with RunResources.open(campaign, store=store, run_id=run_id, environ=environ) as res:
-        context = SearchContext(
-            campaign=campaign,
-            run_id=run_id,
-            reference=res["reference"],
-            scorer=TaskPromptScorer(tasks, campaign, res["scorer"], res.get("judge")),
-            store=store,
-            source_tasks=[t.name for t in campaign.tasks.source],
-            target_task=campaign.tasks.target.name,
-            dimensions=policy.dimensions,
-            objective=lambda normalized: _objective(normalized, weights),
-            soft_model=_soft_model(campaign),
-            on_event=on_event or (lambda kind, payload: None),
-        )
-        async with open_checkpointer(checkpoint_path(campaign.run.store)) as saver:
-            graph = compiled_search_graph().copy(update={"checkpointer": saver})
+    async with (
+        resources as res,
+        open_checkpointer(checkpoint_path(campaign.run.store)) as saver,
+    ):
+        graph = compiled_search_graph().copy(update={"checkpointer": saver})
+        try:
+            # Before anything else is spent: one probe at most, cached, so a resume pays nothing.
+            has_labels = any(task.labels is not None for task in tasks.values())
+            decision = await decide_scoring(campaign.scoring, res["scorer"], has_labels=has_labels)
+            store.record_event(run_id, "scoring", decision.to_event())
+            emit("scoring", decision.to_event())
+            context = _search_context(campaign, run_id, tasks, res, store, decision.mode, emit)
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
-            try:
-                state = await graph.ainvoke(start, thread, context=context, durability="sync")
-            except BudgetExceeded as exc:
-                message = f"stopped: {exc.budget} budget reached ({exc}); resume with a larger budget"
-                store.set_status(run_id, "stopped", message)
-                store.record_event(run_id, "budget", {"budget": exc.budget})
-                state = (await graph.aget_state(thread)).values
-                return _result(run_id, "stopped", message, state, store)
-            except (asyncio.CancelledError, KeyboardInterrupt):
-                store.set_status(run_id, "interrupted", "interrupted; resume to continue")
-                raise
-            except Exception as exc:
-                store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
-                raise
+            state = await graph.ainvoke(start, thread, context=context, durability="sync")
+        except BudgetExceeded as exc:
+            message = f"stopped: {exc.budget} budget reached ({exc}); resume with a larger budget"
+            store.set_status(run_id, "stopped", message)
+            store.record_event(run_id, "budget", {"budget": exc.budget})
+            state = (await graph.aget_state(thread)).values
+            return _result(run_id, "stopped", message, state, store)
+        except (SystematicFailure, LLMError) as exc:
+            # An outage or a capability gap is a failed run, never a bad prompt (STYLE rule 8).
+            message = str(exc) if isinstance(exc, SystematicFailure) else f"{type(exc).__name__}: {exc}"
+            store.set_status(run_id, "failed", message)
+            store.record_event(run_id, "failed", {"error": type(exc).__name__, "message": message})
+            state = (await graph.aget_state(thread)).values
+            return _result(run_id, "failed", message, state, store)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            store.set_status(run_id, "interrupted", "interrupted; resume to continue")
+            raise
+        except Exception as exc:
+            store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
+            raise
     result = _result(run_id, "done", "finished", state, store)
     result.message = _summary(result)
     store.set_result(run_id, result.to_dict())
     store.set_status(run_id, "done", result.message)
     return result
+
+
+def _search_context(
+    campaign: Campaign,
+    run_id: str,
+    tasks: Mapping[str, Any],
+    res: Any,
+    store: RunStore,
+    scoring_mode: str,
+    emit: EventCallback,
+) -> Any:
+    from orchestrator.search.context import SearchContext
+    from orchestrator.search.selection import acceptance_policy
+    from orchestrator.search.task_scorer import TaskPromptScorer
+
+    policy = acceptance_policy(campaign.objective)
+    weights = dict(campaign.objective.weights)
+    return SearchContext(
+        campaign=campaign,
+        run_id=run_id,
+        reference=res["reference"],
+        scorer=TaskPromptScorer(tasks, campaign, res["scorer"], res.get("judge"), scoring_mode=scoring_mode),
+        store=store,
+        source_tasks=[t.name for t in campaign.tasks.source],
+        target_task=campaign.tasks.target.name,
+        dimensions=policy.dimensions,
+        objective=lambda normalized: _objective(normalized, weights),
+        soft_model=_soft_model(campaign),
+        on_event=emit,
+    )
 
 
 def _soft_model(campaign: Campaign):

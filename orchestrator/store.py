@@ -154,6 +154,14 @@ class RunStore:
                 (status, message, self._clock(), run_id),
             )
 
+    def set_config(self, run_id: str, config: Mapping[str, Any]) -> None:
+        """Replace a run's saved config (a resume with a corrected campaign file)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET config=?, updated=? WHERE run_id=?",
+                (json.dumps(config, sort_keys=True), self._clock(), run_id),
+            )
+
     def set_result(self, run_id: str, result: Mapping[str, Any]) -> None:
         with self._tx() as db:
             db.execute(

@@ -36,6 +36,7 @@ class LiveDisplay:
         self.iteration = 0
         self.best: Mapping[str, Any] = {}
         self.last = "loading tasks and models"
+        self.scoring = "-"
         self.steps_done = 0
         search = campaign.search
         # init + rounds + promote per stage, then finalists and test.
@@ -56,6 +57,8 @@ class LiveDisplay:
         if kind == "run":
             self.run_id = payload["run_id"]
             self.last = f"run {self.run_id} {'resumed' if payload.get('resumed') else 'started'}"
+        elif kind == "scoring":
+            self.scoring = payload["description"]
         elif kind == "stage":
             self.stage, self.iteration = payload["stage"], 0
             self.last = f"stage {payload['stage']} on {', '.join(payload['tasks'])}"
@@ -82,6 +85,7 @@ class LiveDisplay:
         table.add_column(style="bold cyan")
         table.add_column()
         table.add_row("stage", f"{self.stage}  (iteration {self.iteration})")
+        table.add_row("scoring", self.scoring)
         if self.best:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")

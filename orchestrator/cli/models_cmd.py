@@ -12,7 +12,10 @@ def register(app: typer.Typer) -> None:
     def models(
         campaign: Path = typer.Argument(..., help="Campaign YAML file."),
         ping: bool = typer.Option(
-            False, "--ping", help="Send one tiny uncached call per backend, with latency."
+            False,
+            "--ping",
+            help="Send one tiny uncached call per backend: latency, answer, and whether log-probabilities "
+            "come back (needed for label scores).",
         ),
     ) -> None:
         """List the model of each role; with --ping, check that each one answers."""
@@ -28,7 +31,13 @@ def register(app: typer.Typer) -> None:
         roles = {r: m for r, m in roles.items() if m is not None}
         results = asyncio.run(_ping_all(roles)) if ping else {}
         table = Table(title=str(campaign))
-        for column in ("role", "model", "api_base", "key from", *(("latency", "answer") if ping else ())):
+        for column in (
+            "role",
+            "model",
+            "api_base",
+            "key from",
+            *(("latency", "answer", "log-probs") if ping else ()),
+        ):
             table.add_column(column)
         for role, model in roles.items():
             row = [role, model.model, model.api_base or "-", model.api_key_env or "-"]
@@ -36,11 +45,12 @@ def register(app: typer.Typer) -> None:
                 row += list(results[role])
             table.add_row(*row)
         console().print(table)
-        if ping and any(latency == "failed" for latency, _ in results.values()):
+        if ping and any(row[0] == "failed" for row in results.values()):
             raise typer.Exit(1)
 
 
-async def _ping_all(roles) -> dict[str, tuple[str, str]]:
+async def _ping_all(roles) -> dict[str, tuple[str, str, str]]:
+    import dataclasses
     import json
     import time
 
@@ -50,19 +60,25 @@ async def _ping_all(roles) -> dict[str, tuple[str, str]]:
     from orchestrator.resources import gateway_settings
 
     backends: dict[str, object] = {}
-    out: dict[str, tuple[str, str]] = {}
-    request = ChatRequest(messages=(("user", "Reply with the word OK."),), max_tokens=4)
+    out: dict[str, tuple[str, str, str]] = {}
+    plain = ChatRequest(messages=(("user", "Reply with the word OK."),), max_tokens=4)
+    asking = dataclasses.replace(plain, logprobs=True, top_logprobs=5)
     try:
         for role, model in roles.items():
             key = json.dumps([model.model, model.api_base, model.api_key_env, model.options])
             if key not in backends:
                 backends[key] = create_backend(model.model, backend_settings(gateway_settings(model)))
+            backend = backends[key]
+            can = getattr(backend, "supports_logprobs", False)
             started = time.perf_counter()
             try:
-                reply = await backends[key].complete(request)
-                out[role] = (f"{time.perf_counter() - started:.2f} s", repr(reply.text.strip()[:40]))
+                reply = await backend.complete(asking if can else plain)
             except LLMError as exc:
-                out[role] = ("failed", f"{type(exc).__name__}: {str(exc)[:80]}")
+                out[role] = ("failed", f"{type(exc).__name__}: {str(exc)[:80]}", "-")
+                continue
+            logprobs = "yes" if reply.logprobs else ("no (none returned)" if can else "no (not offered)")
+            latency = f"{time.perf_counter() - started:.2f} s"
+            out[role] = (latency, repr(reply.text.strip()[:40]), logprobs)
     finally:
         for backend in backends.values():
             await backend.aclose()

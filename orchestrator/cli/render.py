@@ -67,8 +67,12 @@ def print_estimate(campaign) -> None:
         out.print(f"note: {note}")
 
 
-def print_result(result, out) -> None:
-    """The short table a run ends with: the winners and their held-out scores, cost, where to look."""
+def print_result(result, out, campaign=None) -> None:
+    """The short table a run ends with: the winners and their held-out scores, cost, where to look.
+
+    ``campaign`` (the campaign file) is named in the resume command of a run that did not finish.
+    """
+    from rich.markup import escape
     from rich.table import Table
 
     test = (result.final or {}).get("test") or {}
@@ -107,10 +111,12 @@ def print_result(result, out) -> None:
     usd = sum(u["cost_usd"] for u in result.usage.values())
     out.print(f"{calls} LLM calls ({hits} from cache), ${usd:.4f}")
     colour = {"done": "green", "stopped": "yellow"}.get(result.status, "red")
-    out.print(f"[{colour}]{result.status}[/{colour}]: {result.message}")
-    out.print(f"run {result.run_id} in {result.store}")
+    out.print(f"[{colour}]{result.status}[/{colour}]: {escape(result.message)}", soft_wrap=True)
+    out.print(f"run {result.run_id} in {escape(str(result.store))}", soft_wrap=True)
     if result.status != "done":
-        out.print(f"continue with: promptfusion run CAMPAIGN.yaml --resume {result.run_id}")
+        lead = "fix the cause, then resume with" if result.status == "failed" else "continue with"
+        command = f"promptfusion run {campaign or 'CAMPAIGN.yaml'} --resume {result.run_id}"
+        out.print(f"{lead}: {escape(command)}", soft_wrap=True)
 
 
 def print_history(candidates, result, out) -> None:

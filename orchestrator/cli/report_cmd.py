@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
-DEFAULT_STORE = Path("runs/promptfusion.sqlite")
-
 
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         run_id: str = typer.Argument(..., help="The run to report on."),
-        store: Path = typer.Option(DEFAULT_STORE, "--store", help="Run store (SQLite) to read."),
+        store: Path = typer.Option(
+            None, "--store", help="Run store (default: $PROMPTFUSION_STORE, else runs/promptfusion.sqlite)."
+        ),
         fmt: str = typer.Option("html", "--format", help="html (one offline page), json or md."),
         out: str = typer.Option(
             None,
@@ -34,17 +34,16 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"choose one of {', '.join(FORMATS)}", param_hint="--format")
         dims = [d.strip() for d in pareto.split(",")] if pareto else None
         if out == "-":
-            _require(store)
+            store = _require(store)
             typer.echo(
                 build_report(RunStore(store), run_id, fmt=fmt, pareto_dims=dims, environ=os.environ), nl=False
             )
             return
-        path = write_report(store, run_id, fmt=fmt, out=out, pareto_dims=dims, environ=os.environ)
+        path = write_report(_require(store), run_id, fmt=fmt, out=out, pareto_dims=dims, environ=os.environ)
         typer.echo(f"report: {path}")
 
 
-def _require(store: Path) -> None:
-    from orchestrator.errors import RunNotFound
+def _require(store: Path | None) -> Path:
+    from orchestrator.store_location import existing_store
 
-    if not store.exists():
-        raise RunNotFound(f"{store}: no run store here (pass --store, or run a campaign first)")
+    return existing_store(store)

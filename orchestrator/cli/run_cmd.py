@@ -42,18 +42,36 @@ def register(app: typer.Typer) -> None:
         # event loop while calls are in flight.
         gc.collect()
         gc.freeze()
+        result = interrupted = None
         with LiveDisplay(config, config.run.store, out) as live:
             if resume:
                 job = resume_async(
-                    resume, store_path=config.run.store, budget=overrides, on_event=live.on_event
+                    resume, store_path=config.run.store, campaign=config, on_event=live.on_event
                 )
             else:
                 job = optimize_async(config, on_event=live.on_event)
-            result = asyncio.run(job)
-        print_result(result, out)
+            try:
+                result = asyncio.run(job)
+            except KeyboardInterrupt:
+                interrupted = live.run_id or resume
+        if result is None:
+            _interrupted(campaign, interrupted)
+        print_result(result, out, campaign=campaign)
         if report:
             from orchestrator.report import write_report
 
             out.print(f"report: {write_report(config.run.store, result.run_id)}")
-        if result.status == "stopped":
-            raise typer.Exit(3)
+        if result.status in EXIT_CODES:
+            raise typer.Exit(EXIT_CODES[result.status])
+
+
+# "done" exits 0; the CLI's own errors exit 1 too, with "error: ..." on stderr instead.
+EXIT_CODES = {"stopped": 3, "failed": 1}
+
+
+def _interrupted(campaign: Path, run_id: str | None) -> None:
+    if run_id is None:
+        typer.echo("interrupted before the run was created; nothing to resume", err=True)
+    else:
+        typer.echo(f"interrupted; resume with: promptfusion run {campaign} --resume {run_id}", err=True)
+    raise typer.Exit(130)

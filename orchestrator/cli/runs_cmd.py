@@ -6,14 +6,13 @@ from pathlib import Path
 
 import typer
 
-STORE_HELP = "Run store (SQLite) to read."
-DEFAULT_STORE = Path("runs/promptfusion.sqlite")
+STORE_HELP = "Run store (SQLite) to read (default: $PROMPTFUSION_STORE, else runs/promptfusion.sqlite)."
 
 
 def register(app: typer.Typer) -> None:
     @app.command("runs")
     def runs(
-        store: Path = typer.Option(DEFAULT_STORE, "--store", help=STORE_HELP),
+        store: Path = typer.Option(None, "--store", help=STORE_HELP),
         limit: int = typer.Option(20, "--limit", help="Show at most this many runs."),
     ) -> None:
         """List recent runs, newest first."""
@@ -24,7 +23,7 @@ def register(app: typer.Typer) -> None:
         from orchestrator.cli.render import console
         from orchestrator.store import RunStore
 
-        _require(store)
+        store = _require(store)
         db = RunStore(store)
         table = Table(title=str(store))
         for column in ("run id", "name", "started", "status", "message"):
@@ -37,22 +36,21 @@ def register(app: typer.Typer) -> None:
     @app.command("show")
     def show(
         run_id: str = typer.Argument(..., help="The run to show."),
-        store: Path = typer.Option(DEFAULT_STORE, "--store", help=STORE_HELP),
+        store: Path = typer.Option(None, "--store", help=STORE_HELP),
     ) -> None:
         """Show a run: its history per stage, the Pareto front, the final comparison and the cost."""
         from orchestrator.cli.render import console, print_history, print_result
         from orchestrator.runner import result_from_store
         from orchestrator.store import RunStore
 
-        _require(store)
+        store = _require(store)
         db = RunStore(store)
         out = console()
         print_history(db.candidates(run_id), db.result(run_id), out)
         print_result(result_from_store(db, run_id), out)
 
 
-def _require(store: Path) -> None:
-    from orchestrator.errors import RunNotFound
+def _require(store: Path | None) -> Path:
+    from orchestrator.store_location import existing_store
 
-    if not store.exists():
-        raise RunNotFound(f"{store}: no run store here (pass --store, or run a campaign first)")
+    return existing_store(store)

@@ -90,6 +90,7 @@ def gather_report(
             "pareto": pareto_data(stages, dims),
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
+            "scoring": next((e["description"] for e in reversed(events) if e["kind"] == "scoring"), None),
             "final": _final(result.get("final")),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),

@@ -117,11 +117,12 @@ def _header(report: Mapping[str, Any]) -> str:
     status = esc(run["status"])
     badge = f'<span class="status {status}">{status}</span>'
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in _SECTIONS)
+    scoring = f'<div class="muted">scoring: {esc(report["scoring"])}</div>' if report.get("scoring") else ""
     return (
         f'<header><div class="inner"><h1>{esc(run["name"])} {badge}</h1>'
         f'<div class="muted">run <code>{esc(run["run_id"])}</code> · seed {esc(run["seed"])} · started '
         f"{_when(run['created'])} · ran {_duration(run['last_activity'] - run['created'])}</div>"
-        f"<div>{esc(run['message'] or '')}</div><nav>{nav}</nav></div></header>"
+        f"<div>{esc(run['message'] or '')}</div>{scoring}<nav>{nav}</nav></div></header>"
     )
 
 

@@ -176,6 +176,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         _cell(run["message"] or ""),
         "",
     ]
+    if report.get("scoring"):
+        lines += [f"scoring: {_cell(report['scoring'])}", ""]
     for part in (_stages, _pareto, _usage, _soft, _comparison, _prompts):
         lines += part(report)
     return "\n".join(lines).rstrip() + "\n"

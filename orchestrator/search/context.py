@@ -16,9 +16,12 @@ __all__ = ["PromptScorer", "SearchContext", "derive_seed"]
 class PromptScorer(Protocol):
     """Scores one prompt on one task split with the scorer LLM and the objective evaluator."""
 
-    async def score(self, prompt: str, task: str, split: str, limit: int | None = None) -> dict[str, Any]:
+    async def score(
+        self, prompt: str, task: str, split: str, limit: int | None = None, *, baseline: bool = False
+    ) -> dict[str, Any]:
         """Returns ``{"scores": {dim: raw}, "normalized": {dim: [0,1]}, "objective": float,
-        "wrong": [example index], "n": int, "failures": int}`` (JSON-serialisable)."""
+        "wrong": [example index], "n": int, "failures": int}`` (JSON-serialisable). A ``baseline``
+        prompt that the backend fails systematically raises ``SystematicFailure``."""
         ...
 
     def exemplars(self, task: str, k: int, wrong: Sequence[int], seed: int) -> list[tuple[str, str]]:

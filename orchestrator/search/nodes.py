@@ -144,7 +144,11 @@ async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     stage, iteration = state["stage"], state["iteration"]
     tasks = ctx.stage_tasks(stage)
     pending = state.get("pending", [])
-    jobs = [ctx.scorer.score(item["prompt"], task, "minibatch") for item in pending for task in tasks]
+    jobs = [
+        ctx.scorer.score(item["prompt"], task, "minibatch", baseline=item["origin"] == "baseline")
+        for item in pending
+        for task in tasks
+    ]
     results = await gather_settled(jobs)
     scored = []
     for i, item in enumerate(pending):

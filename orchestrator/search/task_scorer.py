@@ -8,6 +8,7 @@ minibatch every candidate of a stage is scored on, so candidates compare fairly)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -16,8 +17,9 @@ from typing import Any
 from evaluators import EvalConfig, evaluate_prompt
 from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
-from orchestrator.backends.base import BudgetExceeded, Fatal
+from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
 from orchestrator.config import Campaign
+from orchestrator.search.systematic import ErrorTally, check_baseline, fatal_on_baseline
 from orchestrator.tasks import Task
 from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
 
@@ -34,10 +36,20 @@ class TaskPromptScorer:
         campaign: the campaign (sizes, seed, scorer settings, judged dimensions).
         scorer_llm: the scorer gateway (``chat`` and, for label sets, ``score_labels``).
         judge_llm: the judge gateway, or None.
+        scoring_mode: how labelled tasks are scored (``orchestrator.scoring.decide_scoring``);
+            free-form tasks are always generated.
     """
 
-    def __init__(self, tasks: Mapping[str, Task], campaign: Campaign, scorer_llm: Any, judge_llm: Any = None):
+    def __init__(
+        self,
+        tasks: Mapping[str, Task],
+        campaign: Campaign,
+        scorer_llm: Any,
+        judge_llm: Any = None,
+        scoring_mode: str = "auto",
+    ):
         self.tasks = dict(tasks)
+        self.scoring_mode = scoring_mode
         self.campaign = campaign
         self.scorer_llm = scorer_llm
         self.judge_llm = judge_llm
@@ -68,8 +80,13 @@ class TaskPromptScorer:
     def split(self, task: str, split: str) -> tuple:
         return self._splits[task][split]
 
-    async def score(self, prompt: str, task: str, split: str, limit: int | None = None) -> dict[str, Any]:
+    async def score(
+        self, prompt: str, task: str, split: str, limit: int | None = None, *, baseline: bool = False
+    ) -> dict[str, Any]:
         """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan).
+
+        A ``baseline`` prompt is evaluated on every example, and a systematic failure on it (see
+        ``orchestrator.search.systematic``) raises ``SystematicFailure`` instead of scoring it.
 
         A prompt already evaluated on the same examples in this process is not evaluated again (the
         minibatch is a prefix of the dev split, so a promoted prompt, or a finalist whose dev split is
@@ -81,25 +98,41 @@ class TaskPromptScorer:
         known = self._known.get(key)
         if known is not None:
             return known
-        result = await self._evaluate(prompt, task, split, examples)
+        result = await self._evaluate(prompt, task, split, examples, baseline=baseline)
         if result["scoring"] != "failed" and not result["failures"]:
             self._known[key] = result
         return result
 
-    async def _evaluate(self, prompt: str, task: str, split: str, examples: tuple) -> dict[str, Any]:
+    async def _evaluate(
+        self, prompt: str, task: str, split: str, examples: tuple, *, baseline: bool = False
+    ) -> dict[str, Any]:
         spec = to_eval_spec(self.tasks[task])
+        config = dataclasses.replace(
+            self._config, scoring=self.scoring_mode if spec.labels is not None else "generate"
+        )
+        scorer_llm = self.scorer_llm
+        if baseline:
+            # Every example, so that "most examples" is measured, not cut short at max_errors.
+            config = dataclasses.replace(config, max_errors=None, reraise=(*config.reraise, Unsupported))
+            scorer_llm = ErrorTally(self.scorer_llm)
         try:
             report = await evaluate_prompt(
                 prompt,
                 to_eval_examples(self.tasks[task], examples),
                 spec,
-                self.scorer_llm,
+                scorer_llm,
                 judge_llm=self.judge_llm,
-                config=self._config,
+                config=config,
             )
+        except (Fatal, Unsupported) as exc:
+            if baseline:
+                raise fatal_on_baseline(task, exc) from exc
+            raise
         except TooManyErrors as exc:
             # One prompt that makes the scorer fail over and over is a bad prompt, not a failed run.
             return self._failed(len(examples), exc)
+        if baseline:
+            check_baseline(task, len(examples), scorer_llm)
         result: dict[str, Any] = {
             "scores": {k: float(v) for k, v in report.scores.items()},
             "normalized": {k: float(v) for k, v in report.normalized.items()},

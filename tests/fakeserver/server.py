@@ -52,6 +52,8 @@ class FakeServer:
         self.host = host
         self.port = port
         self.script = Script()
+        # False: answer like a server without log-probabilities (Ollama's /v1, many gateways).
+        self.logprobs = True
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
         self.max_in_flight = 0
@@ -101,10 +103,11 @@ class FakeServer:
             self._runner = None
 
     def reset(self) -> None:
-        """Forget recorded requests and scripted answers; latency back to 0."""
+        """Forget recorded requests and scripted answers; latency back to 0, log-probabilities on."""
         self.script.reset()
         self.requests = []
         self.latency = 0.0
+        self.logprobs = True
         self.in_flight = 0
         self.max_in_flight = 0
 
@@ -165,7 +168,8 @@ class FakeServer:
                 planned = Reply(text="")
         assert isinstance(planned, Reply)
         if api == "openai":
-            payload = wire.openai_completion(planned, body, request_id)
+            asked = body if self.logprobs else {**body, "logprobs": False}
+            payload = wire.openai_completion(planned, asked, request_id)
         else:
             payload = wire.anthropic_message(planned, body, request_id)
         return web.Response(status=200, text=json.dumps(payload), content_type="application/json")

@@ -1,0 +1,80 @@
+"""Telling a failing backend from a bad prompt, on the baseline prompts.
+
+The baselines are the prompts a user trusts to work. When the scorer fails on most of their examples
+with the same error class (timeouts, 5xx after every retry, an answer it cannot parse), or with any
+``Fatal`` or ``Unsupported`` error, the fault is the backend or the campaign, not the prompt: scoring
+the baseline at its failure score would let the search "optimize" against an outage and finish with
+``0.000 vs 0.000`` and exit code 0. The run stops instead, marked failed with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from orchestrator.backends.base import Fatal, Unsupported
+from orchestrator.errors import SystematicFailure
+
+__all__ = ["ErrorTally", "check_baseline", "fatal_on_baseline"]
+
+
+class ErrorTally:
+    """The scorer LLM as the evaluator sees it, counting the errors it raises by class.
+
+    Wraps one baseline evaluation (``chat`` and ``score_labels`` pass through unchanged).
+    """
+
+    def __init__(self, llm: Any):
+        self._llm = llm
+        self.by_class: Counter[str] = Counter()
+        self.last: dict[str, str] = {}
+        self.supports_label_scoring = getattr(llm, "supports_label_scoring", True)
+
+    def _count(self, exc: BaseException) -> None:
+        name = type(exc).__name__
+        self.by_class[name] += 1
+        self.last[name] = str(exc)
+
+    async def chat(self, messages: Sequence[Mapping[str, str]], **params: Any) -> Any:
+        try:
+            return await self._llm.chat(messages, **params)
+        except Exception as exc:
+            self._count(exc)
+            raise
+
+    async def score_labels(self, messages: Sequence[Mapping[str, str]], labels: Sequence[str]) -> Any:
+        try:
+            return await self._llm.score_labels(messages, labels)
+        except Exception as exc:
+            self._count(exc)
+            raise
+
+
+def _clip(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_baseline(task: str, n: int, tally: ErrorTally) -> None:
+    """Raise when one error class hit more than half of a baseline's ``n`` examples on ``task``.
+
+    Raises:
+        SystematicFailure: the message names the class, the count, the task and the last error.
+    """
+    if not tally.by_class:
+        return
+    name, count = tally.by_class.most_common(1)[0]
+    if count * 2 > n:
+        raise SystematicFailure(
+            f"the scorer failed on {count} of {n} examples of {task} with the baseline prompt "
+            f"({name}: {_clip(tally.last[name])}); this is the backend or the campaign, not the prompt"
+        )
+
+
+def fatal_on_baseline(task: str, exc: Fatal | Unsupported) -> SystematicFailure:
+    """The error a ``Fatal``/``Unsupported`` error on a baseline becomes (the caller raises it)."""
+    return SystematicFailure(
+        f"the scorer failed on {task} with the baseline prompt ({type(exc).__name__}: {_clip(str(exc))}); "
+        "this is the backend or the campaign, not the prompt"
+    )
