@@ -17,3 +17,7 @@ class DataError(PromptfusionError):
 
 class RunNotFound(PromptfusionError):
     """No run with that id in the run store."""
+
+
+class DataWarning(UserWarning):
+    """Task data was changed to be usable (duplicate inputs dropped); the message says what and where."""
