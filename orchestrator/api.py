@@ -18,8 +18,13 @@ from orchestrator.runner import EventCallback, RunResult, optimize_async, resume
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
 
-def _campaign(campaign: Campaign | str | Path) -> Campaign:
-    return campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+def _campaign(campaign: Campaign | str | Path, allow_unpriced: bool) -> Campaign:
+    if not isinstance(campaign, Campaign):
+        return load_campaign(campaign, allow_unpriced=True if allow_unpriced else None)
+    if allow_unpriced:
+        budget = campaign.budget.model_copy(update={"allow_unpriced": True})
+        return campaign.model_copy(update={"budget": budget})
+    return campaign
 
 
 def optimize(
@@ -27,6 +32,7 @@ def optimize(
     *,
     on_event: EventCallback | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_unpriced: bool = False,
 ) -> RunResult:
     """Run a campaign: stage 1 over the source tasks, stage 2 on the target, finalists, test.
 
@@ -34,6 +40,8 @@ def optimize(
         campaign: a validated ``Campaign`` or the path of a campaign YAML file.
         on_event: called as ``on_event(kind, payload)`` for progress (stage, proposed, scored, ...).
         environ: where API keys are read (default ``os.environ``).
+        allow_unpriced: accept ``budget.max_usd`` with a model of unknown price (its calls count as
+            $0; the report says so), as ``budget.allow_unpriced: true`` does.
 
     Returns:
         The result; ``status`` is ``"stopped"`` when a budget was reached (resume it later).
@@ -42,7 +50,9 @@ def optimize(
         ConfigError, DataError: bad campaign or task data (nothing run).
         LLMError: a backend failed for good (the run is checkpointed: ``resume`` continues it).
     """
-    return asyncio.run(optimize_async(_campaign(campaign), on_event=on_event, environ=environ))
+    return asyncio.run(
+        optimize_async(_campaign(campaign, allow_unpriced), on_event=on_event, environ=environ)
+    )
 
 
 def resume(

@@ -169,6 +169,8 @@ async def _execute(
     if on_event:
         on_event("run", {"run_id": run_id, "resumed": not fresh})
     tasks = load_campaign_tasks(campaign)
+    if fresh:
+        _record_notes(campaign, tasks, store, run_id, on_event)
     store.set_status(run_id, "running", None)
     policy = acceptance_policy(campaign.objective)
     weights = dict(campaign.objective.weights)
@@ -209,6 +211,31 @@ async def _execute(
     store.set_result(run_id, result.to_dict())
     store.set_status(run_id, "done", result.message)
     return result
+
+
+def _record_notes(
+    campaign: Campaign, tasks: Mapping[str, Any], store: RunStore, run_id: str, on_event: EventCallback | None
+) -> None:
+    """Events the report shows: duplicate inputs dropped, a spend limit blind to unpriced models.
+
+    Written once, when the run starts (a resume does not repeat them)."""
+    from orchestrator.validation import duplicates_note, unpriced_models
+
+    notes = [("data", duplicates_note(task), task.name) for task in tasks.values()]
+    if campaign.budget.max_usd is not None and campaign.budget.allow_unpriced:
+        unpriced = [model for _, model in unpriced_models(campaign)]
+        if unpriced:
+            note = (
+                f"budget.allow_unpriced: max_usd does not count {', '.join(sorted(set(unpriced)))} "
+                "(no known price: their calls counted as $0)"
+            )
+            notes.append(("unpriced", note, None))
+    for kind, note, task in notes:
+        if note:
+            payload = {"note": note, **({"task": task} if task else {})}
+            store.record_event(run_id, kind, payload)
+            if on_event:
+                on_event(kind, payload)
 
 
 def _soft_model(campaign: Campaign):

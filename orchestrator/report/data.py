@@ -26,6 +26,8 @@ from orchestrator.store import RunStore
 __all__ = ["SCHEMA_VERSION", "gather_report"]
 
 SCHEMA_VERSION = 1
+# Events whose ``note`` the report shows as is: data changed at load, spend not fully limited.
+NOTE_EVENTS = ("data", "unpriced")
 # Enough points for a smooth cumulative curve; a long run's thousands of calls would bloat the page.
 _MAX_TIMELINE_POINTS = 400
 _TEST_ROWS = (
@@ -90,6 +92,7 @@ def gather_report(
             "pareto": pareto_data(stages, dims),
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
+            "notes": [e["payload"]["note"] for e in events if e["kind"] in NOTE_EVENTS],
             "final": _final(result.get("final")),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
