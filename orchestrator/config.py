@@ -128,6 +128,14 @@ class TaskConfig(_Strict):
     family: str | None = Field(None, description="Group of related tasks, for reports.")
     max_examples: int | None = Field(None, ge=1, description="Sample at most this many examples.")
 
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_are_text(cls, value: Any) -> Any:
+        # YAML reads unquoted yes/no/on/off/true/false as booleans: the commonest label set of all.
+        if isinstance(value, list) and any(isinstance(label, bool) for label in value):
+            raise ValueError("YAML reads unquoted yes/no/true/false as booleans: quote the labels ('yes')")
+        return value
+
 
 class TasksConfig(_Strict):
     """Source tasks (stage 1) and the target task (stage 2)."""

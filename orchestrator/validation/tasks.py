@@ -91,9 +91,11 @@ def _check_splits(task: Task, campaign: Campaign, where: Location, loc: tuple[An
     splits = task.splits(campaign.run.seed)
     if splits.dev and splits.test:
         return
+    count = len(task.examples)
     sizes = ", ".join(f"{name} {len(splits.get(name))}" for name in ("train", "dev", "test"))
     raise where.error(
         loc,
-        f"task {task.name!r} has {len(task.examples)} distinct examples, too few for its splits ({sizes}): "
+        f"task {task.name!r} has {count} distinct example{'' if count == 1 else 's'}, "
+        f"too few for its splits ({sizes}): "
         "the search scores on dev and the result is measured on test; add examples",
     )
