@@ -92,7 +92,7 @@ def gather_report(
             "pareto": pareto_data(stages, dims),
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
-            "notes": [e["payload"]["note"] for e in events if e["kind"] in NOTE_EVENTS],
+            "notes": [e["note"] for e in events if e["kind"] in NOTE_EVENTS and "note" in e],
             "final": _final(result.get("final")),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
