@@ -96,6 +96,8 @@ def test_header_secret_is_sent_but_never_stored_or_printed(tmp_path, fake_server
     assert any(p.suffix == ".sqlite" for p in stored) and any(p.suffix == ".html" for p in stored)
     leaked = [p for p in stored if PLANTED.encode() in p.read_bytes()]
     assert leaked == []
+    report = next(p for p in stored if p.suffix == ".html").read_text()
+    assert "max_usd does not count openai/sim" in report  # --allow-unpriced is stated in the report
 
 
 def test_run_records_what_load_dropped_and_what_max_usd_cannot_count(tmp_path, fake_server):

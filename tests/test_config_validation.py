@@ -18,7 +18,7 @@ from orchestrator.config import load_campaign
 from orchestrator.errors import ConfigError, DataWarning
 
 REPO = Path(__file__).resolve().parents[1]
-# Line numbers are fixed: 4 scorer, 5 judge, 8 target, 9 a tasks option, 10+ extra sections.
+# Line numbers are fixed: 3 reference, 4 scorer, 5 judge, 7 source, 8 target, 9 a tasks option, 10+ extra.
 TEMPLATE = """\
 name: t
 models:
@@ -26,7 +26,7 @@ models:
   scorer: {scorer}
   {judge}
 tasks:
-  source: [{{name: a, path: a.jsonl}}]
+  source: {source}
   target: {target}
   {tasks_extra}
 {extra}
@@ -56,6 +56,7 @@ def _campaign(folder: Path, base: str, **parts: str) -> Path:
         "reference": f'{{model: openai/sim, api_base: "{base}"}}',
         "scorer": f'{{model: openai/sim, api_base: "{base}"}}',
         "judge": NO_JUDGE,
+        "source": "[{name: a, path: a.jsonl}]",
         "target": "{name: b, path: b.jsonl}",
         "tasks_extra": "# -",
         "extra": "",
@@ -225,6 +226,14 @@ CASES = {
         "campaign file is saved with every run; set the environment variable litellm reads for it instead "
         "(e.g. AWS_SECRET_ACCESS_KEY)",
     ),
+    "api_base without a scheme": (
+        {"scorer": _SCORER % "api_base: 'localhost:8000/v1'"},
+        "c.yaml:4: models.scorer.api_base: must be an http:// or https:// URL with a host",
+    ),
+    "header value not text": (
+        {"scorer": _SCORER % "options: {extra_headers: {X-Team: [a, b]}}"},
+        "c.yaml:4: models.scorer.options.extra_headers.X-Team: Input should be a valid string",
+    ),
     # -- models resolvable --------------------------------------------------------------------------
     "provider misspelt": (
         {"scorer": "{model: anthropik/claude-3-5-haiku-latest}"},
@@ -271,6 +280,11 @@ CASES = {
         {"target": "{name: a, path: b.jsonl}"},
         "c.yaml:8: tasks.target.name: task name 'a' is already used by tasks.source[0]; every task needs its "
         "own name (set name: for a task file)",
+    ),
+    "two source tasks with one name": (
+        {"source": "[{name: a, path: a.jsonl}, {name: a, path: b.jsonl}]"},
+        "c.yaml:7: tasks.source[1].name: task name 'a' is already used by tasks.source[0]; every task needs "
+        "its own name (set name: for a task file)",
     ),
     "task file missing": (
         {"target": "{name: b, path: nothere.jsonl}"},
@@ -367,6 +381,21 @@ def test_bad_campaign_fails_check_and_load_with_one_line(case, folder, fake_serv
         load_campaign("c.yaml", env={})
     assert str(raised.value) == expected
     assert "planted-123" not in err + out
+
+
+def test_max_usd_given_on_the_command_line_is_checked_too(folder, fake_server, capsys):
+    _campaign(folder, fake_server.openai_base)
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "c.yaml", "--dry-run", "--max-usd", "1"])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == (
+        "error: --max-usd: openai/sim has no known price, so budget.max_usd cannot limit its spend: set "
+        "models.reference.options.price_usd_per_mtok: [input, output] (USD per million tokens), or pass "
+        "--allow-unpriced (budget.allow_unpriced: true) to count its calls as $0\n"
+    )
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "c.yaml", "--dry-run", "--max-usd", "1", "--allow-unpriced"])
+    assert exited.value.code in (0, None)
 
 
 def test_the_valid_base_campaign_passes(folder, fake_server, capsys):
