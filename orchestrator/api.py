@@ -8,6 +8,7 @@ print(result.final["winner"]["prompt"], result.final["test"]["winner"]["scores"]
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,19 @@ from orchestrator.runner import EventCallback, RunResult, optimize_async, resume
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
 
-def _campaign(campaign: Campaign | str | Path, allow_unpriced: bool) -> Campaign:
+def _campaign(
+    campaign: Campaign | str | Path, allow_unpriced: bool, environ: Mapping[str, str] | None
+) -> Campaign:
+    """The campaign to run, checked as ``load_campaign`` checks a file (a ``Campaign`` built in
+    Python gets the same checks; its errors read ``<campaign>: dotted.path: message``)."""
     if not isinstance(campaign, Campaign):
-        return load_campaign(campaign, allow_unpriced=True if allow_unpriced else None)
+        return load_campaign(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
     if allow_unpriced:
         budget = campaign.budget.model_copy(update={"allow_unpriced": True})
-        return campaign.model_copy(update={"budget": budget})
+        campaign = campaign.model_copy(update={"budget": budget})
+    from orchestrator.validation import Location, check_campaign
+
+    check_campaign(campaign, Location("<campaign>", None), os.environ if environ is None else environ)
     return campaign
 
 
@@ -51,7 +59,7 @@ def optimize(
         LLMError: a backend failed for good (the run is checkpointed: ``resume`` continues it).
     """
     return asyncio.run(
-        optimize_async(_campaign(campaign, allow_unpriced), on_event=on_event, environ=environ)
+        optimize_async(_campaign(campaign, allow_unpriced, environ), on_event=on_event, environ=environ)
     )
 
 

@@ -444,3 +444,25 @@ def test_shipped_examples_pass_check(example, monkeypatch, capsys):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "dummy")
     code, out, err = _check(capsys, str(example))
     assert (code, err) == (0, ""), err
+
+
+def test_a_campaign_built_in_python_gets_the_same_checks_from_optimize(folder, fake_server):
+    from orchestrator import optimize
+    from orchestrator.config import Campaign
+
+    model = {"model": "openai/sim", "api_base": fake_server.openai_base}
+    campaign = Campaign.model_validate(
+        {
+            "models": {"reference": model, "scorer": model},
+            "tasks": {
+                "source": [{"name": "a", "path": "a.jsonl"}],
+                "target": {"name": "a", "path": "b.jsonl"},
+            },
+        }
+    )
+    with pytest.raises(ConfigError) as raised:
+        optimize(campaign, environ={})
+    assert str(raised.value) == (
+        "<campaign>: tasks.target.name: task name 'a' is already used by tasks.source[0]; every task "
+        "needs its own name (set name: for a task file)"
+    )
