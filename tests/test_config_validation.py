@@ -181,6 +181,11 @@ CASES = {
         {"scorer": "{model: local/smollm2-135m-instruct, options: {threads: 0}}"},
         "c.yaml:4: models.scorer.options.threads: Input should be greater than or equal to 1 (got 0)",
     ),
+    "local dtype unknown": (
+        {"scorer": "{model: local/smollm2-135m-instruct, options: {dtype: float8}}"},
+        "c.yaml:4: models.scorer.options.dtype: unknown dtype 'float8'; use one of ['bf16', 'bfloat16', "
+        "'float16', 'float32', 'fp16', 'fp32']",
+    ),
     # -- secrets ------------------------------------------------------------------------------------
     "Authorization header written in the file": (
         {"scorer": _SCORER % "options: {extra_headers: {Authorization: Bearer planted-123}}"},

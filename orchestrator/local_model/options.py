@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["LocalModelOptions"]
+__all__ = ["DTYPES", "LocalModelOptions"]
+
+#: dtype names users may write -> the torch dtype's name.
+DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+          "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
 
 
 class LocalModelOptions(BaseModel):
@@ -42,6 +46,13 @@ class LocalModelOptions(BaseModel):
     scoring_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Precision of label-scoring passes."
     )
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, value: str | None) -> str | None:
+        if value is not None and value.lower().removeprefix("torch.") not in DTYPES:
+            raise ValueError(f"unknown dtype {value!r}; use one of {sorted(DTYPES)}")
+        return value
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> LocalModelOptions:
