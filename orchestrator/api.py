@@ -8,6 +8,7 @@ print(result.final["winner"]["prompt"], result.final["test"]["winner"]["scores"]
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,20 @@ from orchestrator.runner import EventCallback, RunResult, optimize_async, resume
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
 
-def _campaign(campaign: Campaign | str | Path) -> Campaign:
-    return campaign if isinstance(campaign, Campaign) else load_campaign(campaign)
+def _campaign(
+    campaign: Campaign | str | Path, allow_unpriced: bool, environ: Mapping[str, str] | None
+) -> Campaign:
+    """The campaign to run, checked as ``load_campaign`` checks a file (a ``Campaign`` built in
+    Python gets the same checks; its errors read ``<campaign>: dotted.path: message``)."""
+    if not isinstance(campaign, Campaign):
+        return load_campaign(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
+    if allow_unpriced:
+        budget = campaign.budget.model_copy(update={"allow_unpriced": True})
+        campaign = campaign.model_copy(update={"budget": budget})
+    from orchestrator.validation import Location, check_campaign
+
+    check_campaign(campaign, Location("<campaign>", None), os.environ if environ is None else environ)
+    return campaign
 
 
 def optimize(
@@ -27,6 +40,7 @@ def optimize(
     *,
     on_event: EventCallback | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_unpriced: bool = False,
 ) -> RunResult:
     """Run a campaign: stage 1 over the source tasks, stage 2 on the target, finalists, test.
 
@@ -34,6 +48,8 @@ def optimize(
         campaign: a validated ``Campaign`` or the path of a campaign YAML file.
         on_event: called as ``on_event(kind, payload)`` for progress (stage, proposed, scored, ...).
         environ: where API keys are read (default ``os.environ``).
+        allow_unpriced: accept ``budget.max_usd`` with a model of unknown price (its calls count as
+            $0; the report says so), as ``budget.allow_unpriced: true`` does.
 
     Returns:
         The result; ``status`` is ``"stopped"`` when a budget was reached, ``"failed"`` when a backend
@@ -43,7 +59,9 @@ def optimize(
     Raises:
         ConfigError, DataError: bad campaign or task data (nothing run).
     """
-    return asyncio.run(optimize_async(_campaign(campaign), on_event=on_event, environ=environ))
+    return asyncio.run(
+        optimize_async(_campaign(campaign, allow_unpriced, environ), on_event=on_event, environ=environ)
+    )
 
 
 def resume(

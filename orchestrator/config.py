@@ -130,6 +130,14 @@ class TaskConfig(_Strict):
     family: str | None = Field(None, description="Group of related tasks, for reports.")
     max_examples: int | None = Field(None, ge=1, description="Sample at most this many examples.")
 
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels_are_text(cls, value: Any) -> Any:
+        # YAML reads unquoted yes/no/on/off/true/false as booleans: the commonest label set of all.
+        if isinstance(value, list) and any(isinstance(label, bool) for label in value):
+            raise ValueError("YAML reads unquoted yes/no/true/false as booleans: quote the labels ('yes')")
+        return value
+
 
 class TasksConfig(_Strict):
     """Source tasks (stage 1) and the target task (stage 2)."""
@@ -148,6 +156,9 @@ class TasksConfig(_Strict):
     )
     dev_size: int = Field(40, ge=2, description="Examples per task in the dev split.")
     test_size: int = Field(60, ge=2, description="Examples per task in the held-out test split.")
+    max_example_chars: int = Field(
+        20_000, ge=1, description="Longest example (inputs and answer, characters; ~4 per token) allowed."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -216,6 +227,9 @@ class BudgetConfig(_Strict):
     max_calls: int | None = Field(None, ge=1, description="Most LLM calls (cache hits are free).")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens, prompt plus completion.")
     max_usd: float | None = Field(None, gt=0, description="Most spend in US dollars.")
+    allow_unpriced: bool = Field(
+        False, description="Allow max_usd with a model of unknown price (its calls count as $0)."
+    )
 
 
 class SoftConfig(_Strict):
@@ -271,31 +285,50 @@ class Campaign(_Strict):
 # ---------------------------------------------------------------------------------------------
 # Loading and error messages
 # ---------------------------------------------------------------------------------------------
-def load_campaign(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Campaign:
-    """Read and validate a campaign YAML file.
+def load_campaign(
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    allow_unpriced: bool | None = None,
+) -> Campaign:
+    """Read and validate a campaign YAML file, everything a run would refuse included, before any call.
 
     Args:
         path: the YAML file.
         env: environment to check ``api_key_env`` names against (default ``os.environ``).
+        allow_unpriced: set ``budget.allow_unpriced`` (None: as the file says).
 
     Returns:
         The validated campaign; task file paths are made absolute (they are relative to the campaign file).
 
     Raises:
-        ConfigError: unreadable file, bad YAML, unknown key, wrong type, missing environment variable.
+        ConfigError: unreadable file, bad YAML, duplicate or unknown key, wrong type, missing
+            environment variable, anything ``orchestrator.validation.check_campaign`` refuses.
+
+    Warns:
+        DataWarning: duplicate task inputs were dropped (the count and an example line).
     """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read campaign file ({exc.strerror or exc})") from None
-    return parse_campaign(text, source=str(file), env=env, base_dir=str(file.resolve().parent))
+    return parse_campaign(
+        text, source=str(file), env=env, base_dir=str(file.resolve().parent), allow_unpriced=allow_unpriced
+    )
 
 
 def parse_campaign(
-    text: str, *, source: str = "<string>", env: Mapping[str, str] | None = None, base_dir: str = "."
+    text: str,
+    *,
+    source: str = "<string>",
+    env: Mapping[str, str] | None = None,
+    base_dir: str = ".",
+    allow_unpriced: bool | None = None,
 ) -> Campaign:
     """Validate campaign YAML given as text. See ``load_campaign``."""
+    from orchestrator.validation import Location, check_campaign, check_duplicate_keys
+
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -303,6 +336,7 @@ def parse_campaign(
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    check_duplicate_keys(root, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -312,9 +346,15 @@ def parse_campaign(
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ConfigError(_describe(first, source, root)) from None
-    _check_environment(campaign, source, root, os.environ if env is None else env)
+    if allow_unpriced is not None:
+        budget = campaign.budget.model_copy(update={"allow_unpriced": allow_unpriced})
+        campaign = campaign.model_copy(update={"budget": budget})
+    environ = os.environ if env is None else env
+    _check_environment(campaign, source, root, environ)
     _check_scoring(campaign, source, root)
-    return _absolute_task_paths(campaign, Path(base_dir))
+    campaign = _absolute_task_paths(campaign, Path(base_dir))
+    check_campaign(campaign, Location(source, root), environ)
+    return campaign
 
 
 def _absolute_task_paths(campaign: Campaign, base_dir: Path) -> Campaign:

@@ -29,3 +29,7 @@ class ResumeRefused(ConfigError):
 
 class SystematicFailure(PromptfusionError):
     """The backend failed the baseline prompts themselves: an outage or a capability gap, not a bad prompt."""
+
+
+class DataWarning(UserWarning):
+    """Task data was changed to be usable (duplicate inputs dropped); the message says what and where."""

@@ -200,6 +200,8 @@ async def _execute(
         # A run that could not start is failed, not "running" forever; the caller shows the error.
         store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
+    if fresh:
+        _record_notes(campaign, tasks, store, run_id, on_event)
     store.set_status(run_id, "running", None)
     thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
     async with (
@@ -270,6 +272,31 @@ def _search_context(
         soft_model=_soft_model(campaign),
         on_event=emit,
     )
+
+
+def _record_notes(
+    campaign: Campaign, tasks: Mapping[str, Any], store: RunStore, run_id: str, on_event: EventCallback | None
+) -> None:
+    """Events the report shows: duplicate inputs dropped, a spend limit blind to unpriced models.
+
+    Written once, when the run starts (a resume does not repeat them)."""
+    from orchestrator.validation import duplicates_note, unpriced_models
+
+    notes = [("data", duplicates_note(task), task.name) for task in tasks.values()]
+    if campaign.budget.max_usd is not None and campaign.budget.allow_unpriced:
+        unpriced = [model for _, model in unpriced_models(campaign)]
+        if unpriced:
+            note = (
+                f"budget.allow_unpriced: max_usd does not count {', '.join(sorted(set(unpriced)))} "
+                "(no known price: their calls counted as $0)"
+            )
+            notes.append(("unpriced", note, None))
+    for kind, note, task in notes:
+        if note:
+            payload = {"note": note, **({"task": task} if task else {})}
+            store.record_event(run_id, kind, payload)
+            if on_event:
+                on_event(kind, payload)
 
 
 def _soft_model(campaign: Campaign):

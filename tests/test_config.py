@@ -86,6 +86,9 @@ def test_task_paths_are_pinned_to_the_campaign_folder(tmp_path):
     path = tmp_path / "sub" / "c.yaml"
     path.parent.mkdir()
     path.write_text("tasks:\n  target:\n    name: mine\n    path: data/mine.jsonl\n")
+    (tmp_path / "sub" / "data").mkdir()
+    rows = [f'{{"input": "claim {i}", "label": "{"yes" if i % 2 else "no"}"}}' for i in range(12)]
+    (tmp_path / "sub" / "data" / "mine.jsonl").write_text("\n".join(rows) + "\n")
     campaign = load_campaign(path, env={})
     assert campaign.tasks.target.path == str(tmp_path / "sub" / "data" / "mine.jsonl")
 

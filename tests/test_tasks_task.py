@@ -110,3 +110,23 @@ def test_invalid_tasks_name_the_problem(kwargs, message):
     }
     with pytest.raises(ValueError, match=message):
         Task(**fields)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["yes", "no"])), min_size=1, max_size=40))
+def test_duplicate_inputs_are_dropped_keeping_the_first_and_no_test_input_is_seen_in_training(rows):
+    examples = tuple(
+        Example(f"t:{line}", {"input": f"text {key}"}, label) for line, (key, label) in enumerate(rows)
+    )
+    task = Task(name="t", examples=examples, labels=("yes", "no")).without_duplicate_inputs()
+    first = {}
+    for example in examples:
+        first.setdefault(example.inputs["input"], example)
+    assert task.examples == tuple(first.values())
+    assert len(task.dropped_duplicates) == len(examples) - len(first)
+    assert all(
+        first[examples[int(d.split(":")[1])].inputs["input"]].uid == k for d, k in task.dropped_duplicates
+    )
+    splits = task.splits(seed=1)
+    train_inputs = {e.inputs["input"] for e in splits.train + splits.dev}
+    assert not any(e.inputs["input"] in train_inputs for e in splits.test)

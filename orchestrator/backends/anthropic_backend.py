@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import Field
+
 from orchestrator.backends.base import (
     BackendSettings,
     ChatRequest,
@@ -21,10 +23,11 @@ from orchestrator.backends.base import (
     Transient,
     Unsupported,
 )
+from orchestrator.backends.http_options import HostedOptions
 from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.pricing import price_for
 
-__all__ = ["AnthropicBackend", "split_system"]
+__all__ = ["AnthropicBackend", "AnthropicOptions", "split_system"]
 
 DEFAULT_BASE = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -32,6 +35,14 @@ API_VERSION = "2023-06-01"
 NO_SAMPLING_PARAMS = ("opus-4-7", "opus-4-8", "fable")
 # Anthropic's stop reasons in the OpenAI vocabulary the rest of the code uses.
 _FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+
+
+class AnthropicOptions(HostedOptions):
+    """``options`` of an ``anthropic/`` model (unknown keys are refused when the campaign loads)."""
+
+    send_temperature: bool | None = Field(
+        None, description="Send the temperature (None: yes, except for models that reject it)."
+    )
 
 
 def split_system(messages: Sequence[tuple[str, str]]) -> tuple[str | None, list[dict[str, str]]]:
@@ -66,15 +77,17 @@ class AnthropicBackend:
     def __init__(self, model_name: str, settings: BackendSettings):
         self.model = f"anthropic/{model_name}"
         self._name = model_name
-        options = dict(settings.options)
-        self.price = price_for(model_name, options)
-        self._send_temperature = bool(
-            options.get("send_temperature", not any(family in model_name for family in NO_SAMPLING_PARAMS))
+        options = AnthropicOptions.model_validate(dict(settings.options))
+        self.price = price_for(model_name, options.model_dump())
+        self._send_temperature = (
+            options.send_temperature
+            if options.send_temperature is not None
+            else not any(family in model_name for family in NO_SAMPLING_PARAMS)
         )
         headers = {"anthropic-version": API_VERSION}
         if settings.api_key:
             headers["x-api-key"] = settings.api_key
-        headers = merge_headers(headers, options.get("extra_headers") or {})
+        headers = merge_headers(merge_headers(headers, options.extra_headers), settings.headers)
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
 
     def __repr__(self) -> str:

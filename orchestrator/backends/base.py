@@ -152,13 +152,16 @@ class BackendSettings:
     ``api_key`` is the resolved secret (read from the environment variable the config names); it is
     excluded from ``repr`` and must never be written to the cache, the run store, logs or reports.
     ``options`` carries provider-specific settings (e.g. ``device``, ``dtype``, ``cache_dir`` for
-    ``local/``; extra headers for hosted providers).
+    ``local/``; extra headers for hosted providers). ``headers`` are headers resolved from the
+    environment (``options.extra_headers_env``, ``OPENAI_ORG_ID``...): they may hold secrets, are
+    excluded from ``repr`` and are sent after (over) ``options.extra_headers``.
     """
 
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     options: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------

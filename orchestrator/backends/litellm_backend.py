@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import difflib
 import os
 import time
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
+
+from pydantic import Field, field_validator
 
 from orchestrator.backends.base import (
     BackendSettings,
@@ -28,10 +31,38 @@ from orchestrator.backends.base import (
 )
 from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.http_errors import describe_error, error_for_status
+from orchestrator.backends.http_options import HostedOptions, looks_secret_name
+from orchestrator.backends.json_http import merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import Price, price_for
 
-__all__ = ["LiteLLMBackend", "import_litellm"]
+__all__ = [
+    "LiteLLMBackend",
+    "LiteLLMOptions",
+    "import_litellm",
+    "litellm_price",
+    "litellm_provider",
+    "litellm_supports",
+]
+
+
+class LiteLLMOptions(HostedOptions):
+    """``options`` of a ``litellm/`` model (unknown keys are refused when the campaign loads)."""
+
+    litellm_params: dict[str, Any] = Field(
+        default_factory=dict, description="Extra keyword arguments of litellm.acompletion (no secrets)."
+    )
+
+    @field_validator("litellm_params")
+    @classmethod
+    def _no_literal_secrets(cls, params: dict[str, Any]) -> dict[str, Any]:
+        for name in params:
+            if looks_secret_name(name):
+                raise ValueError(
+                    f"{name!r} looks like a secret and the campaign file is saved with every run; set the "
+                    "environment variable litellm reads for it instead (e.g. AWS_SECRET_ACCESS_KEY)"
+                )
+        return params
 
 
 def import_litellm() -> ModuleType:
@@ -44,6 +75,44 @@ def import_litellm() -> ModuleType:
     litellm.suppress_debug_info = True
     litellm.telemetry = False
     return litellm
+
+
+def litellm_provider(litellm: ModuleType, model_name: str) -> str:
+    """The provider litellm routes ``model_name`` to (``ollama``, ``openai``, ``bedrock``...).
+
+    Raises:
+        ValueError: litellm knows no provider for it (the message lists close provider names).
+    """
+    try:
+        return str(litellm.get_llm_provider(model_name)[1])
+    except Exception:  # litellm raises its own BadRequestError (or others) for an unknown provider
+        known = [str(getattr(p, "value", p)) for p in litellm.provider_list]
+        prefix = model_name.split("/", 1)[0]
+        close = difflib.get_close_matches(prefix, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (see litellm's provider list)"
+        raise ValueError(f"litellm knows no provider for {model_name!r}{hint}") from None
+
+
+def litellm_price(litellm: ModuleType, model_name: str) -> Price | None:
+    """litellm's list price for ``model_name``, or None when its cost map does not know it."""
+    try:
+        info = litellm.get_model_info(model_name)
+    except Exception:  # unknown to litellm's cost map: it raises a bare Exception
+        return None
+    input_cost, output_cost = info.get("input_cost_per_token"), info.get("output_cost_per_token")
+    if input_cost is None or output_cost is None:
+        return None
+    return Price(float(input_cost) * 1e6, float(output_cost) * 1e6)
+
+
+def litellm_supports(litellm: ModuleType, model_name: str, param: str) -> bool:
+    """Whether litellm lists the OpenAI parameter ``param`` (e.g. ``logprobs``) for the model's provider."""
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model_name)
+        params = litellm.get_supported_openai_params(model=model_name, custom_llm_provider=provider)
+    except Exception:  # litellm raises assorted types for unknown providers; then we cannot tell
+        return False
+    return bool(params) and param in params
 
 
 class LiteLLMBackend:
@@ -64,9 +133,13 @@ class LiteLLMBackend:
         self._openai = openai
         self.model = f"litellm/{model_name}"
         self._name = model_name
-        options = dict(settings.options)
-        self._price_override = "price_usd_per_mtok" in options
-        self.price = price_for(model_name, options) if self._price_override else self._litellm_price()
+        options = LiteLLMOptions.model_validate(dict(settings.options))
+        self._price_override = options.price_usd_per_mtok is not None
+        self.price = (
+            price_for(model_name, options.model_dump())
+            if self._price_override
+            else litellm_price(self._litellm, model_name)
+        )
         self._fixed: dict[str, Any] = {
             "model": model_name,
             "timeout": settings.timeout,
@@ -77,33 +150,15 @@ class LiteLLMBackend:
             self._fixed["api_base"] = settings.api_base
         if settings.api_key:
             self._fixed["api_key"] = settings.api_key
-        if options.get("extra_headers"):
-            self._fixed["extra_headers"] = dict(options["extra_headers"])
-        self._fixed.update(options.get("litellm_params") or {})
-        self.supports_logprobs = self._provider_supports("logprobs")
+        headers = merge_headers(options.extra_headers, settings.headers)
+        if headers:
+            self._fixed["extra_headers"] = headers
+        self._fixed.update(options.litellm_params)
+        self.supports_logprobs = litellm_supports(self._litellm, model_name, "logprobs")
         self.supports_label_scoring = self.supports_logprobs
 
     def __repr__(self) -> str:
         return f"LiteLLMBackend(model={self.model!r}, api_base={self._fixed.get('api_base')!r})"
-
-    def _litellm_price(self) -> Price | None:
-        """litellm's list price for the model (used for budget estimates before a call)."""
-        try:
-            info = self._litellm.get_model_info(self._name)
-        except Exception:  # unknown to litellm's cost map: it raises a bare Exception
-            return None
-        input_cost, output_cost = info.get("input_cost_per_token"), info.get("output_cost_per_token")
-        if input_cost is None or output_cost is None:
-            return None
-        return Price(float(input_cost) * 1e6, float(output_cost) * 1e6)
-
-    def _provider_supports(self, param: str) -> bool:
-        try:
-            _, provider, _, _ = self._litellm.get_llm_provider(self._name)
-            params = self._litellm.get_supported_openai_params(model=self._name, custom_llm_provider=provider)
-        except Exception:  # litellm raises assorted types for unknown providers; then we cannot tell
-            return False
-        return bool(params) and param in params
 
     async def complete(self, request: ChatRequest) -> Completion:
         """Run one completion. Raises ``Transient`` / ``Timeout`` / ``RateLimited`` / ``Fatal``."""

@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field
 
 from orchestrator.backends.base import (
     BackendSettings,
@@ -20,13 +23,22 @@ from orchestrator.backends.base import (
     Transient,
 )
 from orchestrator.backends.first_token_labels import score_labels_by_first_token
+from orchestrator.backends.http_options import HostedOptions
 from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import price_for
 
-__all__ = ["OpenAIBackend"]
+__all__ = ["OpenAIBackend", "OpenAIOptions"]
 
 DEFAULT_BASE = "https://api.openai.com/v1"
+
+
+class OpenAIOptions(HostedOptions):
+    """``options`` of an ``openai/`` model (unknown keys are refused when the campaign loads)."""
+
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] = Field(
+        "max_tokens", description="Request field of the completion length (reasoning models: the latter)."
+    )
 
 
 class OpenAIBackend:
@@ -36,8 +48,8 @@ class OpenAIBackend:
         model_name: the model as the server knows it (``"gpt-4o-mini"``, a vLLM model path ...).
         settings: ``api_base`` (default: OpenAI's), ``api_key`` (sent as a bearer token; none is
             sent without one: local servers need none), ``timeout`` and ``options``:
-            ``extra_headers`` (dict), ``max_tokens_param`` (``"max_completion_tokens"`` for
-            OpenAI reasoning models), ``price_usd_per_mtok`` ([input, output]).
+            ``extra_headers`` (dict), ``max_tokens_param`` (``"max_completion_tokens"`` for OpenAI
+            reasoning models), ``price_usd_per_mtok`` ([input, output]); see ``OpenAIOptions``.
     """
 
     supports_logprobs = True
@@ -46,11 +58,11 @@ class OpenAIBackend:
     def __init__(self, model_name: str, settings: BackendSettings):
         self.model = f"openai/{model_name}"
         self._name = model_name
-        options = dict(settings.options)
-        self.price = price_for(model_name, options)
-        self._max_tokens_param = str(options.get("max_tokens_param", "max_tokens"))
+        options = OpenAIOptions.model_validate(dict(settings.options))
+        self.price = price_for(model_name, options.model_dump())
+        self._max_tokens_param = options.max_tokens_param
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
-        headers = merge_headers(headers, options.get("extra_headers") or {})
+        headers = merge_headers(merge_headers(headers, options.extra_headers), settings.headers)
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
 
     def __repr__(self) -> str:

@@ -10,9 +10,18 @@ import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from pydantic import BaseModel
+
 from orchestrator.backends.base import Backend, BackendSettings
 
-__all__ = ["PROVIDERS", "UnknownBackendError", "create_backend", "split_model_string"]
+__all__ = [
+    "OPTION_MODELS",
+    "PROVIDERS",
+    "UnknownBackendError",
+    "create_backend",
+    "options_model",
+    "split_model_string",
+]
 
 PROVIDERS: Mapping[str, str] = MappingProxyType(
     {
@@ -20,6 +29,17 @@ PROVIDERS: Mapping[str, str] = MappingProxyType(
         "openai": "orchestrator.backends.openai_backend:OpenAIBackend",
         "anthropic": "orchestrator.backends.anthropic_backend:AnthropicBackend",
         "local": "orchestrator.backends.local:LocalBackend",
+    }
+)
+
+# Each provider's typed ``options`` (pydantic, ``extra="forbid"``), kept beside its backend; the
+# campaign loader validates a model's options with it, so a misspelt option is a load-time error.
+OPTION_MODELS: Mapping[str, str] = MappingProxyType(
+    {
+        "litellm": "orchestrator.backends.litellm_backend:LiteLLMOptions",
+        "openai": "orchestrator.backends.openai_backend:OpenAIOptions",
+        "anthropic": "orchestrator.backends.anthropic_backend:AnthropicOptions",
+        "local": "orchestrator.local_model.options:LocalModelOptions",
     }
 )
 
@@ -45,6 +65,16 @@ def split_model_string(model: str, providers: Mapping[str, str] = PROVIDERS) -> 
             f"unknown backend prefix {prefix!r} in model string {model!r}; known prefixes: {known}"
         )
     return prefix, name
+
+
+def options_model(prefix: str) -> type[BaseModel]:
+    """The pydantic model of the ``options`` a provider accepts (imports the provider's module only).
+
+    Raises:
+        KeyError: an unregistered prefix.
+    """
+    module_name, _, class_name = OPTION_MODELS[prefix].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def create_backend(

@@ -12,14 +12,17 @@ def register(app: typer.Typer) -> None:
     def check(
         campaign: Path = typer.Argument(..., help="Campaign YAML file."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Only report errors."),
+        allow_unpriced: bool = typer.Option(
+            False, "--allow-unpriced", help="Accept budget.max_usd with a model of unknown price."
+        ),
     ) -> None:
         """Validate CAMPAIGN and print the resolved configuration (defaults filled in, no secrets)."""
         import yaml
 
+        from orchestrator.cli.loading import load_for_command
         from orchestrator.cli.render import console
-        from orchestrator.config import load_campaign
 
-        config = load_campaign(campaign)
+        config = load_for_command(campaign, allow_unpriced=allow_unpriced)
         if not quiet:
             from rich.syntax import Syntax
 

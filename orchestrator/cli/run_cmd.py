@@ -18,19 +18,24 @@ def register(app: typer.Typer) -> None:
         max_calls: int = typer.Option(None, "--max-calls", help="Override budget.max_calls."),
         max_usd: float = typer.Option(None, "--max-usd", help="Override budget.max_usd."),
         report: bool = typer.Option(True, "--report/--no-report", help="Write the HTML report at the end."),
+        allow_unpriced: bool = typer.Option(
+            False, "--allow-unpriced", help="Accept --max-usd/budget.max_usd with a model of unknown price."
+        ),
     ) -> None:
         """Run CAMPAIGN: stage 1 over the source tasks, stage 2 on the target, then finalists and test."""
         import asyncio
         import gc
 
+        from orchestrator.cli.loading import load_for_command
         from orchestrator.cli.render import console, print_estimate, print_result
-        from orchestrator.config import load_campaign
         from orchestrator.runner import optimize_async, resume_async
+        from orchestrator.validation import check_budget_override
 
-        config = load_campaign(campaign)
+        config = load_for_command(campaign, allow_unpriced=allow_unpriced)
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
         if overrides:
             config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
+            check_budget_override(config, "--max-usd")
         if dry_run:
             print_estimate(config)
             return

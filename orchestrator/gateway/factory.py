@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.backends.base import BackendSettings
-from orchestrator.backends.json_http import merge_headers
+from orchestrator.backends.http_options import resolve_header_env
 from orchestrator.backends.registry import create_backend
 from orchestrator.gateway.budget import Budget
 from orchestrator.gateway.cache import ResponseCache
@@ -66,22 +66,35 @@ def backend_settings(settings: GatewaySettings, environ: Mapping[str, str] | Non
     For ``openai/`` and ``anthropic/`` a missing ``api_base`` comes from ``OPENAI_BASE_URL`` /
     ``ANTHROPIC_BASE_URL``, and ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID`` become the headers the
     OpenAI SDK would send (an ``extra_headers`` entry of the same name wins), as with the SDKs.
+    ``options.extra_headers_env`` is read here into ``BackendSettings.headers`` (never into options).
+
+    Raises:
+        MissingApiKeyError: ``api_key_env`` or an ``extra_headers_env`` entry names an unset variable.
     """
     env = os.environ if environ is None else environ
-    options = dict(settings.options)
+    options = {k: v for k, v in settings.options.items() if k != "extra_headers_env"}
+    configured = {name.lower() for name in options.get("extra_headers") or {}}
+    headers: dict[str, str] = {}
     api_base = settings.api_base
     provider = settings.model.split("/", 1)[0]
     if provider in _PROVIDER_ENVIRONMENT:
         base_variable, header_variables = _PROVIDER_ENVIRONMENT[provider]
         api_base = api_base or env.get(base_variable) or None
-        from_env = {header: env[name] for name, header in header_variables.items() if env.get(name)}
-        if from_env:
-            options["extra_headers"] = merge_headers(from_env, options.get("extra_headers") or {})
+        headers = {
+            header: env[name]
+            for name, header in header_variables.items()
+            if env.get(name) and header.lower() not in configured
+        }
+    try:
+        headers.update(resolve_header_env(settings.options, env, settings.model))
+    except ValueError as error:
+        raise MissingApiKeyError(str(error)) from None
     return BackendSettings(
         api_base=api_base,
         api_key=resolve_api_key(settings, environ),
         timeout=settings.timeout,
         options=options,
+        headers=headers,
     )
 
 

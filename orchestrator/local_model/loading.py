@@ -7,14 +7,12 @@ import os
 from typing import Any
 
 from orchestrator.local_model.convert import ensure_embedded_model, ensure_gguf_converted
+from orchestrator.local_model.options import DTYPES as _DTYPES
 from orchestrator.local_model.source import resolve_source
 
 __all__ = ["load_causal_lm", "resolve_device", "resolve_dtype"]
 
 logger = logging.getLogger(__name__)
-
-_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
-           "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
 
 
 def resolve_device(device: str | None = None) -> str:

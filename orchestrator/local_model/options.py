@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["LocalModelOptions"]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["DTYPES", "LocalModelOptions"]
+
+#: dtype names users may write -> the torch dtype's name.
+DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
+          "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class LocalModelOptions:
-    """How the local model runs.
+class LocalModelOptions(BaseModel):
+    """How the local model runs (the ``options`` of a ``local/`` model; unknown keys are refused).
 
     Attributes:
         device: ``cpu``, ``cuda``, ``cuda:1``...; None picks ``cuda`` when available.
@@ -29,28 +33,26 @@ class LocalModelOptions:
             and the model's own precision otherwise. Generation always uses the model's precision.
     """
 
-    device: str | None = None
-    dtype: str | None = None
-    cache_dir: str | None = None
-    threads: int | None = None
-    batch_window_ms: float = 5.0
-    max_batch: int = 64
-    max_batch_tokens: int = 4096
-    max_generate_tokens: int = 16384
-    scoring_precision: str = "auto"
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __post_init__(self) -> None:
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
-        if self.batch_window_ms < 0:
-            raise ValueError(f"batch_window_ms must be >= 0, got {self.batch_window_ms}")
-        if self.scoring_precision not in ("auto", "float32", "bfloat16"):
-            raise ValueError(
-                f"scoring_precision must be auto, float32 or bfloat16, got {self.scoring_precision!r}"
-            )
-        for name in ("max_batch", "max_batch_tokens", "max_generate_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+    device: str | None = Field(None, description="cpu, cuda, cuda:1... (None: cuda when available).")
+    dtype: str | None = Field(None, description="float32, bfloat16 or float16 (None: float32 CPU, bf16 GPU).")
+    cache_dir: str | None = Field(None, description="Cache root for converted models.")
+    threads: int | None = Field(None, ge=1, description="torch intra-op threads (None: torch's default).")
+    batch_window_ms: float = Field(5.0, ge=0, description="Wait for more requests before a batch (ms).")
+    max_batch: int = Field(64, ge=1, description="Most requests in one micro-batch.")
+    max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per label-scoring forward pass.")
+    max_generate_tokens: int = Field(16384, ge=1, description="Padded tokens per generation batch.")
+    scoring_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Precision of label-scoring passes."
+    )
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, value: str | None) -> str | None:
+        if value is not None and value.lower().removeprefix("torch.") not in DTYPES:
+            raise ValueError(f"unknown dtype {value!r}; use one of {sorted(DTYPES)}")
+        return value
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> LocalModelOptions:
@@ -59,11 +61,15 @@ class LocalModelOptions:
         Raises:
             ValueError: an unknown key (the message lists the known ones) or an invalid value.
         """
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
+        unknown = sorted(set(options) - set(cls.model_fields))
         if unknown:
-            raise ValueError(f"unknown local backend option(s) {unknown}; known: {sorted(known)}")
+            raise ValueError(f"unknown local backend option(s) {unknown}; known: {sorted(cls.model_fields)}")
         values = dict(options)
         if values.get("cache_dir") is not None:
             values["cache_dir"] = str(values["cache_dir"])
-        return cls(**values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{field}: {first['msg']} (got {first.get('input')!r})") from None

@@ -26,6 +26,8 @@ from orchestrator.store import RunStore
 __all__ = ["SCHEMA_VERSION", "gather_report"]
 
 SCHEMA_VERSION = 1
+# Events whose ``note`` the report shows as is: data changed at load, spend not fully limited.
+NOTE_EVENTS = ("data", "unpriced")
 # Enough points for a smooth cumulative curve; a long run's thousands of calls would bloat the page.
 _MAX_TIMELINE_POINTS = 400
 _TEST_ROWS = (
@@ -91,6 +93,7 @@ def gather_report(
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
             "scoring": next((e["description"] for e in reversed(events) if e["kind"] == "scoring"), None),
+            "notes": [e["note"] for e in events if e["kind"] in NOTE_EVENTS and "note" in e],
             "final": _final(result.get("final")),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),

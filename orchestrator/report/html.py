@@ -256,7 +256,9 @@ def render_html(report: Mapping[str, Any]) -> str:
         "progress": _stage_table(report) + _figure(plots, "objective-source", "objective-target"),
         "dimensions": _figure(plots, "dimensions-source", "dimensions-target"),
         "pareto": _figure(plots, "pareto"),
-        "usage": _figure(plots, "calls", "tokens", "spend") + _usage_table(report["usage"]),
+        "usage": _figure(plots, "calls", "tokens", "spend")
+        + _usage_table(report["usage"])
+        + "".join(f'<p class="note" data-note="run">{esc(note)}</p>' for note in report.get("notes", [])),
         "soft": _soft_section(report, plots),
         "comparison": _comparison_section(report, plots),
         "prompts": _prompts_section(report),

@@ -101,7 +101,9 @@ def _usage(report: Mapping[str, Any]) -> list[str]:
         ]
         for role, u in report["usage"]["by_role"].items()
     ]
-    return ["## Calls and spend", ""] + _table(["role (model)", "calls", "cache hits", "tokens", "USD"], rows)
+    notes = [f"- {_cell(note)}" for note in report.get("notes", [])]
+    table = _table(["role (model)", "calls", "cache hits", "tokens", "USD"], rows)
+    return ["## Calls and spend", ""] + table + (notes + [""] if notes else [])
 
 
 def _soft(report: Mapping[str, Any]) -> list[str]:

@@ -30,6 +30,7 @@ def load_task(
     labels: Sequence[str] | None = None,
     free_form: bool = False,
     split: str | None = None,
+    max_example_chars: int | None = None,
     **task_fields: Any,
 ) -> Task:
     """Read a task file into a ``Task``.
@@ -43,6 +44,7 @@ def load_task(
         labels: the label set; default the distinct labels found (sorted), unless ``free_form``.
         free_form: the answers are free text, not a label set.
         split: for a saved ``DatasetDict``, the split to read; default all splits, in order.
+        max_example_chars: refuse a row whose inputs and answer together are longer (None: no limit).
         **task_fields: other ``Task`` fields (``description``, ``instruction``, ``family``,
             ``metrics``, ``split_fractions``).
 
@@ -51,7 +53,8 @@ def load_task(
 
     Raises:
         DataError: a missing or unreadable file, a malformed row, a missing field, a non-text value,
-            or a label outside ``labels``; the message starts with ``file:line:``.
+            a label outside ``labels``, labels that differ only in case or spaces, or a row over
+            ``max_example_chars``; the message starts with ``file:line:``.
     """
     source = Path(path)
     task_name = name or source.stem
@@ -67,6 +70,13 @@ def load_task(
             if column not in row:
                 raise DataError(f"{where}: missing field {column!r} (fields present: {sorted(row)})")
         inputs = {column: _text(row[column], column, where) for column in fields}
+        if max_example_chars is not None:
+            size = sum(map(len, inputs.values())) + len(_text(row[label_field], label_field, where))
+            if size > max_example_chars:
+                raise DataError(
+                    f"{where}: example is {size} characters, over the limit of {max_example_chars} "
+                    "(tasks.max_example_chars): shorten or remove it, or raise the limit"
+                )
         uid = task_name + where[len(str(source)) :]  # "name:12", or "name[train]:3" for a DatasetDict
         examples.append(Example(uid, inputs, _text(row[label_field], label_field, where)))
     label_set = None if free_form else _label_set(labels, examples, rows, source)
@@ -165,6 +175,11 @@ def _read_saved_dataset(path: Path, split: str | None) -> Iterator[tuple[str, di
             yield f"{prefix}:{index}", dict(row)
 
 
+def _label_form(label: str) -> str:
+    """How two spellings of one label compare: case and runs of spaces ignored."""
+    return " ".join(label.split()).casefold()
+
+
 def _text(value: Any, column: str, where: str) -> str:
     if isinstance(value, str):
         return value
@@ -180,10 +195,22 @@ def _label_set(
 ) -> tuple[str, ...]:
     if labels is not None:
         allowed = set(labels)
+        by_form = {_label_form(label): label for label in labels}
         for example, (where, _) in zip(examples, rows, strict=True):
             if example.target not in allowed:
-                raise DataError(f"{where}: label {example.target!r} is not one of {list(labels)}")
+                near = by_form.get(_label_form(example.target))
+                hint = f" (it differs from {near!r} only in case or spaces)" if near is not None else ""
+                raise DataError(f"{where}: label {example.target!r} is not one of {list(labels)}{hint}")
         return tuple(labels)
+    first_seen: dict[str, tuple[str, str]] = {}
+    for example, (where, _) in zip(examples, rows, strict=True):
+        form = _label_form(example.target)
+        label, first_where = first_seen.setdefault(form, (example.target, where))
+        if label != example.target:
+            raise DataError(
+                f"{where}: label {example.target!r} differs from label {label!r} ({first_where}) only in "
+                "case or spaces; write them the same way (or give the task's labels)"
+            )
     found = sorted({example.target for example in examples})
     if len(found) > MAX_INFERRED_LABELS:
         raise DataError(

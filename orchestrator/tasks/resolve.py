@@ -13,8 +13,13 @@ from orchestrator.tasks.task import Task
 __all__ = ["load_campaign_tasks", "load_configured_task"]
 
 
-def load_configured_task(config: TaskConfig, seed: int = 0) -> Task:
-    """Load one task as configured.
+def load_configured_task(config: TaskConfig, seed: int = 0, max_example_chars: int | None = None) -> Task:
+    """Load one task as configured, without duplicate inputs (see ``Task.without_duplicate_inputs``).
+
+    Args:
+        config: the task's campaign entry.
+        seed: seeds the ``max_examples`` sample.
+        max_example_chars: refuse an example longer than this (inputs and target, in characters).
 
     Raises:
         DataError: unknown built-in name or a bad task file (the message names file and line).
@@ -22,6 +27,7 @@ def load_configured_task(config: TaskConfig, seed: int = 0) -> Task:
     if config.path:
         task = load_task(
             config.path,
+            max_example_chars=max_example_chars,
             name=config.name,
             input_fields=config.input_fields,
             label_field=config.target_field,
@@ -35,6 +41,7 @@ def load_configured_task(config: TaskConfig, seed: int = 0) -> Task:
         overrides = {k: getattr(config, k) for k in ("description", "family") if getattr(config, k)}
         if overrides:
             task = dataclasses.replace(task, **overrides)
+    task = task.without_duplicate_inputs()
     if config.max_examples and len(task.examples) > config.max_examples:
         rng = random.Random(f"{task.name}:sample:{seed}")
         task = dataclasses.replace(task, examples=tuple(rng.sample(task.examples, config.max_examples)))
@@ -51,5 +58,5 @@ def load_campaign_tasks(campaign: Campaign) -> dict[str, Task]:
     for config in [*campaign.tasks.source, campaign.tasks.target]:
         if config.name in tasks:
             continue
-        tasks[config.name] = load_configured_task(config, campaign.run.seed)
+        tasks[config.name] = load_configured_task(config, campaign.run.seed, campaign.tasks.max_example_chars)
     return tasks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ class Task:
             when label probabilities exist; exact match for free-form answers).
         source: where the data comes from (file path or citation).
         split_fractions: train/dev/test fractions; they must sum to 1.
+        dropped_duplicates: ``(dropped uid, kept uid)`` of examples removed because their input
+            repeats an earlier example's (see ``without_duplicate_inputs``).
 
     Raises:
         ValueError: invalid fields, or an example whose target is outside ``labels`` or that lacks
@@ -80,6 +83,7 @@ class Task:
     metrics: tuple[str, ...] | None = None
     source: str = ""
     split_fractions: tuple[float, float, float] = (0.5, 0.25, 0.25)
+    dropped_duplicates: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -108,6 +112,28 @@ class Task:
     def is_classification(self) -> bool:
         """True when answers come from a fixed label set (label-likelihood scoring applies)."""
         return self.labels is not None
+
+    def without_duplicate_inputs(self) -> Task:
+        """This task with every example whose inputs equal an earlier example's removed (the first kept).
+
+        A repeated input would land in train and test alike and inflate held-out scores. The removed
+        examples are listed in ``dropped_duplicates`` with the uid of the one kept.
+        """
+        kept: dict[tuple[tuple[str, str], ...], Example] = {}
+        dropped = []
+        for example in self.examples:
+            key = tuple(sorted(example.inputs.items()))
+            if key in kept:
+                dropped.append((example.uid, kept[key].uid))
+            else:
+                kept[key] = example
+        if not dropped:
+            return self
+        return dataclasses.replace(
+            self,
+            examples=tuple(kept.values()),
+            dropped_duplicates=(*self.dropped_duplicates, *dropped),
+        )
 
     def render_input(self, example: Example) -> str:
         """The example's input as text: the value alone for one field, ``Field: value`` lines otherwise."""
