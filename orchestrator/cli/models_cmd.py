@@ -23,10 +23,11 @@ def register(app: typer.Typer) -> None:
 
         from rich.table import Table
 
+        from orchestrator.cli.loading import load_for_command
         from orchestrator.cli.render import console
-        from orchestrator.config import load_campaign
 
-        config = load_campaign(campaign)
+        # Listing or pinging models spends nothing a budget guards, so an unpriced model is fine here.
+        config = load_for_command(campaign, allow_unpriced=True)
         roles = {r: getattr(config.models, r) for r in ("reference", "scorer", "judge")}
         roles = {r: m for r, m in roles.items() if m is not None}
         results = asyncio.run(_ping_all(roles)) if ping else {}
