@@ -16,7 +16,7 @@ from torch import nn
 from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt
 from soft_prompts.config import FusionConfig, PromptInit, TrainConfig
 from soft_prompts.data import TaskData
-from soft_prompts.devices import DevicePlan, load_base_model
+from soft_prompts.devices import DevicePlan, autocast_dtype_for, load_base_model
 from soft_prompts.fusion import GatedPromptFusion
 from soft_prompts.init import build_initial_prompt, stored_init
 from soft_prompts.model import SoftPromptModel
@@ -71,6 +71,17 @@ def _resolve_model(base_model: nn.Module | str | Path, tokenizer, plan: DevicePl
     return base_model, tokenizer
 
 
+def prompted_for_training(base_model: nn.Module, prompt: nn.Module, config: TrainConfig) -> SoftPromptModel:
+    """``base_model`` with ``prompt`` on its device, set up per ``config`` (precision, checkpointing)."""
+    weights = base_model.get_input_embeddings().weight
+    return SoftPromptModel(
+        base_model,
+        prompt.to(weights.device),
+        gradient_checkpointing=config.gradient_checkpointing,
+        autocast_dtype=autocast_dtype_for(config.precision, weights.device, weights.dtype),
+    )
+
+
 def train_soft_prompt(
     base_model: nn.Module | str | Path,
     tokenizer,
@@ -110,10 +121,7 @@ def train_soft_prompt(
     init = init or PromptInit()
     config = config or TrainConfig()
     initial = build_initial_prompt(init, model, tokenizer, n_virtual_tokens, model_id=model_id)
-    device = model.get_input_embeddings().weight.device
-    prompted = SoftPromptModel(
-        model, PromptEmbedding(initial).to(device), gradient_checkpointing=config.gradient_checkpointing
-    )
+    prompted = prompted_for_training(model, PromptEmbedding(initial), config)
     result = train_prompt(prompted, tokenizer, [task], config, progress=progress, dev_scorer=dev_scorer)
     tuned = prompted.prompt.static_prompt().cpu()
     metrics = {"best_dev_score": result.best_dev_score} if result.best_dev_score is not None else {}
@@ -206,8 +214,7 @@ def train_fused_prompt(
         fusion = GatedPromptFusion(fusion_config, pool_tensor, target_init)
     finally:
         torch.random.set_rng_state(generator_state)
-    device = model.get_input_embeddings().weight.device
-    prompted = SoftPromptModel(model, fusion.to(device), gradient_checkpointing=config.gradient_checkpointing)
+    prompted = prompted_for_training(model, fusion, config)
     result = train_prompt(prompted, tokenizer, tasks, config, progress=progress, dev_scorer=dev_scorer)
     prompt_dir = None
     names = tuple(task.name for task in tasks)
