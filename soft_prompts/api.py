@@ -6,6 +6,7 @@ tokenizer, tasks, configs and output paths. It reads no environment variables an
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,13 @@ from soft_prompts.model import SoftPromptModel
 from soft_prompts.peft_interop import export_peft_adapter
 from soft_prompts.prompt import PromptEmbedding
 from soft_prompts.trainer import DevScorer, ProgressCallback, TrainResult, train_prompt
-from soft_prompts.vectors import create_task_vector, save_origin, save_vector
+from soft_prompts.vectors import (
+    UntrainedPromptWarning,
+    create_task_vector,
+    delete_vector,
+    save_origin,
+    save_vector,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,8 @@ class SoftTrainRun:
         result: the training record (curves, best step, throughput).
         initial_prompt: ``(n_virtual, d)`` starting prompt (the task vector's origin).
         prompt_dir: where the prompt was saved, if ``out_dir`` was given.
-        vector_name: name of the stored task prompt vector, if ``vector_store`` was given.
+        vector_name: name of the stored task prompt vector, if ``vector_store`` was given and the prompt was
+            trained past its start (``result.trained_past_start``); ``None`` otherwise.
     """
 
     model: SoftPromptModel
@@ -138,7 +146,15 @@ def train_soft_prompt(
             prompted.prompt, out_dir, model_id=model_id, task_names=(task.name,), metadata=metadata
         )
     stored_name = None
-    if vector_store is not None:
+    if vector_store is not None and not result.trained_past_start:
+        warnings.warn(
+            f"soft prompt for {task.name!r} was not trained past its start (no dev score beat step 0): "
+            "its task vector is zero and is not stored",
+            UntrainedPromptWarning,
+            stacklevel=2,
+        )
+        delete_vector(vector_store, vector_name or task.name)  # a stale vector of that name would mislead
+    elif vector_store is not None:
         save_origin(vector_store, initial)
         vector = create_task_vector(tuned, initial, vector_name or task.name, task.name, model_id, metrics)
         save_vector(vector_store, vector, overwrite=True)

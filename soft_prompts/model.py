@@ -13,14 +13,15 @@ Two things make a training step cheaper than PEFT's without changing what is com
   handed to the batch as a key/value cache that gradients flow through; PEFT recomputes them in every row.
 * **Logits only at target positions**, projected in fp32 outside any autocast region.
 
-``autocast_dtype=torch.bfloat16`` runs the frozen decoder under autocast (the prompt parameters, the
-language-model head and the loss stay fp32); ``None`` is exact fp32.
+``autocast_dtype=torch.bfloat16`` runs the frozen decoder under autocast in training steps (the prompt
+parameters, the language-model head and the loss stay fp32; evaluation is exact); ``None`` is exact fp32.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -62,9 +63,10 @@ class SoftPromptModel(nn.Module):
         gradient_checkpointing: recompute the frozen model's activations in the backward pass. Hugging Face
             checkpoints only modules in training mode, so the base model is then put in training mode (its
             dropout, usually 0 for causal LMs, becomes active). The shared prefix is then off.
-        autocast_dtype: run the frozen decoder under ``torch.autocast`` in this dtype (``torch.bfloat16``
-            on CPUs with AVX512-BF16 or AMX, see :func:`soft_prompts.devices.autocast_dtype_for`);
-            ``None`` computes in the model's own dtype.
+        autocast_dtype: in training mode, run the frozen decoder under ``torch.autocast`` in this dtype
+            (``torch.bfloat16`` on CPUs with AVX512-BF16 or AMX, see
+            :func:`soft_prompts.devices.autocast_dtype_for`); evaluation mode stays exact, so dev scores
+            match what a reloaded prompt scores. ``None`` computes in the model's own dtype.
         share_prefix: compute the virtual tokens once per distinct prompt (see the module docstring);
             ``False`` runs them in every row as PEFT does (same result up to rounding).
 
@@ -118,10 +120,24 @@ class SoftPromptModel(nn.Module):
         return int(self.prompt.token_dim)
 
     def train(self, mode: bool = True) -> SoftPromptModel:
-        """Set training mode on the prompt; the frozen model stays in eval mode unless it is checkpointed."""
+        """Set training mode on the prompt; the frozen model stays in eval mode unless it is checkpointed.
+
+        Code in this package does not call it directly: it enters :meth:`mode`, which restores the previous
+        mode on exit.
+        """
         super().train(mode)
         self.base_model.train(mode and self.gradient_checkpointing)
         return self
+
+    @contextlib.contextmanager
+    def mode(self, training: bool) -> Iterator[SoftPromptModel]:
+        """Training (``True``) or evaluation (``False``) mode inside the block, the previous mode after it."""
+        previous = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(previous)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Parameters that receive gradients (all of them live in the prompt module)."""
@@ -168,7 +184,8 @@ class SoftPromptModel(nn.Module):
         return logits if (self._accepts_logits_to_keep or keep == 0) else logits[:, -keep:]
 
     def _autocast(self, device: torch.device):
-        if self.autocast_dtype is None:
+        # Training steps only: dev scores, saved prompts and later scoring all see the exact model.
+        if self.autocast_dtype is None or not self.training:
             return contextlib.nullcontext()
         return torch.autocast(device_type=device.type, dtype=self.autocast_dtype)
 

@@ -256,3 +256,6 @@ def test_bf16_autocast_stays_close_to_fp32_and_keeps_fp32_parameters(tiny):
     torch.testing.assert_close(fast[0], exact[0], atol=0.05, rtol=0.05)
     cosine = torch.nn.functional.cosine_similarity(fast[1][0].flatten(), exact[1][0].flatten(), dim=0)
     assert cosine > 0.98
+    with prompted.mode(False), torch.no_grad():  # evaluation is exact whatever the training precision
+        evaluated = prompted(batch.input_ids, batch.attention_mask, labels=batch.labels).mean_loss()
+    torch.testing.assert_close(evaluated, exact[0])
