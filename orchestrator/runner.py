@@ -184,7 +184,7 @@ async def _execute(
             target_task=campaign.tasks.target.name,
             dimensions=policy.dimensions,
             objective=lambda normalized: _objective(normalized, weights),
-            soft_model=_soft_model(campaign),
+            soft=_soft_stage(campaign, tasks),
             on_event=on_event or (lambda kind, payload: None),
         )
         async with open_checkpointer(checkpoint_path(campaign.run.store)) as saver:
@@ -211,14 +211,10 @@ async def _execute(
     return result
 
 
-def _soft_model(campaign: Campaign):
-    from orchestrator.soft_stage import SoftModel, local_twin
+def _soft_stage(campaign: Campaign, tasks):
+    from orchestrator.soft.twin import soft_stage_for
 
-    name, _ = local_twin(campaign)
-    if name is None:
-        return None
-    options = campaign.models.scorer.options if campaign.models.scorer.model.startswith("local/") else {}
-    return SoftModel(name, options)
+    return soft_stage_for(campaign, tasks)
 
 
 def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:
