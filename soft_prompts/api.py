@@ -6,6 +6,7 @@ tokenizer, tasks, configs and output paths. It reads no environment variables an
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,7 +116,8 @@ def train_soft_prompt(
         n_virtual_tokens: prompt length.
         config: training hyper-parameters.
         model_id: the base model's id, recorded with the prompt and vector.
-        out_dir: save the tuned prompt here (``soft_prompt.json`` + ``.safetensors``).
+        out_dir: save the tuned prompt here (``soft_prompt.json`` + ``.safetensors``); the JSON records the
+            model id, the full ``TrainConfig``, the ``PromptInit``, the data fingerprint and the best step.
         vector_store: store ``tuned - initial`` here as a task prompt vector (and the origin).
         vector_name: the vector's name (default: the task name).
         progress: progress callback (see :class:`soft_prompts.trainer.TrainProgress`).
@@ -139,7 +141,12 @@ def train_soft_prompt(
             "task": task.name,
             "init": init.kind,
             "init_text": init.text,
+            "init_config": dataclasses.asdict(init),
             "seed": config.seed,
+            "train_config": dataclasses.asdict(config),
+            "data_fingerprint": task.fingerprint(),
+            "best_step": result.best_step,
+            "trained_past_start": result.trained_past_start,
             **metrics,
         }
         prompt_dir = save_prompt(
@@ -235,7 +242,13 @@ def train_fused_prompt(
     prompt_dir = None
     names = tuple(task.name for task in tasks)
     if out_dir is not None:
-        metadata = {"seed": config.seed, "best_dev_score": result.best_dev_score}
+        metadata = {
+            "seed": config.seed,
+            "best_dev_score": result.best_dev_score,
+            "best_step": result.best_step,
+            "train_config": dataclasses.asdict(config),
+            "data_fingerprints": {task.name: task.fingerprint() for task in tasks},
+        }
         prompt_dir = save_prompt(fusion, out_dir, model_id=model_id, task_names=names, metadata=metadata)
     return FusionTrainRun(prompted, result, fusion.task_gate_matrix(), prompt_dir)
 

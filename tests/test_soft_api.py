@@ -68,6 +68,10 @@ def test_full_soft_stage_flow(tmp_path):
         assert run.vector_name == task.name
         info = load_prompt_info(run.prompt_dir)
         assert info.kind == "single" and info.model == "tiny" and info.metadata["init"] == "random"
+        # A stored prompt says how it was made: full TrainConfig, init, data fingerprint.
+        assert info.metadata["init_config"]["kind"] == "random" and info.metadata["init_config"]["seed"] == 0
+        assert TrainConfig(**info.metadata["train_config"]) == CONFIG
+        assert info.metadata["data_fingerprint"] == task.fingerprint() != TARGET.fingerprint()
         reloaded = load_soft_prompt(run.prompt_dir, model, model_id="tiny")
         inputs = [example.input_text for example in task.dev]
         torch.testing.assert_close(
