@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -113,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     for ours in ("ours", "ours_fp32"):
         if "peft" in summary and ours in summary:
+            # Paired: each round runs every mode back to back on the same batch, so the ratio of one round's
+            # times cancels most of the background load that moves between rounds on a shared machine.
+            paired = [
+                peft_s / ours_s
+                for peft_s, ours_s in zip(stats["peft"].seconds, stats[ours].seconds, strict=True)
+            ]
+            result[f"{ours}_over_peft_paired_median"] = statistics.median(paired)
+            result[f"{ours}_over_peft_paired"] = [round(r, 3) for r in paired]
             result[f"{ours}_over_peft_tokens_per_s"] = (
                 summary[ours]["tokens_per_s_median"] / summary["peft"]["tokens_per_s_median"]
             )
@@ -127,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             result[f"{fused}_overhead"] = (
                 1 - summary[fused]["tokens_per_s_median"] / summary["ours"]["tokens_per_s_median"]
             )
+    result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
