@@ -71,7 +71,7 @@ def train(
     )
     twin = SoftModel(model.removeprefix("local/"))
     base, tokenizer = twin.load()
-    with _progress_bar(console(), splits.task.name, steps) as progress:
+    with _ProgressBar(console(), splits.task.name, steps) as progress:
         record = train_task_prompt(
             base,
             tokenizer,
@@ -100,7 +100,7 @@ def _summary(record, store: Path) -> str:
     )
 
 
-class _progress_bar:
+class _ProgressBar:
     """A rich progress bar fed by ``SoftProgress`` reports: step, loss, dev score, time left."""
 
     def __init__(self, console, name: str, steps: int):
