@@ -49,6 +49,11 @@ def _majority(task, examples) -> float:
     return sum(e.target_text == majority for e in examples) / max(1, len(examples))
 
 
+def _best_constant(task, examples) -> float:
+    """The best a constant answer can score on ``examples`` (the share of their most frequent label)."""
+    return max(sum(e.target_text == label for e in examples) for label in task.labels) / max(1, len(examples))
+
+
 def _mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.fmean(values):.3f} ± {spread:.3f}"
@@ -92,10 +97,11 @@ def run_seed(args, model, tokenizer, tasks, seed: int) -> dict:
     return result
 
 
-def markdown(per_seed: dict[int, dict], majority: dict[str, float]) -> str:
+def markdown(per_seed: dict[int, dict], majority: dict[str, float], constant: dict[str, float]) -> str:
     lines = [
-        "| task | majority (test) | single prompt (test) | gated fusion (test) | gate on own prompt |",
-        "|---|---|---|---|---|",
+        "| task | train-majority label (test) | best constant (test) | single prompt (test) "
+        "| gated fusion (test) | gate on own prompt |",
+        "|---|---|---|---|---|---|",
     ]
     for name, rate in majority.items():
         single = [run["single"][name]["test"] for run in per_seed.values()]
@@ -138,11 +144,12 @@ def main(argv: list[str] | None = None) -> int:
         data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
         tasks[name] = (data, test, instruction)
     majority = {name: _majority(data, test) for name, (data, test, _) in tasks.items()}
+    constant = {name: _best_constant(data, test) for name, (data, test, _) in tasks.items()}
     started = time.perf_counter()
     per_seed = {}
     for seed in [int(s) for s in args.seeds.split(",")]:
         per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed)
-    table = markdown(per_seed, majority)
+    table = markdown(per_seed, majority, constant)
     print(table)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -150,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_end": os.getloadavg(),
         "wall_s": time.perf_counter() - started,
         "majority_test": majority,
+        "best_constant_test": constant,
         "per_seed": per_seed,
         "table": table,
     }
