@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 import torch
 
+from soft_prompts.api import prompted_for_training
 from soft_prompts.config import FusionConfig, TrainConfig
 from soft_prompts.data import EncodedBatch
 from soft_prompts.fusion import GatedPromptFusion
-from soft_prompts.model import SoftPromptModel
 from soft_prompts.prompt import PromptEmbedding
 from soft_prompts.train_step import PromptTrainer
 
-MODES = ("peft", "ours", "fusion", "fusion_instance")
+MODES = ("peft", "ours", "ours_fp32", "fusion", "fusion_instance")
 
 
 def _status_kb(key: str) -> int | None:
@@ -135,7 +135,6 @@ def ours_runner(
     base_model, n_virtual: int, config: TrainConfig, pool_size: int = 0, instance_aware: bool = False
 ) -> Callable[[EncodedBatch], float]:
     """This package's training step: a single prompt (``pool_size=0``) or a gated fusion over two tasks."""
-    device = base_model.get_input_embeddings().weight.device
     if pool_size == 0:
         prompt = PromptEmbedding(prompt_init(base_model, n_virtual, 0))
         num_tasks = 1
@@ -150,9 +149,7 @@ def ours_runner(
             instance_aware=instance_aware,
         )
         prompt = GatedPromptFusion(fusion_config, pool)
-    model = SoftPromptModel(
-        base_model, prompt.to(device), gradient_checkpointing=config.gradient_checkpointing
-    )
+    model = prompted_for_training(base_model, prompt, config)
     trainer = PromptTrainer(model, num_tasks, config)
 
     def step(batch: EncodedBatch) -> float:

@@ -1,6 +1,6 @@
 """Built-in tasks (``orchestrator.tasks``) as soft-prompt ``TaskData``: few-shot train/dev plus a test split.
 
-The same conversion as the campaign's soft stage (``orchestrator.soft_stage.task_data``): inputs are
+The same conversion as the campaign's soft stage (``orchestrator.soft.data.task_data``): inputs are
 rendered by the task itself and end with an answer cue; labels follow with a leading space, so the label set
 is scored as the model would continue the text. No instruction is put in the input: in these runs the soft
 prompt plays the instruction's part (and text initialisation starts it from the instruction).
@@ -24,7 +24,7 @@ def load_builtin_split(name: str, n_train: int, n_dev: int, n_test: int = 0, spl
     Raises:
         ValueError: the task is free-form (these benchmarks need a label set).
     """
-    from orchestrator.soft_stage import prompt_examples, task_data
+    from orchestrator.soft.data import prompt_examples, task_data
     from orchestrator.tasks import load_builtin_task
 
     task = load_builtin_task(name)

@@ -18,7 +18,9 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -30,7 +32,7 @@ from soft_bench_common import MODES, ours_runner, peft_runner, run_interleaved  
 
 from soft_prompts.config import TrainConfig  # noqa: E402
 from soft_prompts.data import collate, pad_token_id, tokenize_examples  # noqa: E402
-from soft_prompts.devices import load_base_model, plan_devices  # noqa: E402
+from soft_prompts.devices import cpu_has_fast_bf16, load_base_model, plan_devices  # noqa: E402
 from soft_prompts.sampling import MixedTaskSampler  # noqa: E402
 
 
@@ -88,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             base_model, args.n_virtual, config.learning_rate, config.grad_clip or 1.0
         ),
         "ours": lambda: ours_runner(base_model, args.n_virtual, config),
+        "ours_fp32": lambda: ours_runner(base_model, args.n_virtual, replace(config, precision="fp32")),
         "fusion": lambda: ours_runner(base_model, args.n_virtual, config, pool_size=args.pool_size),
         "fusion_instance": lambda: ours_runner(
             base_model, args.n_virtual, config, pool_size=args.pool_size, instance_aware=True
@@ -104,21 +107,36 @@ def main(argv: list[str] | None = None) -> int:
         "torch": torch.__version__,
         "model_dir": str(model_dir),
         "settings": vars(args) | {"out": str(args.out) if args.out else None, "model_dir": str(model_dir)},
+        "precision_ours": str(config.precision),
+        "cpu_fast_bf16": cpu_has_fast_bf16(),
         "mean_padded_length": sum(b.input_ids.shape[1] for b in batches) / len(batches),
         "summary": summary,
     }
-    if "peft" in summary and "ours" in summary:
-        result["ours_over_peft_tokens_per_s"] = (
-            summary["ours"]["tokens_per_s_median"] / summary["peft"]["tokens_per_s_median"]
-        )
-        result["ours_over_peft_peak_memory"] = (
-            summary["ours"]["peak_mib_median"] / summary["peft"]["peak_mib_median"]
-        )
+    for ours in ("ours", "ours_fp32"):
+        if "peft" in summary and ours in summary:
+            # Paired: each round runs every mode back to back on the same batch, so the ratio of one round's
+            # times cancels most of the background load that moves between rounds on a shared machine.
+            paired = [
+                peft_s / ours_s
+                for peft_s, ours_s in zip(stats["peft"].seconds, stats[ours].seconds, strict=True)
+            ]
+            result[f"{ours}_over_peft_paired_median"] = statistics.median(paired)
+            result[f"{ours}_over_peft_paired"] = [round(r, 3) for r in paired]
+            result[f"{ours}_over_peft_tokens_per_s"] = (
+                summary[ours]["tokens_per_s_median"] / summary["peft"]["tokens_per_s_median"]
+            )
+            result[f"{ours}_over_peft_peak_memory"] = (
+                summary[ours]["peak_mib_median"] / summary["peft"]["peak_mib_median"]
+            )
+            result[f"{ours}_over_peft_step_memory"] = (
+                summary[ours]["step_mib_median"] / summary["peft"]["step_mib_median"]
+            )
     for fused in ("fusion", "fusion_instance"):
         if fused in summary and "ours" in summary:
             result[f"{fused}_overhead"] = (
                 1 - summary[fused]["tokens_per_s_median"] / summary["ours"]["tokens_per_s_median"]
             )
+    result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

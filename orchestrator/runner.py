@@ -269,7 +269,7 @@ def _search_context(
         target_task=campaign.tasks.target.name,
         dimensions=policy.dimensions,
         objective=lambda normalized: _objective(normalized, weights),
-        soft_model=_soft_model(campaign),
+        soft=_soft_stage(campaign, tasks),
         on_event=emit,
     )
 
@@ -299,14 +299,10 @@ def _record_notes(
                 on_event(kind, payload)
 
 
-def _soft_model(campaign: Campaign):
-    from orchestrator.soft_stage import SoftModel, local_twin
+def _soft_stage(campaign: Campaign, tasks):
+    from orchestrator.soft.twin import soft_stage_for
 
-    name, _ = local_twin(campaign)
-    if name is None:
-        return None
-    options = campaign.models.scorer.options if campaign.models.scorer.model.startswith("local/") else {}
-    return SoftModel(name, options)
+    return soft_stage_for(campaign, tasks)
 
 
 def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:

@@ -6,6 +6,8 @@ tokenizer, tasks, configs and output paths. It reads no environment variables an
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +18,20 @@ from torch import nn
 from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt
 from soft_prompts.config import FusionConfig, PromptInit, TrainConfig
 from soft_prompts.data import TaskData
-from soft_prompts.devices import DevicePlan, load_base_model
+from soft_prompts.devices import DevicePlan, autocast_dtype_for, load_base_model
 from soft_prompts.fusion import GatedPromptFusion
 from soft_prompts.init import build_initial_prompt, stored_init
 from soft_prompts.model import SoftPromptModel
 from soft_prompts.peft_interop import export_peft_adapter
 from soft_prompts.prompt import PromptEmbedding
 from soft_prompts.trainer import DevScorer, ProgressCallback, TrainResult, train_prompt
-from soft_prompts.vectors import create_task_vector, save_origin, save_vector
+from soft_prompts.vectors import (
+    UntrainedPromptWarning,
+    create_task_vector,
+    delete_vector,
+    save_origin,
+    save_vector,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,8 @@ class SoftTrainRun:
         result: the training record (curves, best step, throughput).
         initial_prompt: ``(n_virtual, d)`` starting prompt (the task vector's origin).
         prompt_dir: where the prompt was saved, if ``out_dir`` was given.
-        vector_name: name of the stored task prompt vector, if ``vector_store`` was given.
+        vector_name: name of the stored task prompt vector, if ``vector_store`` was given and the prompt was
+            trained past its start (``result.trained_past_start``); ``None`` otherwise.
     """
 
     model: SoftPromptModel
@@ -71,6 +80,17 @@ def _resolve_model(base_model: nn.Module | str | Path, tokenizer, plan: DevicePl
     return base_model, tokenizer
 
 
+def prompted_for_training(base_model: nn.Module, prompt: nn.Module, config: TrainConfig) -> SoftPromptModel:
+    """``base_model`` with ``prompt`` on its device, set up per ``config`` (precision, checkpointing)."""
+    weights = base_model.get_input_embeddings().weight
+    return SoftPromptModel(
+        base_model,
+        prompt.to(weights.device),
+        gradient_checkpointing=config.gradient_checkpointing,
+        autocast_dtype=autocast_dtype_for(config.precision, weights.device, weights.dtype),
+    )
+
+
 def train_soft_prompt(
     base_model: nn.Module | str | Path,
     tokenizer,
@@ -96,7 +116,8 @@ def train_soft_prompt(
         n_virtual_tokens: prompt length.
         config: training hyper-parameters.
         model_id: the base model's id, recorded with the prompt and vector.
-        out_dir: save the tuned prompt here (``soft_prompt.json`` + ``.safetensors``).
+        out_dir: save the tuned prompt here (``soft_prompt.json`` + ``.safetensors``); the JSON records the
+            model id, the full ``TrainConfig``, the ``PromptInit``, the data fingerprint and the best step.
         vector_store: store ``tuned - initial`` here as a task prompt vector (and the origin).
         vector_name: the vector's name (default: the task name).
         progress: progress callback (see :class:`soft_prompts.trainer.TrainProgress`).
@@ -110,10 +131,7 @@ def train_soft_prompt(
     init = init or PromptInit()
     config = config or TrainConfig()
     initial = build_initial_prompt(init, model, tokenizer, n_virtual_tokens, model_id=model_id)
-    device = model.get_input_embeddings().weight.device
-    prompted = SoftPromptModel(
-        model, PromptEmbedding(initial).to(device), gradient_checkpointing=config.gradient_checkpointing
-    )
+    prompted = prompted_for_training(model, PromptEmbedding(initial), config)
     result = train_prompt(prompted, tokenizer, [task], config, progress=progress, dev_scorer=dev_scorer)
     tuned = prompted.prompt.static_prompt().cpu()
     metrics = {"best_dev_score": result.best_dev_score} if result.best_dev_score is not None else {}
@@ -123,14 +141,27 @@ def train_soft_prompt(
             "task": task.name,
             "init": init.kind,
             "init_text": init.text,
+            "init_config": dataclasses.asdict(init),
             "seed": config.seed,
+            "train_config": dataclasses.asdict(config),
+            "data_fingerprint": task.fingerprint(),
+            "best_step": result.best_step,
+            "trained_past_start": result.trained_past_start,
             **metrics,
         }
         prompt_dir = save_prompt(
             prompted.prompt, out_dir, model_id=model_id, task_names=(task.name,), metadata=metadata
         )
     stored_name = None
-    if vector_store is not None:
+    if vector_store is not None and not result.trained_past_start:
+        warnings.warn(
+            f"soft prompt for {task.name!r} was not trained past its start (no dev score beat step 0): "
+            "its task vector is zero and is not stored",
+            UntrainedPromptWarning,
+            stacklevel=2,
+        )
+        delete_vector(vector_store, vector_name or task.name)  # a stale vector of that name would mislead
+    elif vector_store is not None:
         save_origin(vector_store, initial)
         vector = create_task_vector(tuned, initial, vector_name or task.name, task.name, model_id, metrics)
         save_vector(vector_store, vector, overwrite=True)
@@ -206,13 +237,18 @@ def train_fused_prompt(
         fusion = GatedPromptFusion(fusion_config, pool_tensor, target_init)
     finally:
         torch.random.set_rng_state(generator_state)
-    device = model.get_input_embeddings().weight.device
-    prompted = SoftPromptModel(model, fusion.to(device), gradient_checkpointing=config.gradient_checkpointing)
+    prompted = prompted_for_training(model, fusion, config)
     result = train_prompt(prompted, tokenizer, tasks, config, progress=progress, dev_scorer=dev_scorer)
     prompt_dir = None
     names = tuple(task.name for task in tasks)
     if out_dir is not None:
-        metadata = {"seed": config.seed, "best_dev_score": result.best_dev_score}
+        metadata = {
+            "seed": config.seed,
+            "best_dev_score": result.best_dev_score,
+            "best_step": result.best_step,
+            "train_config": dataclasses.asdict(config),
+            "data_fingerprints": {task.name: task.fingerprint() for task in tasks},
+        }
         prompt_dir = save_prompt(fusion, out_dir, model_id=model_id, task_names=names, metadata=metadata)
     return FusionTrainRun(prompted, result, fusion.task_gate_matrix(), prompt_dir)
 

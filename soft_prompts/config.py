@@ -13,10 +13,12 @@ from typing import Literal
 InitKind = Literal["text", "vocab", "random", "stored", "vectors"]
 MergeMethod = Literal["sum", "ties", "dare"]
 LossWeighting = Literal["equal", "uncertainty", "dwa"]
+Precision = Literal["auto", "fp32", "bf16"]
 
 INIT_KINDS: tuple[str, ...] = ("text", "vocab", "random", "stored", "vectors")
 MERGE_METHODS: tuple[str, ...] = ("sum", "ties", "dare")
 LOSS_WEIGHTINGS: tuple[str, ...] = ("equal", "uncertainty", "dwa")
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 
 
 def _require(condition: bool, owner: str, name: str, message: str) -> None:
@@ -168,6 +170,9 @@ class TrainConfig:
         fit_batch_size: lower ``batch_size`` if its estimated activations would not fit in half the free
             memory of the device (see :func:`soft_prompts.devices.suggest_batch_size`).
         use_accelerate: drive the loop through ``accelerate.Accelerator`` when it is installed.
+        precision: compute dtype of the frozen model during training: ``bf16`` (autocast; prompt parameters,
+            head and loss stay fp32), ``fp32`` (exact), or ``auto`` (bf16 on a CPU with AVX512-BF16 or AMX,
+            else the model's own dtype; see :func:`soft_prompts.devices.autocast_dtype_for`).
     """
 
     max_steps: int = 200
@@ -190,6 +195,7 @@ class TrainConfig:
     gradient_checkpointing: bool = False
     fit_batch_size: bool = True
     use_accelerate: bool = True
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"
@@ -219,4 +225,10 @@ class TrainConfig:
             owner,
             "loss_weighting",
             f"must be one of {LOSS_WEIGHTINGS}, got {self.loss_weighting!r}",
+        )
+        _require(
+            self.precision in PRECISIONS,
+            owner,
+            "precision",
+            f"must be one of {PRECISIONS}, got {self.precision!r}",
         )

@@ -10,6 +10,8 @@ the last few positions.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +69,15 @@ class TaskData:
                         f"TaskData[{self.name}].{split}[{index}].target_text: {example.target_text!r} "
                         f"is not in labels {self.labels!r}"
                     )
+
+    def fingerprint(self) -> str:
+        """A 16-hex-digit content hash of the examples and labels: which data a prompt was tuned on."""
+        content = {
+            "train": [[e.input_text, e.target_text] for e in self.train],
+            "dev": [[e.input_text, e.target_text] for e in self.dev],
+            "labels": list(self.labels) if self.labels is not None else None,
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
     def label_index(self, split: str = "dev") -> list[int]:
         """Index into ``labels`` of each target in ``split`` (``train`` or ``dev``)."""

@@ -52,6 +52,34 @@ def plan_devices(prefer: str | None = None) -> DevicePlan:
     return DevicePlan(prefer or "cuda", dtype)
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX): bf16 autocast then beats fp32."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def autocast_dtype_for(
+    precision: str, device: torch.device | str, model_dtype: torch.dtype
+) -> torch.dtype | None:
+    """The autocast dtype a training run uses (see ``TrainConfig.precision``), or ``None`` for none.
+
+    Args:
+        precision: ``auto``, ``fp32`` or ``bf16``.
+        device: where the frozen model lives.
+        model_dtype: dtype of its weights (a bf16 model on a GPU needs no autocast).
+
+    Raises:
+        ValueError: an unknown precision.
+    """
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"autocast_dtype_for: unknown precision {precision!r}")
+    if precision == "fp32" or model_dtype != torch.float32:
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if torch.device(device).type == "cpu" and cpu_has_fast_bf16() else None
+
+
 def prepare_base_model(model: torch.nn.Module, plan: DevicePlan) -> torch.nn.Module:
     """Freeze, cast and move a causal LM according to ``plan``; returns it in eval mode."""
     for parameter in model.parameters():

@@ -160,6 +160,20 @@ class GatedPromptFusion(nn.Module):
             fused = fused + self.target_prompt.unsqueeze(0)
         return fused
 
+    def grouped(
+        self, batch_size: int, task_ids: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """One fused prompt per distinct task of the batch: ``(tasks, n_virtual, d)`` and ``(batch,)`` rows.
+
+        ``None`` for an instance-aware gate, whose prompt differs from row to row.
+        """
+        if self.instance_projector is not None:
+            return None
+        if task_ids is None or tuple(task_ids.shape) != (batch_size,):
+            raise ValueError(f"GatedPromptFusion: task_ids of shape ({batch_size},) required")
+        distinct, rows = torch.unique(task_ids, return_inverse=True)
+        return self.forward(int(distinct.shape[0]), task_ids=distinct), rows
+
     def static_prompt(self, task_id: int | None = None) -> torch.Tensor:
         """The ``(n_virtual, d)`` fused prompt of one task (for export and task vectors).
 

@@ -4,18 +4,31 @@ Placement follows PEFT prompt tuning: the virtual tokens come first, before any 
 exported with :mod:`soft_prompts.peft_interop` behaves the same under ``peft.PeftModel``. Unlike PEFT,
 position ids are computed from the attention mask (``cumsum - 1``): the real tokens of a left-padded row get
 the positions they would have without padding, so a padded batch scores exactly like its rows one by one.
+
+Two things make a training step cheaper than PEFT's without changing what is computed:
+
+* **Shared prefix.** The virtual tokens come first and attend only to each other, so their hidden states (and
+  keys and values in every layer) are the same in every row that uses the same prompt. They are computed
+  once per distinct prompt (once per batch for a single prompt, once per task for a task-gated fusion) and
+  handed to the batch as a key/value cache that gradients flow through; PEFT recomputes them in every row.
+* **Logits only at target positions**, projected in fp32 outside any autocast region.
+
+``autocast_dtype=torch.bfloat16`` runs the frozen decoder under autocast in training steps (the prompt
+parameters, the language-model head and the loss stay fp32; evaluation is exact); ``None`` is exact fp32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from soft_prompts.prompt import PromptSource
+from soft_prompts.prompt import PromptSource, shared_prompts
 
 
 @dataclass
@@ -49,7 +62,13 @@ class SoftPromptModel(nn.Module):
             :class:`soft_prompts.fusion.GatedPromptFusion`) whose ``token_dim`` is the model's hidden size.
         gradient_checkpointing: recompute the frozen model's activations in the backward pass. Hugging Face
             checkpoints only modules in training mode, so the base model is then put in training mode (its
-            dropout, usually 0 for causal LMs, becomes active).
+            dropout, usually 0 for causal LMs, becomes active). The shared prefix is then off.
+        autocast_dtype: in training mode, run the frozen decoder under ``torch.autocast`` in this dtype
+            (``torch.bfloat16`` on CPUs with AVX512-BF16 or AMX, see
+            :func:`soft_prompts.devices.autocast_dtype_for`); evaluation mode stays exact, so dev scores
+            match what a reloaded prompt scores. ``None`` computes in the model's own dtype.
+        share_prefix: compute the virtual tokens once per distinct prompt (see the module docstring);
+            ``False`` runs them in every row as PEFT does (same result up to rounding).
 
     Shapes:
         ``input_ids``/``attention_mask``/``labels`` ``(batch, length)`` ->
@@ -60,7 +79,12 @@ class SoftPromptModel(nn.Module):
     """
 
     def __init__(
-        self, base_model: nn.Module, prompt: PromptSource, gradient_checkpointing: bool = False
+        self,
+        base_model: nn.Module,
+        prompt: PromptSource,
+        gradient_checkpointing: bool = False,
+        autocast_dtype: torch.dtype | None = None,
+        share_prefix: bool = True,
     ) -> None:
         super().__init__()
         hidden = base_model.get_input_embeddings().embedding_dim
@@ -82,6 +106,9 @@ class SoftPromptModel(nn.Module):
             else:
                 base_model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
         self._accepts_logits_to_keep = "logits_to_keep" in inspect.signature(base_model.forward).parameters
+        self.autocast_dtype = autocast_dtype
+        self.share_prefix = share_prefix and not gradient_checkpointing
+        self._split_head = _plain_head(base_model)
         self.train(False)
 
     @property
@@ -93,10 +120,24 @@ class SoftPromptModel(nn.Module):
         return int(self.prompt.token_dim)
 
     def train(self, mode: bool = True) -> SoftPromptModel:
-        """Set training mode on the prompt; the frozen model stays in eval mode unless it is checkpointed."""
+        """Set training mode on the prompt; the frozen model stays in eval mode unless it is checkpointed.
+
+        Code in this package does not call it directly: it enters :meth:`mode`, which restores the previous
+        mode on exit.
+        """
         super().train(mode)
         self.base_model.train(mode and self.gradient_checkpointing)
         return self
+
+    @contextlib.contextmanager
+    def mode(self, training: bool) -> Iterator[SoftPromptModel]:
+        """Training (``True``) or evaluation (``False``) mode inside the block, the previous mode after it."""
+        previous = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(previous)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Parameters that receive gradients (all of them live in the prompt module)."""
@@ -142,6 +183,69 @@ class SoftPromptModel(nn.Module):
         logits = output.logits
         return logits if (self._accepts_logits_to_keep or keep == 0) else logits[:, -keep:]
 
+    def _autocast(self, device: torch.device):
+        # Training steps only: dev scores, saved prompts and later scoring all see the exact model.
+        if self.autocast_dtype is None or not self.training:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=device.type, dtype=self.autocast_dtype)
+
+    def _hidden_states(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        task_ids: torch.Tensor | None,
+        share_prefix: bool,
+    ) -> torch.Tensor:
+        """Final hidden states ``(batch, n_virtual + length, d)``, or ``(batch, length, d)`` with a shared
+        prefix (whose states are not per row)."""
+        decoder = self.base_model.base_model
+        groups = shared_prompts(self.prompt, input_ids.shape[0], task_ids) if share_prefix else None
+        if groups is None:
+            inputs_embeds, mask, position_ids = self.prepend_prompt(input_ids, attention_mask, task_ids)
+            with self._autocast(input_ids.device):
+                output = decoder(
+                    inputs_embeds=inputs_embeds,
+                    attention_mask=mask,
+                    position_ids=position_ids,
+                    use_cache=False,
+                )
+            return output.last_hidden_state
+        prompts, row_group = groups
+        token_embeds = self.base_model.get_input_embeddings()(input_ids)
+        n = self.n_virtual_tokens
+        prefix_positions = torch.arange(n, device=input_ids.device).expand(prompts.shape[0], -1)
+        prompt_mask = torch.ones(input_ids.shape[0], n, dtype=attention_mask.dtype, device=input_ids.device)
+        mask = torch.cat([prompt_mask, attention_mask], dim=1)
+        position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, n:]
+        with self._autocast(input_ids.device):
+            prefix = decoder(
+                inputs_embeds=prompts.to(token_embeds.dtype), position_ids=prefix_positions, use_cache=True
+            )
+            cache = prefix.past_key_values
+            cache.batch_select_indices(row_group)  # (groups, ...) -> (batch, ...); gradients sum back
+            output = decoder(
+                inputs_embeds=token_embeds,
+                attention_mask=mask,
+                position_ids=position_ids,
+                past_key_values=cache,
+                use_cache=True,
+            )
+        return output.last_hidden_state
+
+    def _target_logits(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, task_ids: torch.Tensor | None, keep: int
+    ) -> torch.Tensor:
+        """Logits ``(batch, keep, vocab)`` of the last ``keep`` input positions, in fp32."""
+        if not self._split_head:
+            inputs_embeds, mask, position_ids = self.prepend_prompt(input_ids, attention_mask, task_ids)
+            with self._autocast(input_ids.device):
+                return self._logits(inputs_embeds, mask, position_ids, keep).float()
+        # A target in column 0 is predicted by the last virtual token, which only the per-row path has.
+        share = self.share_prefix and keep <= input_ids.shape[1]
+        hidden = self._hidden_states(input_ids, attention_mask, task_ids, share)[:, -keep:]
+        head = self.base_model.get_output_embeddings()
+        return head(hidden.to(head.weight.dtype)).float()
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -165,8 +269,8 @@ class SoftPromptModel(nn.Module):
         Raises:
             ValueError: labels are given but contain no target token.
         """
-        inputs_embeds, mask, position_ids = self.prepend_prompt(input_ids, attention_mask, task_ids)
         if labels is None:
+            inputs_embeds, mask, position_ids = self.prepend_prompt(input_ids, attention_mask, task_ids)
             return SoftPromptOutput(logits=self._logits(inputs_embeds, mask, position_ids, 0))
         has_target = labels != -100
         columns = has_target.any(dim=0).nonzero()
@@ -174,14 +278,11 @@ class SoftPromptModel(nn.Module):
             raise ValueError("SoftPromptModel.forward: labels contain no target token (all -100)")
         first = int(columns[0])
         keep = labels.shape[1] - first + 1
-        # Position n + first - 1 predicts the first target column; the last position predicts nothing.
-        logits = self._logits(inputs_embeds, mask, position_ids, keep)[:, :-1]
+        # Input position first - 1 predicts the first target column; the last position predicts nothing.
+        logits = self._target_logits(input_ids, attention_mask, task_ids, keep)[:, :-1]
         targets = labels[:, first:]
         token_nll = F.cross_entropy(
-            logits.float().reshape(-1, logits.shape[-1]),
-            targets.reshape(-1),
-            ignore_index=-100,
-            reduction="none",
+            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="none"
         ).view_as(targets)
         return SoftPromptOutput(target_logprob=-token_nll.sum(dim=1), target_tokens=has_target.sum(dim=1))
 
@@ -230,3 +331,19 @@ class SoftPromptModel(nn.Module):
         return self.base_model.generate(
             inputs_embeds=inputs_embeds, attention_mask=mask, generation_config=config
         )
+
+
+def _plain_head(base_model: nn.Module) -> bool:
+    """Whether logits are just ``lm_head(decoder(...))`` (no soft-capping or scaling after the head)."""
+    config = getattr(base_model, "config", None)
+    if (
+        base_model.get_output_embeddings() is None
+        or getattr(base_model, "base_model", base_model) is base_model
+    ):
+        return False
+    return getattr(config, "final_logit_softcapping", None) is None and getattr(
+        config, "logit_scale", None
+    ) in (
+        None,
+        1.0,
+    )

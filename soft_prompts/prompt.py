@@ -31,6 +31,19 @@ class PromptSource(Protocol):
     def static_prompt(self, task_id: int | None = None) -> torch.Tensor: ...
 
 
+def shared_prompts(
+    prompt: object, batch_size: int, task_ids: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The distinct prompts of a batch and which row uses which, when the prompt does not depend on the input.
+
+    Returns:
+        ``(prompts (groups, n_virtual, d), row_group (batch,))``, or ``None`` when every row may differ
+        (an input-dependent prompt source, or one that does not say).
+    """
+    grouped = getattr(prompt, "grouped", None)
+    return None if grouped is None else grouped(batch_size, task_ids)
+
+
 class PromptEmbedding(nn.Module):
     """One learnable prompt of ``n_virtual`` rows, kept in fp32 whatever the base model's dtype.
 
@@ -64,6 +77,13 @@ class PromptEmbedding(nn.Module):
     ) -> torch.Tensor:
         """Return the prompt for every row: ``(batch_size, n_virtual, d)``; task and input are ignored."""
         return self.embedding.unsqueeze(0).expand(batch_size, -1, -1)
+
+    def grouped(
+        self, batch_size: int, task_ids: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One prompt for all rows: ``(1, n_virtual, d)`` and ``(batch,)`` zeros."""
+        rows = torch.zeros(batch_size, dtype=torch.long, device=self.embedding.device)
+        return self.embedding.unsqueeze(0), rows
 
     def static_prompt(self, task_id: int | None = None) -> torch.Tensor:
         """The ``(n_virtual, d)`` prompt as a detached fp32 tensor (for export and task vectors)."""

@@ -66,14 +66,12 @@ def label_log_likelihoods(
             if not row.target_ids:
                 raise ValueError(f"label_log_likelihoods: label {label!r} produces no tokens")
             rows.append(row)
-    was_training = model.training
-    model.train(False)
     device = _device(model)
     pad_id = pad_token_id(tokenizer)
     # Sorting by length keeps padding (wasted compute) low inside each batch.
     order = sorted(range(len(rows)), key=lambda i: len(rows[i].input_ids) + len(rows[i].target_ids))
     scores = torch.empty(len(rows))
-    try:
+    with model.mode(False):
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = collate([rows[i] for i in chunk], pad_id).to(device)
@@ -84,8 +82,6 @@ def label_log_likelihoods(
             if length_normalise:
                 values = values / output.target_tokens.clamp(min=1)
             scores[torch.tensor(chunk)] = values.float().cpu()
-    finally:
-        model.train(was_training)
     return scores.view(len(inputs), len(labels))
 
 

@@ -110,10 +110,10 @@ class PromptTrainer:
         Returns:
             ``(weighted loss, per-task mean losses (num_tasks,), per-task presence mask (num_tasks,))``.
         """
-        self.model.train(True)
-        loss, task_losses, present = self.loss_module(
-            batch.input_ids, batch.attention_mask, batch.labels, batch.task_ids
-        )
+        with self.model.mode(True):
+            loss, task_losses, present = self.loss_module(
+                batch.input_ids, batch.attention_mask, batch.labels, batch.task_ids
+            )
         if self.accelerator is not None:
             self.accelerator.backward(loss)
         else:

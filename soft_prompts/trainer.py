@@ -18,6 +18,7 @@ import torch
 from soft_prompts.config import TrainConfig
 from soft_prompts.data import TaskData, collate, pad_token_id, tokenize_examples
 from soft_prompts.devices import DevicePlan, suggest_batch_size
+from soft_prompts.early_stopping import EarlyStopping
 from soft_prompts.model import SoftPromptModel
 from soft_prompts.sampling import MixedTaskSampler
 from soft_prompts.scoring import label_probabilities
@@ -55,7 +56,8 @@ class TrainResult:
 
     Attributes:
         steps: optimiser steps run.
-        best_step: step of the best dev score (the last step when there is no dev scorer).
+        best_step: step of the best dev score (the last step when there is no dev scorer); 0 means the
+            initial prompt was never beaten, so the result equals the start (see :attr:`trained_past_start`).
         best_dev_score: best dev score, or ``None`` without a dev scorer.
         stopped_early: whether patience ran out.
         history: every progress report.
@@ -74,6 +76,11 @@ class TrainResult:
     train_tokens: int
     elapsed_s: float
     batch_size: int
+
+    @property
+    def trained_past_start(self) -> bool:
+        """Whether the kept prompt differs from the initial one (a best step after the evaluation at 0)."""
+        return self.best_step > 0
 
 
 DevScorer = Callable[[SoftPromptModel], float]
@@ -118,16 +125,14 @@ def _negative_dev_loss(tokenizer, with_dev: list[tuple[int, TaskData]], config: 
     @torch.no_grad()
     def score(model: SoftPromptModel) -> float:
         device = model.base_model.get_input_embeddings().weight.device
-        was_training = model.training
-        model.train(False)
         losses = []
-        for start in range(0, len(rows), config.eval_batch_size):
-            batch = collate(rows[start : start + config.eval_batch_size], pad_id).to(device)
-            output = model(
-                batch.input_ids, batch.attention_mask, labels=batch.labels, task_ids=batch.task_ids
-            )
-            losses.append(output.mean_loss().float().cpu())
-        model.train(was_training)
+        with model.mode(False):
+            for start in range(0, len(rows), config.eval_batch_size):
+                batch = collate(rows[start : start + config.eval_batch_size], pad_id).to(device)
+                output = model(
+                    batch.input_ids, batch.attention_mask, labels=batch.labels, task_ids=batch.task_ids
+                )
+                losses.append(output.mean_loss().float().cpu())
         return -float(torch.cat(losses).mean())
 
     return score
@@ -154,6 +159,38 @@ def _snapshot(model: SoftPromptModel) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in model.prompt.state_dict().items()}
 
 
+class _Progress:
+    """Builds :class:`TrainProgress` records, keeps them, and forwards them to the callback."""
+
+    def __init__(self, names, weighting, callback: ProgressCallback | None, clock: Callable[[], float]):
+        self.names, self.weighting, self.callback, self.clock = list(names), weighting, callback, clock
+        self.start = clock()
+        self.tokens = 0
+        self.history: list[TrainProgress] = []
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def report(
+        self, step: int, loss: float, task_losses: dict[str, float], dev: float | None, best: float | None
+    ) -> None:
+        elapsed = self.elapsed()
+        weights = [float(w) for w in self.weighting.weights().tolist()]
+        record = TrainProgress(
+            step=step,
+            loss=loss,
+            task_losses=task_losses,
+            loss_weights=dict(zip(self.names, weights, strict=True)),
+            dev_score=dev,
+            best_dev_score=best,
+            tokens_per_second=self.tokens / elapsed if elapsed > 0 else 0.0,
+            elapsed_s=elapsed,
+        )
+        self.history.append(record)
+        if self.callback is not None:
+            self.callback(record)
+
+
 def train_prompt(
     model: SoftPromptModel,
     tokenizer,
@@ -175,7 +212,7 @@ def train_prompt(
         clock: time source for throughput and elapsed time.
 
     Returns:
-        A :class:`TrainResult`; the model is left in eval mode holding the best prompt.
+        A :class:`TrainResult`; the model holds the best prompt, in the mode it was given in.
 
     Raises:
         ValueError: no tasks, or the prompt has no trainable parameter.
@@ -192,76 +229,47 @@ def train_prompt(
     batch_size = _fitted_batch_size(model, rows, config)
     pad_id = pad_token_id(tokenizer)
     scorer = dev_scorer if dev_scorer is not None else default_dev_scorer(tokenizer, tasks, config)
+    evaluating = scorer is not None and config.eval_every > 0
     session = PromptTrainer(model, len(tasks), config)
-    weighting, device = session.weighting, session.device
-    is_main = session.is_main_process
-
-    history: list[TrainProgress] = []
+    log = _Progress(names, session.weighting, progress if session.is_main_process else None, clock)
+    stopping = EarlyStopping(config.patience)
     dev_curve: list[tuple[int, float]] = []
-    best_score: float | None = None
-    best_step, bad_evaluations, stopped_early, tokens = 0, 0, False, 0
     best_state = _snapshot(model)
-    start = clock()
-
-    def report(step: int, loss: float, task_losses: dict[str, float], dev: float | None) -> None:
-        elapsed = clock() - start
-        weights = weighting.weights().tolist()
-        record = TrainProgress(
-            step=step,
-            loss=loss,
-            task_losses=task_losses,
-            loss_weights=dict(zip(names, [float(w) for w in weights], strict=True)),
-            dev_score=dev,
-            best_dev_score=best_score,
-            tokens_per_second=tokens / elapsed if elapsed > 0 else 0.0,
-            elapsed_s=elapsed,
-        )
-        history.append(record)
-        if progress is not None and is_main:
-            progress(record)
 
     def evaluate(step: int) -> float:
-        nonlocal best_score, best_step, best_state, bad_evaluations
-        score = float(scorer(model))  # type: ignore[misc]
+        nonlocal best_state
+        with model.mode(False):
+            score = float(scorer(model))  # type: ignore[misc]
         dev_curve.append((step, score))
-        if best_score is None or score > best_score:
-            best_score, best_step, best_state, bad_evaluations = score, step, _snapshot(model), 0
-        else:
-            bad_evaluations += 1
+        if stopping.update(step, score):
+            best_state = _snapshot(model)
         return score
 
-    if scorer is not None and config.eval_every > 0:
-        report(0, math.nan, {}, evaluate(0))
+    if evaluating:
+        log.report(0, math.nan, {}, evaluate(0), stopping.best_score)
     step = 0
-    model.train(True)
     for step in range(1, config.max_steps + 1):
         pairs = sampler.sample(batch_size)
-        batch = collate([rows[task_id][index] for task_id, index in pairs], pad_id).to(device)
+        batch = collate([rows[task_id][index] for task_id, index in pairs], pad_id).to(session.device)
         loss, task_losses, present = session.step(batch)
-        tokens += batch.num_tokens + batch.input_ids.shape[0] * model.n_virtual_tokens
-        evaluate_now = scorer is not None and config.eval_every > 0 and step % config.eval_every == 0
+        log.tokens += batch.num_tokens + batch.input_ids.shape[0] * model.n_virtual_tokens
+        evaluate_now = evaluating and step % config.eval_every == 0
         if evaluate_now or step % config.log_every == 0 or step == config.max_steps:
             per_task = {names[t]: float(task_losses[t]) for t in range(len(names)) if bool(present[t])}
-            model.train(False)
             dev = evaluate(step) if evaluate_now else None
-            model.train(True)
-            report(step, float(loss), per_task, dev)
-            if evaluate_now and config.patience is not None and bad_evaluations >= config.patience:
-                stopped_early = True
+            log.report(step, float(loss), per_task, dev, stopping.best_score)
+            if evaluate_now and stopping.should_stop:
                 break
-    model.train(False)
-    if scorer is not None and dev_curve:
+    if dev_curve:
         model.prompt.load_state_dict(best_state)
-    else:
-        best_step = step
     return TrainResult(
         steps=step,
-        best_step=best_step,
-        best_dev_score=best_score,
-        stopped_early=stopped_early,
-        history=tuple(history),
+        best_step=stopping.best_step if dev_curve else step,
+        best_dev_score=stopping.best_score,
+        stopped_early=stopping.should_stop,
+        history=tuple(log.history),
         dev_curve=tuple(dev_curve),
-        train_tokens=tokens,
-        elapsed_s=clock() - start,
+        train_tokens=log.tokens,
+        elapsed_s=log.elapsed(),
         batch_size=batch_size,
     )

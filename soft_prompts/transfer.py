@@ -18,7 +18,7 @@ from soft_prompts.api import load_soft_prompt
 from soft_prompts.arithmetic import cosine_similarity_matrix, weighted_sum
 from soft_prompts.init import text_init
 from soft_prompts.scoring import label_probabilities
-from soft_prompts.vectors import load_vector
+from soft_prompts.vectors import drop_zero_vectors, load_vector
 
 __all__ = ["delta_transfer_init", "score_prompt_dir", "vector_similarity"]
 
@@ -41,7 +41,7 @@ def delta_transfer_init(
         n_virtual: prompt length; must match the vectors'.
         store_dir: the task-prompt-vector store.
         vector_names: source vectors to add.
-        weights: one per vector (default: the mean, 1/len each).
+        weights: one per vector (default: the mean, 1/len each, over the non-zero vectors).
 
     Returns:
         ``(n_virtual, d)`` float32 initial prompt.
@@ -52,20 +52,31 @@ def delta_transfer_init(
     if not vector_names:
         raise ValueError("delta_transfer_init: needs at least one source vector")
     origin = text_init(target_text, tokenizer, base_model.get_input_embeddings().weight, n_virtual)
-    vectors = [load_vector(store_dir, name).values.float() for name in vector_names]
+    given = dict(zip(vector_names, weights, strict=True)) if weights is not None else None
+    kept = drop_zero_vectors({name: load_vector(store_dir, name).values.float() for name in vector_names})
+    if not kept:
+        return origin.float()
+    vector_names, vectors = list(kept), list(kept.values())
     for name, vector in zip(vector_names, vectors, strict=True):
         if vector.shape != origin.shape:
             raise ValueError(
                 f"vector {name!r} has shape {tuple(vector.shape)}, the target {tuple(origin.shape)}"
             )
-    weights = list(weights) if weights is not None else [1.0 / len(vectors)] * len(vectors)
+    weights = [given[name] for name in vector_names] if given else [1.0 / len(vectors)] * len(vectors)
     return (origin + weighted_sum(vectors, weights)).float()
 
 
-def vector_similarity(store_dir: str | Path, vector_names: Sequence[str]) -> list[list[float]]:
-    """Cosine similarity between stored task prompt vectors, as nested lists."""
-    vectors = [load_vector(store_dir, name).values.float() for name in vector_names]
-    return cosine_similarity_matrix(vectors).tolist()
+def vector_similarity(
+    store_dir: str | Path, vector_names: Sequence[str]
+) -> tuple[list[str], list[list[float]]]:
+    """Cosine similarity between stored task prompt vectors: ``(names kept, matrix)`` as plain lists.
+
+    Zero vectors (prompts not trained past their start) are left out with an ``UntrainedPromptWarning``.
+    """
+    vectors = drop_zero_vectors({name: load_vector(store_dir, name).values.float() for name in vector_names})
+    if not vectors:
+        return [], []
+    return list(vectors), cosine_similarity_matrix(list(vectors.values())).tolist()
 
 
 def score_prompt_dir(
@@ -82,7 +93,6 @@ def score_prompt_dir(
     ``task_id`` picks the task embedding of a fused prompt (ignored by a single prompt).
     """
     model = load_soft_prompt(prompt_dir, base_model)
-    model.eval()
     probs = label_probabilities(
         model, tokenizer, list(inputs), list(labels), [task_id] * len(inputs), batch_size
     )

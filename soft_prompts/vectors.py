@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -288,8 +289,45 @@ def similarity_matrix(store_dir: str | Path, names: Sequence[str] | None = None)
     selected = list(names) if names else [meta.name for meta in list_vectors(store_dir)]
     if not selected:
         raise ValueError(f"similarity_matrix: no vectors in {store_dir}")
-    vectors = [load_vector(store_dir, vector_name).values for vector_name in selected]
-    return SimilarityMatrix(tuple(selected), arithmetic.cosine_similarity_matrix(vectors))
+    loaded = drop_zero_vectors({name: load_vector(store_dir, name).values for name in selected})
+    if not loaded:
+        raise ValueError(f"similarity_matrix: every selected vector in {store_dir} is zero")
+    return SimilarityMatrix(tuple(loaded), arithmetic.cosine_similarity_matrix(list(loaded.values())))
+
+
+class UntrainedPromptWarning(UserWarning):
+    """A prompt was not trained past its start: its task vector is zero and says nothing about the task."""
+
+
+def drop_zero_vectors(vectors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The non-zero vectors of ``vectors``; each zero one is left out with an :class:`UntrainedPromptWarning`.
+
+    A zero vector (the best prompt was the initial one) has no direction: its cosine similarity is undefined
+    and adding it changes nothing, so it is kept out of similarity tables and arithmetic.
+    """
+    kept = {}
+    for name, values in vectors.items():
+        if bool((values != 0).any()):
+            kept[name] = values
+        else:
+            warnings.warn(
+                f"task vector {name!r} is zero (not trained past its start): left out",
+                UntrainedPromptWarning,
+                stacklevel=2,
+            )
+    return kept
+
+
+def delete_vector(store_dir: str | Path, name: str) -> bool:
+    """Remove a vector (tensor and metadata) from the store; returns whether there was one."""
+    directory = Path(store_dir) / "vectors"
+    removed = False
+    for suffix in (".safetensors", ".json"):
+        path = directory / f"{_check_name(name)}{suffix}"
+        if path.exists():
+            path.unlink()
+            removed = True
+    return removed
 
 
 def apply_vector(store_dir: str | Path, vector: TaskPromptVector, scale: float = 1.0) -> torch.Tensor:

@@ -29,17 +29,19 @@ from soft_prompts.tiny import build_tiny_pair  # noqa: E402
 LABELS = (" positive", " negative")
 
 
-def _task(name: str, positive: list[str], negative: list[str]) -> TaskData:
+def _task(name: str, positive: list[str], negative: list[str], labels=LABELS) -> TaskData:
     train = [PromptExample(t, " positive") for t in positive] + [
         PromptExample(t, " negative") for t in negative
     ]
-    return TaskData(name, tuple(train), tuple(train[:1] + train[-1:]), labels=LABELS)
+    return TaskData(name, tuple(train), tuple(train[:1] + train[-1:]), labels=labels)
 
 
+# Without a label set the dev score is minus the dev loss, which training lowers step by step; accuracy on two
+# dev examples can tie with step 0, and a prompt never trained past its start stores no vector.
 MOVIES = _task(
-    "movies", ["review : the movie was great answer :"], ["review : the film was terrible answer :"]
+    "movies", ["review : the movie was great answer :"], ["review : the film was terrible answer :"], None
 )
-FUN = _task("fun", ["review : fun and great answer :"], ["review : boring and terrible answer :"])
+FUN = _task("fun", ["review : fun and great answer :"], ["review : boring and terrible answer :"], None)
 TARGET = _task("target", ["review : the film was fun answer :"], ["review : the movie was boring answer :"])
 CONFIG = TrainConfig(max_steps=12, batch_size=2, eval_every=6, learning_rate=0.1, use_accelerate=False)
 
@@ -66,6 +68,10 @@ def test_full_soft_stage_flow(tmp_path):
         assert run.vector_name == task.name
         info = load_prompt_info(run.prompt_dir)
         assert info.kind == "single" and info.model == "tiny" and info.metadata["init"] == "random"
+        # A stored prompt says how it was made: full TrainConfig, init, data fingerprint.
+        assert info.metadata["init_config"]["kind"] == "random" and info.metadata["init_config"]["seed"] == 0
+        assert TrainConfig(**info.metadata["train_config"]) == CONFIG
+        assert info.metadata["data_fingerprint"] == task.fingerprint() != TARGET.fingerprint()
         reloaded = load_soft_prompt(run.prompt_dir, model, model_id="tiny")
         inputs = [example.input_text for example in task.dev]
         torch.testing.assert_close(
@@ -136,3 +142,30 @@ def test_model_directory_is_accepted(tmp_path):
     assert run.result.steps == 2 and run.prompt_dir is None and run.vector_name is None
     with pytest.raises(ValueError, match="tokenizer is required"):
         train_soft_prompt(model, None, MOVIES)
+
+
+def test_a_prompt_not_trained_past_its_start_stores_no_vector(tmp_path):
+    from soft_prompts.vectors import UntrainedPromptWarning, save_vector
+
+    model, tokenizer = build_tiny_pair()
+    store = tmp_path / "store"
+    trained = train_soft_prompt(
+        model, tokenizer, MOVIES, n_virtual_tokens=4, config=CONFIG, model_id="tiny", vector_store=store
+    )
+    assert trained.result.trained_past_start and trained.vector_name == "movies"
+    stale = combine_vectors(store, ["movies"], name="fun", save=False)
+    save_vector(store, stale)  # an older vector under the name the next run would use
+    with pytest.warns(UntrainedPromptWarning, match="'fun' was not trained past its start"):
+        flat = train_soft_prompt(
+            model,
+            tokenizer,
+            FUN,
+            n_virtual_tokens=4,
+            config=CONFIG,
+            model_id="tiny",
+            vector_store=store,
+            dev_scorer=lambda prompted: 0.5,  # nothing beats the evaluation at step 0
+        )
+    assert flat.result.best_step == 0 and not flat.result.trained_past_start
+    assert flat.vector_name is None
+    assert [meta.name for meta in list_vectors(store)] == ["movies"], "the stale vector must go"

@@ -85,8 +85,21 @@ async def test_full_flow_hands_winners_to_the_soft_stage(tmp_path, sim_server, t
     campaign = parse_campaign(
         yaml.safe_dump(_config(tmp_path, sim_server, tiny_twin)), source="c.yaml", env={}
     )
-    result = await optimize_async(campaign)
+    events = []
+    result = await optimize_async(
+        campaign, on_event=lambda kind, payload: events.append((kind, dict(payload)))
+    )
     assert result.status == "done", result.message
+    progress = [payload for kind, payload in events if kind == "soft_progress"]
+    assert {p["name"] for p in progress} == {
+        "source:claims_a",
+        "source:claims_b",
+        "target:text",
+        "target:vectors",
+        "fusion",
+    }
+    last = [p for p in progress if p["name"] == "source:claims_a"][-1]
+    assert last["step"] == last["max_steps"] == 6 and last["loss"] is not None and last["eta_s"] == 0
     soft = result.soft
     assert set(soft["curves"]) == {
         "source:claims_a",

@@ -187,3 +187,75 @@ def test_generation_depends_on_the_prompt(tiny):
         for seed in range(4)
     }
     assert len(outputs) > 1
+
+
+def _loss_and_grad(prompted: SoftPromptModel, batch, task_ids=None):
+    prompted.train(True)
+    output = prompted(batch.input_ids, batch.attention_mask, labels=batch.labels, task_ids=task_ids)
+    loss = output.mean_loss()
+    loss.mean().backward()
+    grads = [p.grad.clone() for p in prompted.trainable_parameters()]
+    return loss.detach(), grads
+
+
+def test_shared_prefix_gives_the_per_row_loss_and_gradient(tiny):
+    """Computing the virtual tokens once per batch must change nothing but the cost."""
+    _, tokenizer = tiny
+    rows = tokenize_examples(
+        tokenizer,
+        [
+            PromptExample(TEXTS[0], " positive"),
+            PromptExample(TEXTS[1], " true false"),
+            PromptExample("a", " b"),
+        ],
+        64,
+    )
+    batch = collate(rows, pad_token_id(tokenizer))
+    assert int(batch.attention_mask.sum(dim=1).min()) < batch.input_ids.shape[1], "needs a padded row"
+    shared = _loss_and_grad(_prompted(tiny, share_prefix=True), batch)
+    per_row = _loss_and_grad(_prompted(tiny, share_prefix=False), batch)
+    torch.testing.assert_close(shared[0], per_row[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(shared[1][0], per_row[1][0], atol=1e-5, rtol=1e-4)
+    assert shared[1][0].abs().sum() > 0
+
+
+def test_shared_prefix_per_task_for_a_gated_fusion(tiny):
+    from soft_prompts.config import FusionConfig
+    from soft_prompts.fusion import GatedPromptFusion
+
+    model, tokenizer = tiny
+    rows = tokenize_examples(tokenizer, [PromptExample(t, " positive") for t in TEXTS], 64)
+    batch = collate(rows, pad_token_id(tokenizer))
+    task_ids = torch.tensor([1, 0, 1])
+    results = []
+    for share in (True, False):
+        generator = torch.Generator().manual_seed(3)
+        pool = torch.randn(2, N_VIRTUAL, 16, generator=generator)
+        torch.manual_seed(0)
+        fusion = GatedPromptFusion(
+            FusionConfig(num_tasks=2, pool_size=2, n_virtual_tokens=N_VIRTUAL, token_dim=16), pool
+        )
+        with torch.no_grad():
+            fusion.gate.weight.normal_()  # a non-uniform gate: the two tasks get different prompts
+        results.append(_loss_and_grad(SoftPromptModel(model, fusion, share_prefix=share), batch, task_ids))
+    torch.testing.assert_close(results[0][0], results[1][0], atol=1e-5, rtol=1e-5)
+    for shared_grad, per_row_grad in zip(results[0][1], results[1][1], strict=True):
+        torch.testing.assert_close(shared_grad, per_row_grad, atol=1e-5, rtol=1e-4)
+
+
+def test_bf16_autocast_stays_close_to_fp32_and_keeps_fp32_parameters(tiny):
+    _, tokenizer = tiny
+    rows = tokenize_examples(tokenizer, [PromptExample(t, " negative") for t in TEXTS], 64)
+    batch = collate(rows, pad_token_id(tokenizer))
+    exact = _loss_and_grad(_prompted(tiny), batch)
+    prompted = _prompted(tiny, autocast_dtype=torch.bfloat16)
+    fast = _loss_and_grad(prompted, batch)
+    assert fast[0].dtype == torch.float32 and fast[1][0].dtype == torch.float32
+    assert prompted.prompt.embedding.dtype == torch.float32
+    assert not torch.equal(fast[0], exact[0]), "autocast was not applied"
+    torch.testing.assert_close(fast[0], exact[0], atol=0.05, rtol=0.05)
+    cosine = torch.nn.functional.cosine_similarity(fast[1][0].flatten(), exact[1][0].flatten(), dim=0)
+    assert cosine > 0.98
+    with prompted.mode(False), torch.no_grad():  # evaluation is exact whatever the training precision
+        evaluated = prompted(batch.input_ids, batch.attention_mask, labels=batch.labels).mean_loss()
+    torch.testing.assert_close(evaluated, exact[0])

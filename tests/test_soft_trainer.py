@@ -75,6 +75,22 @@ def test_training_lowers_loss_and_touches_only_the_prompt():
     assert not prompted.training
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_training_lowers_loss_in_either_precision(precision):
+    from soft_prompts.api import train_soft_prompt
+
+    model, tokenizer = build_tiny_pair()
+    run = train_soft_prompt(
+        model, tokenizer, SENTIMENT, n_virtual_tokens=4, config=_config(max_steps=40, precision=precision)
+    )
+    expected = torch.bfloat16 if precision == "bf16" else None
+    assert run.model.autocast_dtype == expected
+    assert run.model.prompt.embedding.dtype == torch.float32
+    losses = [record.loss for record in run.result.history]
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5
+    assert all(parameter.grad is None for parameter in model.parameters())
+
+
 def test_same_seed_same_prompt_and_accelerate_matches_plain_loop():
     pytest.importorskip("accelerate")
     model, tokenizer = build_tiny_pair()

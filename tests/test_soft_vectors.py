@@ -186,3 +186,18 @@ def test_apply_to_origin_inverts_creation():
     torch.testing.assert_close(arithmetic.apply_to_origin(origin, vector.values), tuned)
     with pytest.raises(ValueError, match="apply_to_origin"):
         arithmetic.apply_to_origin(origin, torch.zeros(2, 2))
+
+
+def test_zero_vectors_are_left_out_of_similarity_and_transfer(tmp_path):
+    from soft_prompts.transfer import vector_similarity
+    from soft_prompts.vectors import UntrainedPromptWarning, create_task_vector, save_vector
+
+    origin = torch.zeros(2, 3)
+    for name, values in (("a", torch.ones(2, 3)), ("b", -torch.ones(2, 3)), ("flat", torch.zeros(2, 3))):
+        save_vector(tmp_path, create_task_vector(values, origin, name, name, "m"))
+    with pytest.warns(UntrainedPromptWarning, match="'flat' is zero"):
+        names, matrix = vector_similarity(tmp_path, ["a", "flat", "b"])
+    assert names == ["a", "b"]
+    assert [value for row in matrix for value in row] == pytest.approx([1.0, -1.0, -1.0, 1.0])
+    with pytest.warns(UntrainedPromptWarning):
+        assert similarity_matrix(tmp_path).names == ("a", "b")

@@ -1,4 +1,5 @@
-"""The live display of a running campaign: stage, iteration, best scores, calls, spend, ETA.
+"""The live display of a running campaign: stage, iteration, best scores, calls, spend, ETA, and during the
+soft-prompt stage which prompt is training, its step, loss, dev score and time left.
 
 It is drawn from the run's events (the ``on_event`` callback) and the run store's call ledger, so it
 shows the same numbers ``promptfusion show`` shows later.
@@ -42,6 +43,9 @@ class LiveDisplay:
         # init + rounds + promote per stage, then finalists and test.
         self.steps_total = 2 + search.stage1_iterations + search.stage2_iterations + 2
         self.started = time.monotonic()
+        self.soft: Mapping[str, Any] = {}  # the last soft_progress report
+        self.soft_done = 0
+        self.soft_total = 0
         self._live = Live(self._render(), console=console, refresh_per_second=2, transient=False)
 
     def __enter__(self) -> LiveDisplay:
@@ -76,10 +80,34 @@ class LiveDisplay:
             self.stage = kind
             self.steps_done += 1
             self.last = "finalists re-scored on dev" if kind == "finalists" else "held-out test scored"
+        elif kind.startswith("soft_"):
+            self._on_soft(kind, payload)
         self._live.update(self._render())
+
+    def _on_soft(self, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "soft_start":
+            # One prompt per source task, the target from text and from vectors, and the fusion.
+            self.stage, self.soft_total = "soft", len(payload["sources"]) + 3
+            self.steps_total += self.soft_total
+            self.last = f"soft prompts on {payload['model']}"
+        elif kind == "soft_progress":
+            self.soft = payload
+        elif kind == "soft_trained":
+            self.soft_done += 1
+            self.steps_done += 1
+            best = payload.get("best_dev")
+            self.last = f"{payload['name']} trained" + (f", best dev {best:.3f}" if best is not None else "")
+        elif kind == "soft_warning":
+            self.last = f"warning: {payload['message']}"
+        elif kind == "soft_skipped":
+            self.last = f"soft stage skipped: {payload['reason']}"
+        elif kind == "soft_final":
+            self.stage = "final"
+            self.last = "soft and discrete prompts scored on held-out test"
 
     def _render(self):
         from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan")
@@ -90,9 +118,11 @@ class LiveDisplay:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")
             table.add_row("", dims)
+        if self.soft:
+            table.add_row("soft", Text(self._soft_line()))
         table.add_row("calls", self._calls())
         table.add_row("progress", self._progress())
-        table.add_row("now", self.last)
+        table.add_row("now", Text(self.last))  # plain text: "source:b:" must not become an emoji
         return table
 
     def _calls(self) -> str:
@@ -115,6 +145,21 @@ class LiveDisplay:
             if limit is not None
         ]
         return text + (f"  budget: {', '.join(limits)}" if limits else "")
+
+    def _soft_line(self) -> str:
+        report = self.soft
+        parts = [f"{report['name']} step {report['step']}/{report['max_steps']}"]
+        if report.get("loss") is not None:
+            parts.append(f"loss {report['loss']:.3f}")
+        if report.get("dev") is not None:
+            parts.append(f"dev {report['dev']:.3f}")
+        if report.get("best_dev") is not None:
+            parts.append(f"best {report['best_dev']:.3f}")
+        if report.get("eta_s") is not None:
+            parts.append(f"~{report['eta_s'] / 60:.1f} min left")
+        return (
+            ", ".join(parts) + f"  (prompt {min(self.soft_done + 1, self.soft_total)} of {self.soft_total})"
+        )
 
     def _progress(self) -> str:
         done = min(self.steps_done, self.steps_total)

@@ -17,6 +17,13 @@ def register(app: typer.Typer) -> None:
     app.add_typer(vectors_app, name="vectors")
 
 
+def _default(name: str):
+    """The stage's default of a setting: one source of truth, the campaign's ``SoftConfig``."""
+    from orchestrator.config import SoftConfig
+
+    return SoftConfig.model_fields[name].default
+
+
 @soft_app.command("train")
 def train(
     task: str = typer.Option(..., "--task", help="Built-in task name or a JSONL/CSV file."),
@@ -25,11 +32,13 @@ def train(
     text: str = typer.Option(None, "--text", help="Discrete prompt for --init text."),
     init_path: str = typer.Option(None, "--init-path", help="Prompt dir or PEFT adapter for --init stored."),
     vectors: str = typer.Option(None, "--vectors", help="Comma-separated vector names for --init vectors."),
-    n_tokens: int = typer.Option(8, "--n-tokens", help="Virtual tokens."),
-    steps: int = typer.Option(30, "--steps", help="Training steps."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Examples per step."),
-    train_examples: int = typer.Option(32, "--train-examples", help="Training examples (few-shot)."),
-    eval_every: int = typer.Option(10, "--eval-every", help="Steps between dev checks (0: keep the last)."),
+    n_tokens: int = typer.Option(_default("n_virtual_tokens"), "--n-tokens", help="Virtual tokens."),
+    steps: int = typer.Option(_default("steps"), "--steps", help="Training steps."),
+    batch_size: int = typer.Option(_default("batch_size"), "--batch-size", help="Examples per step."),
+    lr: float = typer.Option(_default("learning_rate"), "--lr", help="Learning rate of the prompt."),
+    train_examples: int = typer.Option(_default("train_examples"), "--train-examples", help="Few-shot size."),
+    dev_examples: int = typer.Option(_default("dev_examples"), "--dev-examples", help="Dev examples."),
+    eval_every: int = typer.Option(_default("eval_every"), "--eval-every", help="Steps between dev checks."),
     seed: int = typer.Option(0, "--seed", help="Seed of splits, init and batches."),
     out: Path = typer.Option(Path("runs/soft"), "--out", help="Folder for the tuned prompt."),
     store: Path = STORE,
@@ -37,46 +46,90 @@ def train(
 ) -> None:
     """Tune a soft prompt on TASK; store its task prompt vector; optionally export it for PEFT."""
     from orchestrator.cli.render import console
-    from orchestrator.local_model import load_causal_lm
-    from orchestrator.soft_stage import task_data
+    from orchestrator.config import SoftConfig
+    from orchestrator.soft.data import SoftSplits
+    from orchestrator.soft.training import train_task_prompt
+    from orchestrator.soft.twin import SoftModel
     from orchestrator.tasks import resolve_task
-    from soft_prompts.api import export_prompt_as_peft, train_soft_prompt
-    from soft_prompts.config import PromptInit, TrainConfig
+    from soft_prompts.api import export_prompt_as_peft
+    from soft_prompts.config import PromptInit
 
-    data_task = resolve_task(task)
-    splits = data_task.splits(seed)
-    data = task_data(data_task, splits.train[:train_examples], splits.dev[:16])
-    names = tuple(v.strip() for v in (vectors or "").split(",") if v.strip())
-    prompt_init = PromptInit(
-        kind=init,
-        text=text,
-        path=init_path,
-        store_dir=str(store) if names else None,
-        vector_names=names,
-        seed=seed,
-    )
-    base, tokenizer = load_causal_lm(model.removeprefix("local/"))
-    config = TrainConfig(
-        max_steps=steps, batch_size=batch_size, eval_every=eval_every, seed=seed, use_accelerate=False
-    )
-    out_dir = out / data_task.name
-    run = train_soft_prompt(
-        base,
-        tokenizer,
-        data,
-        init=prompt_init,
+    settings = SoftConfig(
         n_virtual_tokens=n_tokens,
-        config=config,
-        model_id=model.removeprefix("local/"),
-        out_dir=out_dir,
-        vector_store=store,
+        steps=steps,
+        batch_size=batch_size,
+        learning_rate=lr,
+        train_examples=train_examples,
+        dev_examples=dev_examples,
+        eval_every=eval_every,
     )
-    console().print(
-        f"trained {run.result.steps} steps, best dev accuracy {run.result.best_dev_score}; "
-        f"prompt: {run.prompt_dir}; vector: {run.vector_name} in {store}"
+    splits = SoftSplits.of(resolve_task(task), seed, train_examples, dev_examples)
+    names = tuple(v.strip() for v in (vectors or "").split(",") if v.strip())
+    store_dir = str(store) if names else None
+    prompt_init = PromptInit(
+        kind=init, text=text, path=init_path, store_dir=store_dir, vector_names=names, seed=seed
     )
+    twin = SoftModel(model.removeprefix("local/"))
+    base, tokenizer = twin.load()
+    with _ProgressBar(console(), splits.task.name, steps) as progress:
+        record = train_task_prompt(
+            base,
+            tokenizer,
+            twin.name,
+            splits,
+            prompt_init,
+            settings,
+            seed,
+            out / splits.task.name,
+            store,
+            progress=progress,
+        )
+    console().print(_summary(record, store))
     if peft is not None:
-        console().print(f"PEFT adapter: {export_prompt_as_peft(run.prompt_dir, peft, base_model=base)}")
+        console().print(f"PEFT adapter: {export_prompt_as_peft(record.prompt_dir, peft, base_model=base)}")
+
+
+def _summary(record, store: Path) -> str:
+    steps = record.curve[-1].step if record.curve else 0
+    vector = f"vector: {record.vector} in {store}" if record.vector else "no vector stored"
+    untrained = (
+        "" if record.trained_past_start else " (not trained past its start: the initial prompt was kept)"
+    )
+    return (
+        f"trained {steps} steps, best dev {record.best_dev}{untrained}; prompt: {record.prompt_dir}; {vector}"
+    )
+
+
+class _ProgressBar:
+    """A rich progress bar fed by ``SoftProgress`` reports: step, loss, dev score, time left."""
+
+    def __init__(self, console, name: str, steps: int):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._bar.add_task(name, total=steps, info="")
+
+    def __enter__(self):
+        self._bar.__enter__()
+        return self.update
+
+    def __exit__(self, *exc) -> None:
+        self._bar.__exit__(*exc)
+
+    def update(self, progress) -> None:
+        parts = [
+            f"loss {progress.loss:.3f}" if progress.loss is not None else "",
+            f"dev {progress.dev:.3f}" if progress.dev is not None else "",
+        ]
+        self._bar.update(self._task, completed=progress.step, info="  ".join(p for p in parts if p))
 
 
 @vectors_app.command("list")

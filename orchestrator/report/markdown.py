@@ -127,6 +127,9 @@ def _soft(report: Mapping[str, Any]) -> list[str]:
         tasks = similarity["tasks"]
         rows = [[_cell(task), *row] for task, row in zip(tasks, similarity["matrix"], strict=True)]
         lines += ["### Task vectors: cosine similarity", ""] + _table(["", *(_cell(t) for t in tasks)], rows)
+        if similarity.get("untrained"):
+            left_out = ", ".join(_cell(t) for t in similarity["untrained"])
+            lines += [f"Not trained past its start (zero task vector, left out): {left_out}", ""]
     return lines
 
 

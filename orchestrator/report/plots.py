@@ -191,6 +191,9 @@ def similarity_plot(similarity: Mapping[str, Any] | None) -> str:
     if not similarity:
         return empty_plot("similarity", title, "no similarities saved")
     tasks = similarity["tasks"]
+    if not tasks:
+        untrained = ", ".join(similarity.get("untrained", []))
+        return empty_plot("similarity", title, f"no task vector: not trained past their start ({untrained})")
     return heatmap(
         "similarity", title, tasks, tasks, similarity["matrix"], domain=(-1.0, 1.0), color_map=DIVERGING
     )

@@ -47,7 +47,8 @@ class SearchContext:
         source_tasks / target_task: task names of the two stages.
         dimensions: dimension names shown to the reference LLM and used for the Pareto front.
         objective: weighted objective of normalised dimension values (higher is better).
-        soft_model: the local twin for the soft-prompt stage (``orchestrator.soft_stage.SoftModel``).
+        soft: the soft-prompt stage's dependencies (``orchestrator.soft.twin.SoftStage``: the local twin and
+            the task splits), or None when the campaign has no local twin.
         on_event: progress callback ``(kind, payload)``; the CLI draws its live display from it.
     """
 
@@ -60,7 +61,7 @@ class SearchContext:
     target_task: str
     dimensions: Sequence[str]
     objective: Callable[[Mapping[str, float]], float]
-    soft_model: Any = None
+    soft: Any = None
     on_event: Callable[[str, Mapping[str, Any]], None] = field(default=lambda kind, payload: None)
 
     def emit(self, kind: str, **payload: Any) -> None:

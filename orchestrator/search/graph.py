@@ -18,9 +18,11 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from orchestrator.search import nodes, soft_nodes
+from orchestrator.search import nodes
 from orchestrator.search.context import SearchContext
 from orchestrator.search.state import SearchState
+from orchestrator.soft import final as soft_final
+from orchestrator.soft import nodes as soft_nodes
 
 __all__ = ["build_graph", "route_after_filter", "route_after_init", "route_after_select"]
 
@@ -68,7 +70,7 @@ def build_graph() -> StateGraph:
     graph.add_node("soft_sources", soft_nodes.soft_sources)
     graph.add_node("soft_target", soft_nodes.soft_target)
     graph.add_node("soft_fusion", soft_nodes.soft_fusion)
-    graph.add_node("final_eval", soft_nodes.final_eval)
+    graph.add_node("final_eval", soft_final.final_eval)
     graph.add_edge(START, "init")
     graph.add_conditional_edges("init", route_after_init)
     graph.add_edge("score_and_propose", "evaluate")

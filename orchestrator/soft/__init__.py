@@ -1,0 +1,13 @@
+"""The soft-prompt stage on the orchestrator side: one room for the graph, the CLI and the report.
+
+* :mod:`~orchestrator.soft.data`: task splits of the stage (handed in through the context) and their
+  conversion to ``soft_prompts`` data.
+* :mod:`~orchestrator.soft.twin`: the local model the stage tunes (looked up and loaded once).
+* :mod:`~orchestrator.soft.training`: :func:`train_task_prompt` and :func:`train_fusion`, the one training
+  path that the graph and ``promptfusion soft train`` both call.
+* :mod:`~orchestrator.soft.results`: the typed results the stage produces and the report reads.
+* :mod:`~orchestrator.soft.nodes` / :mod:`~orchestrator.soft.final`: the graph nodes.
+
+torch lives in ``soft_prompts``; modules here import it lazily, and nothing in ``soft_prompts`` imports
+this package.
+"""

@@ -1,0 +1,80 @@
+"""The local model the soft stage tunes (the scorer's local twin), and the stage's injected dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.config import Campaign
+from orchestrator.soft.data import SoftSplits, campaign_splits
+from orchestrator.tasks import Task
+
+__all__ = ["SoftModel", "SoftStage", "local_twin", "soft_stage_for"]
+
+
+def local_twin(campaign: Campaign) -> tuple[str | None, str]:
+    """The local model the soft stage tunes, or None and why there is none."""
+    if not campaign.soft.enabled:
+        return None, "soft.enabled is false in this campaign"
+    if campaign.soft.model:
+        name = campaign.soft.model
+    elif campaign.models.scorer.model.startswith("local/"):
+        name = campaign.models.scorer.model
+    else:
+        return None, (
+            f"the scorer {campaign.models.scorer.model} is hosted and soft.model names no local twin "
+            "(set soft.model: local/<model>)"
+        )
+    return name.removeprefix("local/"), ""
+
+
+class SoftModel:
+    """The local twin, loaded on first use (once per process) and shared by the soft nodes."""
+
+    def __init__(self, name: str, options: Mapping[str, Any] | None = None):
+        self.name = name
+        self.options = dict(options or {})
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = asyncio.Lock()
+
+    def load(self) -> tuple[Any, Any]:
+        """``(model, tokenizer)``, loading them on the first call (blocking; see :meth:`get`)."""
+        if self._loaded is None:
+            from orchestrator.local_model import load_causal_lm
+
+            self._loaded = load_causal_lm(
+                self.name, device=self.options.get("device"), cache_dir=self.options.get("cache_dir")
+            )
+        return self._loaded
+
+    async def get(self) -> tuple[Any, Any]:
+        """``(model, tokenizer)``, loaded in a worker thread on first use."""
+        async with self._lock:
+            if self._loaded is None:
+                await asyncio.to_thread(self.load)
+            return self.load()
+
+
+@dataclass
+class SoftStage:
+    """What the soft nodes get through the graph's context (``SearchContext.soft``).
+
+    Attributes:
+        model: the local twin.
+        splits: task name -> the stage's splits of that task.
+    """
+
+    model: SoftModel
+    splits: Mapping[str, SoftSplits]
+
+
+def soft_stage_for(campaign: Campaign, tasks: Mapping[str, Task]) -> SoftStage | None:
+    """The stage's dependencies for a campaign, or None when it has no local twin (the handoff says why)."""
+    name, _ = local_twin(campaign)
+    if name is None:
+        return None
+    scorer = campaign.models.scorer
+    options = scorer.options if scorer.model.startswith("local/") else {}
+    return SoftStage(SoftModel(name, options), campaign_splits(tasks, campaign))
