@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Campaign, load_campaign
-from orchestrator.runner import EventCallback, RunResult, optimize_async, resume_async
+from orchestrator.errors import RunNotFound
+from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
+from orchestrator.store import RunStore, new_run_id
 
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
@@ -36,13 +38,20 @@ def optimize(
         environ: where API keys are read (default ``os.environ``).
 
     Returns:
-        The result; ``status`` is ``"stopped"`` when a budget was reached (resume it later).
+        The result; ``status`` is ``"stopped"`` when a budget, time limit or stop file ended the run
+        and ``"interrupted"`` after Ctrl-C (resume either later); ``answer`` always holds the best
+        prompt so far and how it was measured.
 
     Raises:
         ConfigError, DataError: bad campaign or task data (nothing run).
         LLMError: a backend failed for good (the run is checkpointed: ``resume`` continues it).
     """
-    return asyncio.run(optimize_async(_campaign(campaign), on_event=on_event, environ=environ))
+    campaign = _campaign(campaign)
+    run_id = new_run_id()
+    try:
+        return asyncio.run(optimize_async(campaign, on_event=on_event, environ=environ, run_id=run_id))
+    except KeyboardInterrupt:
+        return _saved_result(campaign.run.store, run_id)
 
 
 def resume(
@@ -60,6 +69,25 @@ def resume(
         store: the run store it was recorded in.
         budget: new limits replacing the saved ones, e.g. ``{"max_calls": 5000}``.
     """
-    return asyncio.run(
-        resume_async(run_id, store_path=store, budget=budget, on_event=on_event, environ=environ)
-    )
+    try:
+        return asyncio.run(
+            resume_async(run_id, store_path=store, budget=budget, on_event=on_event, environ=environ)
+        )
+    except KeyboardInterrupt:
+        return _saved_result(store, run_id)
+
+
+def _saved_result(store_path: str | Path, run_id: str) -> RunResult:
+    """After Ctrl-C: the best prompt so far, as the interrupted run saved it (re-raise if it never
+    started)."""
+    store = RunStore(store_path)
+    try:
+        try:
+            saved = store.result(run_id)
+        except RunNotFound:
+            saved = None
+        if saved is None:
+            raise KeyboardInterrupt
+        return result_from_store(store, run_id)
+    finally:
+        store.close()

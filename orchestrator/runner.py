@@ -15,6 +15,7 @@ from typing import Any
 from orchestrator.backends.base import BudgetExceeded
 from orchestrator.config import Campaign
 from orchestrator.json_safe import json_safe
+from orchestrator.stoppers import run_until_stopped
 from orchestrator.store import RunStore
 
 __all__ = [
@@ -35,8 +36,11 @@ class RunResult:
 
     Attributes:
         run_id: the run's id (use it to resume, show or report).
-        status: ``"done"``, ``"stopped"`` (a budget was reached; resumable) or ``"failed"``.
+        status: ``"done"``, ``"stopped"`` (a budget, time limit or stop file; resumable),
+            ``"interrupted"`` (Ctrl-C; resumable) or ``"failed"``.
         message: why it stopped, in one line.
+        answer: the best prompt so far with its scores and how they were measured (see
+            ``orchestrator.search.answer.best_so_far``); the tested winner when done.
         winners: ``{"source": candidate, "target": candidate}`` (best of each stage so far).
         final: finalists on the full dev split, the winner, held-out test scores (when done).
         history: every scored candidate, both stages.
@@ -48,6 +52,7 @@ class RunResult:
     run_id: str
     status: str
     message: str
+    answer: dict[str, Any] | None = None
     winners: dict[str, Any] = field(default_factory=dict)
     final: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -185,29 +190,46 @@ async def _execute(
             dimensions=policy.dimensions,
             objective=lambda normalized: _objective(normalized, weights),
             soft_model=_soft_model(campaign),
+            budget=res.budget,
             on_event=on_event or (lambda kind, payload: None),
         )
         async with open_checkpointer(checkpoint_path(campaign.run.store)) as saver:
             graph = compiled_search_graph().copy(update={"checkpointer": saver})
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
+            job = graph.ainvoke(start, thread, context=context, durability="sync")
             try:
-                state = await graph.ainvoke(start, thread, context=context, durability="sync")
+                state, reason = await run_until_stopped(job, _stoppers(campaign))
             except BudgetExceeded as exc:
-                message = f"stopped: {exc.budget} budget reached ({exc}); resume with a larger budget"
-                store.set_status(run_id, "stopped", message)
                 store.record_event(run_id, "budget", {"budget": exc.budget})
-                state = (await graph.aget_state(thread)).values
-                return _result(run_id, "stopped", message, state, store)
+                reason = f"{exc.budget} budget reached ({exc}); resume with a larger budget"
             except (asyncio.CancelledError, KeyboardInterrupt):
-                store.set_status(run_id, "interrupted", "interrupted; resume to continue")
+                state = (await graph.aget_state(thread)).values
+                _save(store, _result(run_id, "interrupted", "interrupted; resume to continue", state, store))
                 raise
             except Exception as exc:
                 store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
                 raise
+            if reason is not None:
+                state = (await graph.aget_state(thread)).values
+                return _save(store, _result(run_id, "stopped", f"stopped: {reason}", state, store))
     result = _result(run_id, "done", "finished", state, store)
     result.message = _summary(result)
-    store.set_result(run_id, result.to_dict())
-    store.set_status(run_id, "done", result.message)
+    return _save(store, result)
+
+
+def _stoppers(campaign: Campaign):
+    from orchestrator.stoppers import Stoppers
+
+    stop_file = campaign.budget.stop_file
+    return Stoppers(max_seconds=campaign.budget.max_seconds, stop_file=Path(stop_file) if stop_file else None)
+
+
+def _save(store: RunStore, result: RunResult) -> RunResult:
+    """Keep the result (a stopped run's best so far too) where ``show`` and the report read it."""
+    if result.status != "done" and result.answer is not None:
+        result.message += f"; best so far: {result.answer['measured']}"
+    store.set_result(result.run_id, result.to_dict())
+    store.set_status(result.run_id, result.status, result.message)
     return result
 
 
@@ -231,6 +253,8 @@ def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) ->
 
 
 def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], store: RunStore) -> RunResult:
+    from orchestrator.search.answer import best_so_far
+
     history = list(state.get("history", []))
     winners = {}
     for stage, cid in state.get("best", {}).items():
@@ -239,6 +263,7 @@ def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], st
         run_id=run_id,
         status=status,
         message=message,
+        answer=best_so_far(state),
         winners=winners,
         final=state.get("final"),
         history=history,
@@ -256,6 +281,7 @@ def result_from_store(store: RunStore, run_id: str) -> RunResult:
         run_id=run_id,
         status=summary.status,
         message=summary.message or "",
+        answer=saved.get("answer"),
         winners=saved.get("winners", {}),
         final=saved.get("final"),
         history=saved.get("history", []),

@@ -87,7 +87,7 @@ def test_run_then_runs_and_show(tmp_path, sim_server):
 def test_dry_run_estimates_without_calls(tmp_path, sim_server):
     campaign = _write_campaign(tmp_path, sim_server)
     out = _cli("run", str(campaign), "--dry-run", "--max-calls", "10", cwd=tmp_path).stdout
-    assert "pre-flight estimate" in out and "max_calls" in out
+    assert "pre-flight estimate" in out and "max_calls=10 is below" in out
     assert sim_server.requests == []
 
 

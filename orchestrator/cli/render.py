@@ -44,7 +44,7 @@ def print_estimate(campaign) -> None:
     from orchestrator.estimate import estimate_campaign
 
     estimate = estimate_campaign(campaign)
-    table = Table(title=f"pre-flight estimate: {campaign.name} (upper bound)")
+    table = Table(title=f"pre-flight estimate: {campaign.name} (the run's allocation plan)")
     for column in ("role", "model", "calls", "prompt tokens", "completion tokens"):
         table.add_column(column, justify="right" if column not in ("role", "model") else "left")
     for role, calls in estimate.calls.items():
@@ -90,6 +90,10 @@ def print_result(result, out) -> None:
                 _clip(row["prompt"], 60),
             )
         out.print(table)
+    elif result.answer:
+        answer = result.answer
+        out.print(f"best prompt so far: objective {_fmt(answer['objective'])} ({answer['measured']})")
+        out.print(f"  {_clip(answer['prompt'], 200)}")
     soft = result.soft or {}
     if soft.get("comparison"):
         table = Table(title="final comparison on held-out test (discrete and soft prompts)")

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
 
         from orchestrator.cli.render import console, print_estimate, print_result
         from orchestrator.config import load_campaign
-        from orchestrator.runner import optimize_async, resume_async
+        from orchestrator.runner import optimize_async, result_from_store, resume_async
+        from orchestrator.store import RunStore, new_run_id
 
         config = load_campaign(campaign)
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
@@ -42,18 +43,22 @@ def register(app: typer.Typer) -> None:
         # event loop while calls are in flight.
         gc.collect()
         gc.freeze()
+        run_id = resume or new_run_id()
         with LiveDisplay(config, config.run.store, out) as live:
             if resume:
                 job = resume_async(
                     resume, store_path=config.run.store, budget=overrides, on_event=live.on_event
                 )
             else:
-                job = optimize_async(config, on_event=live.on_event)
-            result = asyncio.run(job)
+                job = optimize_async(config, on_event=live.on_event, run_id=run_id)
+            try:
+                result = asyncio.run(job)
+            except KeyboardInterrupt:  # the run saved its best prompt so far before unwinding
+                result = result_from_store(RunStore(config.run.store), run_id)
         print_result(result, out)
         if report:
             from orchestrator.report import write_report
 
             out.print(f"report: {write_report(config.run.store, result.run_id)}")
-        if result.status == "stopped":
+        if result.status in ("stopped", "interrupted"):
             raise typer.Exit(3)

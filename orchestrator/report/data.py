@@ -91,6 +91,7 @@ def gather_report(
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
             "final": _final(result.get("final")),
+            "answer": result.get("answer"),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
             "soft": soft,

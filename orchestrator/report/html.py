@@ -199,7 +199,14 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
         for r in report["comparison"]
     ]
     if not rows:
-        return '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
+        note = '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
+        answer = report.get("answer")
+        if answer:
+            note += (
+                f'<p class="note">Best prompt so far (objective {_num(answer.get("objective"))};'
+                f" {esc(answer['measured'])}):</p><pre>{esc(answer['prompt'])}</pre>"
+            )
+        return note
     headers = ["contender", "kind", "objective", "accuracy", "accuracy 95% CI", "ECE", "ECE 95% CI"]
     table = _table(headers, rows, numeric=(2, 3, 4, 5, 6))
     return _figure(plots, "comparison") + table

@@ -131,6 +131,10 @@ def _soft(report: Mapping[str, Any]) -> list[str]:
 def _comparison(report: Mapping[str, Any]) -> list[str]:
     lines = ["## Final comparison (held-out test)", ""]
     if not report["comparison"]:
+        answer = report.get("answer")
+        if answer:
+            best = f"Best prompt so far (objective {_cell(answer.get('objective'))}; {answer['measured']}):"
+            return lines + ["_No held-out comparison yet._", "", best, "", "```", answer["prompt"], "```", ""]
         return lines + ["_No held-out comparison yet._", ""]
     rows = [
         [

@@ -28,6 +28,7 @@ __all__ = [
     "score_and_propose",
     "select",
     "stop_reason",
+    "budget_stop",
     "target_reached",
 ]
 
@@ -225,20 +226,48 @@ def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 
 
 async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
-    """Re-score the finalists on the whole dev split of the target task and name the winner."""
+    """Confirm the finalists on dev examples that played no part in choosing them; name the winner.
+
+    The minibatch chose the finalists, so their minibatch scores are biased upwards (the best of many
+    noisy scores); only examples outside it (``confirm``: the rest of the dev split) rank them
+    fairly. Without such examples (``dev_size <= minibatch_size``) the minibatch ranking stands and
+    the result says the winner is unconfirmed.
+    """
     ctx = _ctx(runtime)
     ranked = sorted(stage_history(state, "target"), key=lambda c: (-c["objective"], c["id"]))
     finalists = ranked[: ctx.campaign.search.finalists]
-    results = await gather_settled(ctx.scorer.score(c["prompt"], ctx.target_task, "dev") for c in finalists)
-    rescored = []
-    for cand, result in zip(finalists, results, strict=True):
-        summary = aggregate({ctx.target_task: result}, ctx.objective)
-        rescored.append({"id": cand["id"], "prompt": cand["prompt"], "origin": cand["origin"], **summary})
-    winner = max(rescored, key=lambda c: (c["objective"], c["id"]))
+    n_confirm = len(ctx.scorer.split(ctx.target_task, "confirm"))
+    stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
+    if n_confirm == 0:
+        winner = {**_finalist_row(finalists[0], None), "confirmed": False}
+        ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=0)
+        confirmation = {"n": 0, "note": "no dev examples outside the minibatch: winner not confirmed"}
+        return {"stage_stop": stage_stop, "final": {"finalists": [], "winner": winner, **confirmation}}
+    results = await gather_settled(
+        ctx.scorer.score(c["prompt"], ctx.target_task, "confirm") for c in finalists
+    )
+    rescored = [
+        _finalist_row(cand, aggregate({ctx.target_task: result}, ctx.objective))
+        for cand, result in zip(finalists, results, strict=True)
+    ]
+    winner = {**max(rescored, key=lambda c: (c["objective"], c["id"])), "confirmed": True}
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
     return {
-        "stage_stop": {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"},
-        "final": {"finalists": rescored, "winner": winner},
+        "stage_stop": stage_stop,
+        "final": {"finalists": rescored, "winner": winner, "n": n_confirm, "note": "confirmed on fresh dev"},
+    }
+
+
+def _finalist_row(cand: dict, confirmed: dict | None) -> dict:
+    """A finalist's row: its confirmation scores (or, unconfirmed, its minibatch scores) and the
+    minibatch objective that selected it."""
+    summary = confirmed or {k: cand[k] for k in ("scores", "normalized", "objective", "per_task")}
+    return {
+        "id": cand["id"],
+        "prompt": cand["prompt"],
+        "origin": cand["origin"],
+        **summary,
+        "selection_objective": cand["objective"],
     }
 
 
@@ -271,7 +300,21 @@ def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
         return f"patience ({search.patience} rounds without improvement)"
     if target_reached(state, ctx):
         return f"target score {search.target_score} reached"
-    return None
+    return budget_stop(state, ctx)
+
+
+def budget_stop(state: SearchState, ctx: SearchContext) -> str | None:
+    """Why the call budget ends the stage's exploration (it keeps what the end needs), or None."""
+    calls_left = ctx.calls_left()
+    if calls_left is None:
+        return None
+    plan = ctx.plan()
+    if plan.affords_round(state["stage"], calls_left):
+        return None
+    return (
+        f"budget ({calls_left} calls left; another round needs {plan.round_calls(state['stage'])} and"
+        f" {plan.reserve_after(state['stage'])} are kept for what follows)"
+    )
 
 
 def target_reached(state: SearchState, ctx: SearchContext) -> bool:

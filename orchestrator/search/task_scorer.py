@@ -2,8 +2,9 @@
 
 Splits are drawn once per run with the campaign seed: ``train`` (exemplars for the meta-prompt),
 ``dev`` (at most ``tasks.dev_size`` examples; its first ``search.minibatch_size`` form the fixed
-minibatch every candidate of a stage is scored on, so candidates compare fairly), ``test`` (at most
-``tasks.test_size``, scored once at the end).
+minibatch every candidate of a stage is scored on, so candidates compare fairly; the rest form
+``confirm``, where finalists are re-scored on examples that played no part in choosing them), ``test``
+(at most ``tasks.test_size``, scored once at the end).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class TaskPromptScorer:
                 "train": splits.train,
                 "dev": dev,
                 "minibatch": dev[: campaign.search.minibatch_size],
+                "confirm": dev[campaign.search.minibatch_size :],
                 "test": splits.test[: campaign.tasks.test_size],
             }
         scorer = campaign.models.scorer
