@@ -178,6 +178,12 @@ class SearchConfig(_Strict):
     )
     exemplars: int = Field(3, ge=0, description="Task examples shown in the meta-prompt.")
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
+    screen_size: int | None = Field(
+        None,
+        ge=1,
+        description="Racing: screen new candidates on this many minibatch examples per task first; only "
+        "those whose accuracy interval overlaps the leader's get the rest (None: no racing).",
+    )
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
     target_score: float | None = Field(None, description="Stop a stage once the objective reaches this.")
     promote_top_k: int = Field(3, ge=1, description="Source prompts carried into stage 2.")

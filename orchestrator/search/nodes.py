@@ -13,6 +13,7 @@ from orchestrator.search.candidates import candidate_id, extract_prompt, filter_
 from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.gather import gather_settled
 from orchestrator.search.meta_prompt import build_meta_prompt
+from orchestrator.search.racing import accuracy_interval, still_in_contention
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
 
@@ -140,28 +141,62 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 
 
 async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
-    """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently."""
+    """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently.
+
+    With racing (``search.screen_size``) and a leader in the stage, new candidates are first screened
+    on the first ``screen_size`` examples of each minibatch; only those still in contention with the
+    leader (``orchestrator.search.racing``) are scored on the rest.
+    """
     ctx = _ctx(runtime)
     stage, iteration = state["stage"], state["iteration"]
     tasks = ctx.stage_tasks(stage)
     pending = state.get("pending", [])
-    jobs = [ctx.scorer.score(item["prompt"], task, "minibatch") for item in pending for task in tasks]
-    results = await gather_settled(jobs)
+    screen = ctx.campaign.search.screen_size
+    leader_id = state.get("best", {}).get(stage)
+    if screen is None or leader_id is None:
+        results = await _score_all(ctx, [item["prompt"] for item in pending], tasks, None)
+        screened_out = [False] * len(pending)
+    else:
+        results, screened_out = await _race(ctx, pending, tasks, screen, by_id(state, stage, leader_id))
     scored = []
-    for i, item in enumerate(pending):
-        per_task = {task: results[i * len(tasks) + j] for j, task in enumerate(tasks)}
-        scored.append(
-            {
-                "id": candidate_id(item["prompt"]),
-                "prompt": item["prompt"],
-                "stage": stage,
-                "iteration": iteration,
-                "origin": item["origin"],
-                "per_task": per_task,
-            }
-        )
-    ctx.emit("scored", stage=stage, iteration=iteration, candidates=len(scored))
+    for item, per_task, dropped in zip(pending, results, screened_out, strict=True):
+        cand = {
+            "id": candidate_id(item["prompt"]),
+            "prompt": item["prompt"],
+            "stage": stage,
+            "iteration": iteration,
+            "origin": item["origin"],
+            "per_task": per_task,
+        }
+        scored.append({**cand, "screened_out": True} if dropped else cand)
+    ctx.emit(
+        "scored", stage=stage, iteration=iteration, candidates=len(scored), screened_out=sum(screened_out)
+    )
     return {"scored": scored}
+
+
+async def _score_all(
+    ctx: SearchContext, prompts: list[str], tasks: list[str], limit: int | None
+) -> list[dict[str, dict]]:
+    """Each prompt on each task's minibatch (its first ``limit`` examples), all concurrently."""
+    jobs = [ctx.scorer.score(prompt, task, "minibatch", limit) for prompt in prompts for task in tasks]
+    flat = await gather_settled(jobs)
+    return [{task: flat[i * len(tasks) + j] for j, task in enumerate(tasks)} for i in range(len(prompts))]
+
+
+async def _race(
+    ctx: SearchContext, pending: list[dict], tasks: list[str], screen: int, leader: dict
+) -> tuple[list[dict[str, dict]], list[bool]]:
+    """Screen every pending candidate, then finish the minibatch for those still in contention."""
+    prompts = [item["prompt"] for item in pending]
+    screened = await _score_all(ctx, prompts, tasks, screen)
+    leader_interval = accuracy_interval(leader["per_task"])
+    alive = [still_in_contention(accuracy_interval(r), leader_interval) for r in screened]
+    finished = iter(
+        await _score_all(ctx, [p for p, ok in zip(prompts, alive, strict=True) if ok], tasks, None)
+    )
+    results = [next(finished) if ok else r for r, ok in zip(screened, alive, strict=True)]
+    return results, [not ok for ok in alive]
 
 
 def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -180,7 +215,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     scored = mark_accepted(state.get("scored", []), previous, policy, ctx.dimensions)
     history = state.get("history", []) + scored
     in_stage = previous + scored
-    best = choose_best(in_stage, policy)
+    best = choose_best(_contenders(in_stage), policy)
     old_best = state.get("best", {}).get(stage)
     improved = old_best is None or (
         best["id"] != old_best and best["objective"] > by_id(state, stage, old_best)["objective"] + 1e-12
@@ -208,7 +243,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     """Carry the top-k source prompts (and the baselines) into stage 2 on the target task."""
     ctx = _ctx(runtime)
-    ranked = sorted(stage_history(state, "source"), key=lambda c: (-c["objective"], c["id"]))
+    ranked = sorted(_contenders(stage_history(state, "source")), key=lambda c: (-c["objective"], c["id"]))
     top = [c["prompt"] for c in ranked[: ctx.campaign.search.promote_top_k]]
     baselines = [p for p in _unique(ctx.campaign.search.baseline_prompts) if p not in top]
     pending = [{"prompt": p, "origin": "promoted"} for p in top]
@@ -234,7 +269,7 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     the result says the winner is unconfirmed.
     """
     ctx = _ctx(runtime)
-    ranked = sorted(stage_history(state, "target"), key=lambda c: (-c["objective"], c["id"]))
+    ranked = sorted(_contenders(stage_history(state, "target")), key=lambda c: (-c["objective"], c["id"]))
     finalists = ranked[: ctx.campaign.search.finalists]
     n_confirm = len(ctx.scorer.split(ctx.target_task, "confirm"))
     stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
@@ -324,6 +359,12 @@ def target_reached(state: SearchState, ctx: SearchContext) -> bool:
     if target is None or best_id is None:
         return False
     return by_id(state, state["stage"], best_id)["objective"] >= target
+
+
+def _contenders(candidates: list[dict]) -> list[dict]:
+    """Candidates scored on the whole minibatch: a candidate screened out by racing was measured on a
+    few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
+    return [c for c in candidates if not c.get("screened_out")] or candidates
 
 
 def _unique(prompts: list[str]) -> list[str]:
