@@ -59,7 +59,9 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     ctx = _ctx(runtime)
     stage, iteration = state["stage"], state["iteration"] + 1
     best = by_id(state, stage, state["best"][stage])
-    proposals = await _write_candidates(ctx, stage, iteration, stage_history(state, stage), best["per_task"])
+    size = ctx.plan().round_size(stage, ctx.calls_left())
+    history = stage_history(state, stage)
+    proposals = await _write_candidates(ctx, stage, iteration, history, best["per_task"], size)
     return {"iteration": iteration, "proposals": proposals}
 
 
@@ -71,8 +73,12 @@ async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext])
     """
     ctx = _ctx(runtime)
     unscored = [{"prompt": item["prompt"], "id": candidate_id(item["prompt"])} for item in state["pending"]]
+    plan, calls_left = ctx.plan(), ctx.calls_left()
+    if calls_left is not None:  # the baselines are being scored from the same budget
+        calls_left -= plan.start_calls("source")
+    size = plan.round_size("source", calls_left)
     scored, proposals = await gather_settled(
-        [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})]
+        [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {}, size)]
     )
     return {**scored, "iteration": 1, "proposals": proposals, "round_written": True}
 
@@ -83,8 +89,10 @@ async def _write_candidates(
     iteration: int,
     history: list[dict],
     best_per_task: dict[str, dict],
+    size: int,
 ) -> list[str]:
-    """Ask the reference LLM for ``candidates_per_step`` prompts (one request per sample index).
+    """Ask the reference LLM for ``size`` prompts (at most ``candidates_per_step``: fewer when the call
+    budget left allows only a partial round), one request per sample index.
 
     ``best_per_task`` holds the current best prompt's results; the examples it got wrong are shown
     first among the exemplars.
@@ -116,7 +124,7 @@ async def _write_candidates(
             seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
             sample_index=index,
         )
-        for index in range(search.candidates_per_step)
+        for index in range(size)
     ]
     replies = await gather_settled(ctx.reference.complete(r) for r in requests)
     proposals = [extract_prompt(reply.text) for reply in replies]
@@ -347,7 +355,7 @@ def budget_stop(state: SearchState, ctx: SearchContext) -> str | None:
     if plan.affords_round(state["stage"], calls_left):
         return None
     return (
-        f"budget ({calls_left} calls left; another round needs {plan.round_calls(state['stage'])} and"
+        f"budget ({calls_left} calls left; a candidate needs {plan.candidate_calls(state['stage'])} and"
         f" {plan.reserve_after(state['stage'])} are kept for what follows)"
     )
 

@@ -54,10 +54,21 @@ class SearchPlan:
     def tasks(self, stage: str) -> int:
         return self.n_source if stage == "source" else 1
 
-    def round_calls(self, stage: str) -> int:
-        """One propose-and-score round: the proposals, then each scored on the stage's minibatches."""
-        per_candidate = self.tasks(stage) * (self.minibatch + self.judged)
-        return self.candidates_per_step * (1 + per_candidate)
+    def candidate_calls(self, stage: str) -> int:
+        """One proposal, then scored on each of the stage's minibatches (the worst case under racing)."""
+        return 1 + self.tasks(stage) * (self.minibatch + self.judged)
+
+    def round_calls(self, stage: str, size: int | None = None) -> int:
+        """One propose-and-score round of ``size`` candidates (default: a full round)."""
+        return (self.candidates_per_step if size is None else size) * self.candidate_calls(stage)
+
+    def round_size(self, stage: str, calls_left: int | None) -> int:
+        """Candidates the next round of ``stage`` may propose: a full round, or as many as the calls
+        left allow with the end kept (0: the stage's exploration is over)."""
+        if calls_left is None:
+            return self.candidates_per_step
+        spare = calls_left - self.reserve_after(stage)
+        return max(0, min(self.candidates_per_step, spare // self.candidate_calls(stage)))
 
     def start_calls(self, stage: str) -> int:
         """Scoring the stage's first pool (the baselines in stage 1, the promoted prompts in stage 2)."""
@@ -74,8 +85,9 @@ class SearchPlan:
         return later + self.end_calls()
 
     def affords_round(self, stage: str, calls_left: int | None) -> bool:
-        """Whether another round of ``stage`` fits in ``calls_left`` (None: unlimited) with the end kept."""
-        return calls_left is None or calls_left >= self.round_calls(stage) + self.reserve_after(stage)
+        """Whether a round of at least one candidate fits in ``calls_left`` (None: unlimited) with the
+        end kept."""
+        return self.round_size(stage, calls_left) > 0
 
     def minimum_calls(self) -> int:
         """Calls a run needs to reach a tested winner with no exploration round at all."""
@@ -89,29 +101,28 @@ class SearchPlan:
             ``{"reference": proposals, "scorer": scored examples, "judge": judged candidates}``.
         """
         used = self.start_calls("source")
-        rounds = {"source": 0, "target": 0}
+        rounds = {"source": 0, "target": 0}  # candidates proposed per stage
         for stage in ("source", "target"):
             if stage == "target":
                 used += self.start_calls("target")
-            while rounds[stage] < self.stage_rounds[stage]:
-                left = None if max_calls is None else max_calls - used
-                if not self.affords_round(stage, left):
+            for _ in range(self.stage_rounds[stage]):
+                size = self.round_size(stage, None if max_calls is None else max_calls - used)
+                if size == 0:
                     break
-                used += self.round_calls(stage)
-                rounds[stage] += 1
+                used += self.round_calls(stage, size)
+                rounds[stage] += size
         used += self.end_calls()
-        reference = self.candidates_per_step * sum(rounds.values())
+        reference = sum(rounds.values())
         judge = self.judged * self._judged_candidates(rounds)
         scorer = used - reference - judge
         if max_calls is not None and used > max_calls:  # the budget stops the run before its end
             scorer = max(0, max_calls - reference - judge)
         return {"reference": reference, "scorer": scorer, "judge": judge}
 
-    def _judged_candidates(self, rounds: Mapping[str, int]) -> int:
+    def _judged_candidates(self, proposed: Mapping[str, int]) -> int:
         """Candidate-task pairs the judges see (each judged dimension once per pair)."""
         scored = self.baselines * self.n_source + self.promote + self.finalists + TEST_CONTENDERS
-        scored += self.candidates_per_step * (rounds["source"] * self.n_source + rounds["target"])
-        return scored
+        return scored + proposed["source"] * self.n_source + proposed["target"]
 
 
 def plan_for(campaign: Campaign, sizes: Mapping[str, int] | None = None) -> SearchPlan:
@@ -130,6 +141,8 @@ def plan_for(campaign: Campaign, sizes: Mapping[str, int] | None = None) -> Sear
         minibatch, confirm, test = sizes["minibatch"], sizes["confirm"], sizes["test"]
     baselines = len(dict.fromkeys(search.baseline_prompts))
     judged = len(campaign.objective.judge_dimensions) if campaign.models.judge is not None else 0
+    # A target that is also a source task reuses the promoted prompts' minibatch results.
+    promote = 0 if tasks.target.name in {t.name for t in tasks.source} else search.promote_top_k + baselines
     return SearchPlan(
         n_source=len(tasks.source),
         minibatch=minibatch,
@@ -137,7 +150,7 @@ def plan_for(campaign: Campaign, sizes: Mapping[str, int] | None = None) -> Sear
         test=test,
         baselines=baselines,
         candidates_per_step=search.candidates_per_step,
-        promote=search.promote_top_k + baselines,
+        promote=promote,
         finalists=search.finalists,
         judged=judged,
         stage_rounds={"source": search.stage1_iterations, "target": search.stage2_iterations},
