@@ -276,7 +276,7 @@ def test_unknown_run_is_reported_with_the_store(sim_run):
 
 
 def test_a_run_stopped_by_its_budget_reports_what_it_has(tmp_path, fake_server):
-    stopped = run_sim_campaign(tmp_path, fake_server, budget={"max_calls": 30})
+    stopped = run_sim_campaign(tmp_path, fake_server, budget={"max_calls": 20})
     report = _gather(stopped)
     assert report["run"]["status"] == "stopped"
     assert report["final"] is None and report["comparison"] == []
