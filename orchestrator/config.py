@@ -177,6 +177,13 @@ class SearchConfig(_Strict):
         20, ge=1, description="Earlier prompts shown in the meta-prompt, sorted ascending."
     )
     exemplars: int = Field(3, ge=0, description="Task examples shown in the meta-prompt.")
+    reflection: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each round's candidates written by reflective mutation (a parent from the "
+        "per-example Pareto front, revised from its failing outputs) instead of fresh OPRO-style writing.",
+    )
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
     screen_size: int | None = Field(
         None,

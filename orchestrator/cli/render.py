@@ -106,6 +106,14 @@ def print_result(result, out) -> None:
         out.print(table)
     elif soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
+    operators = (result.final or {}).get("operators") or {}
+    if any(name in operators for name in ("proposed", "reflected")):
+        rates = ", ".join(
+            f"{name} {row['accepted']}/{row['candidates']} accepted"
+            for name, row in operators.items()
+            if name in ("proposed", "reflected")
+        )
+        out.print(f"operators: {rates}")
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
     usd = sum(u["cost_usd"] for u in result.usage.values())

@@ -31,6 +31,10 @@ class PromptScorer(Protocol):
         """(one-line description, answer format) of a task, for the meta-prompt."""
         ...
 
+    def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:
+        """Up to ``k`` (input, the scorer's actual output, expected answer) of a minibatch result."""
+        ...
+
     def split(self, task: str, split: str) -> tuple:
         """The examples of one split (``minibatch``, ``confirm``, ``dev``, ``test``, ``train``)."""
         ...

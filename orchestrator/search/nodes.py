@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from orchestrator.backends.base import ChatRequest
-from orchestrator.search.candidates import candidate_id, extract_prompt, filter_proposals
-from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.candidates import candidate_id, filter_proposals
+from orchestrator.search.context import SearchContext
 from orchestrator.search.gather import gather_settled
-from orchestrator.search.meta_prompt import build_meta_prompt
+from orchestrator.search.proposers import write_candidates, write_reflections
 from orchestrator.search.racing import accuracy_interval, still_in_contention
+from orchestrator.search.reflection import operator_stats
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
 
@@ -60,9 +60,16 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     stage, iteration = state["stage"], state["iteration"] + 1
     best = by_id(state, stage, state["best"][stage])
     size = ctx.plan().round_size(stage, ctx.calls_left())
+    reflected = round(size * ctx.campaign.search.reflection)
     history = stage_history(state, stage)
-    proposals = await _write_candidates(ctx, stage, iteration, history, best["per_task"], size)
-    return {"iteration": iteration, "proposals": proposals}
+    fresh, revised = await gather_settled(
+        [
+            write_candidates(ctx, stage, iteration, history, best["per_task"], size - reflected),
+            write_reflections(ctx, stage, iteration, history, reflected),
+        ]
+    )
+    origins = ["proposed"] * len(fresh) + ["reflected"] * len(revised)
+    return {"iteration": iteration, "proposals": fresh + revised, "proposal_origins": origins}
 
 
 async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -78,58 +85,9 @@ async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext])
         calls_left -= plan.start_calls("source")
     size = plan.round_size("source", calls_left)
     scored, proposals = await gather_settled(
-        [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {}, size)]
+        [score(state, runtime), write_candidates(ctx, state["stage"], 1, unscored, {}, size)]
     )
     return {**scored, "iteration": 1, "proposals": proposals, "round_written": True}
-
-
-async def _write_candidates(
-    ctx: SearchContext,
-    stage: str,
-    iteration: int,
-    history: list[dict],
-    best_per_task: dict[str, dict],
-    size: int,
-) -> list[str]:
-    """Ask the reference LLM for ``size`` prompts (at most ``candidates_per_step``: fewer when the call
-    budget left allows only a partial round), one request per sample index.
-
-    ``best_per_task`` holds the current best prompt's results; the examples it got wrong are shown
-    first among the exemplars.
-    """
-    search = ctx.campaign.search
-    tasks = ctx.stage_tasks(stage)
-    described = [ctx.scorer.describe(task) for task in tasks]
-    per_task = max(1, -(-search.exemplars // len(tasks))) if search.exemplars else 0
-    exemplars: list[tuple[str, str]] = []
-    for task in tasks:
-        wrong = best_per_task.get(task, {}).get("wrong", [])
-        seed = derive_seed(ctx.campaign.run.seed, stage, iteration, task)
-        exemplars += ctx.scorer.exemplars(task, per_task, wrong, seed)
-    meta = build_meta_prompt(
-        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
-        exemplars=exemplars[: search.exemplars],
-        history=history,
-        dimensions=list(ctx.dimensions),
-        top_k=search.history_top_k,
-        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
-        max_words=max(20, search.max_prompt_chars // 6),
-    )
-    settings = ctx.campaign.models.reference
-    requests = [
-        ChatRequest(
-            messages=(("user", meta),),
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
-            sample_index=index,
-        )
-        for index in range(size)
-    ]
-    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    proposals = [extract_prompt(reply.text) for reply in replies]
-    ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
-    return proposals
 
 
 def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -140,10 +98,13 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         state.get("proposals", []), seen, max_chars=ctx.campaign.search.max_prompt_chars
     )
     ctx.emit("filtered", kept=len(result.kept), rejected=len(result.rejected))
+    raw = zip(state.get("proposals", []), state.get("proposal_origins", []), strict=False)
+    origins = {proposal.strip(): origin for proposal, origin in raw}
     return {
-        "pending": [{"prompt": p, "origin": "proposed"} for p in result.kept],
+        "pending": [{"prompt": p, "origin": origins.get(p, "proposed")} for p in result.kept],
         "rejected": result.rejected,
         "proposals": [],
+        "proposal_origins": [],
         "round_written": False,
     }
 
@@ -280,12 +241,14 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     ranked = sorted(_contenders(stage_history(state, "target")), key=lambda c: (-c["objective"], c["id"]))
     finalists = ranked[: ctx.campaign.search.finalists]
     n_confirm = len(ctx.scorer.split(ctx.target_task, "confirm"))
+    operators = operator_stats(state.get("history", []))
     stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
     if n_confirm == 0:
         winner = {**_finalist_row(finalists[0], None), "confirmed": False}
         ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=0)
         confirmation = {"n": 0, "note": "no dev examples outside the minibatch: winner not confirmed"}
-        return {"stage_stop": stage_stop, "final": {"finalists": [], "winner": winner, **confirmation}}
+        final = {"finalists": [], "winner": winner, "operators": operators, **confirmation}
+        return {"stage_stop": stage_stop, "final": final}
     results = await gather_settled(
         ctx.scorer.score(c["prompt"], ctx.target_task, "confirm") for c in finalists
     )
@@ -297,7 +260,13 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
     return {
         "stage_stop": stage_stop,
-        "final": {"finalists": rescored, "winner": winner, "n": n_confirm, "note": "confirmed on fresh dev"},
+        "final": {
+            "finalists": rescored,
+            "winner": winner,
+            "n": n_confirm,
+            "note": "confirmed on fresh dev",
+            "operators": operators,
+        },
     }
 
 

@@ -25,6 +25,13 @@ from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
 __all__ = ["TaskPromptScorer"]
 
 _CI_DIMENSIONS = ("accuracy", "macro_f1", "exact_match", "ece")
+_MAX_MISTAKES = 8
+_MAX_OUTPUT_CHARS = 300
+
+
+def _clip(text: object) -> str:
+    text = "(no answer)" if text is None else str(text)
+    return text if len(text) <= _MAX_OUTPUT_CHARS else text[: _MAX_OUTPUT_CHARS - 3] + "..."
 
 
 class TaskPromptScorer:
@@ -106,6 +113,15 @@ class TaskPromptScorer:
             "scores": {k: float(v) for k, v in report.scores.items()},
             "normalized": {k: float(v) for k, v in report.normalized.items()},
             "wrong": [r.index for r in report.examples if not r.correct],
+            # What the scorer actually answered where it was wrong, for reflective proposals.
+            "mistakes": [
+                {
+                    "index": r.index,
+                    "output": _clip(r.output if r.output is not None else (r.prediction or r.error)),
+                }
+                for r in report.examples
+                if not r.correct
+            ][:_MAX_MISTAKES],
             "n": len(examples),
             "failures": report.n_failures,
             "scoring": report.scoring,
@@ -146,6 +162,15 @@ class TaskPromptScorer:
         rng.shuffle(train)
         picked += train[: k - len(picked)]
         return [(data.render_input(e), e.target) for e in picked]
+
+    def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:
+        """Up to ``k`` (input, actual output, expected answer) triples from a minibatch result."""
+        data, minibatch = self.tasks[task], self._splits[task]["minibatch"]
+        rows = [m for m in result.get("mistakes", []) if m["index"] < len(minibatch)][:k]
+        return [
+            (data.render_input(minibatch[m["index"]]), m["output"], minibatch[m["index"]].target)
+            for m in rows
+        ]
 
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]
