@@ -160,8 +160,20 @@ class TasksConfig(_Strict):
         return data
 
 
+# Call budgets of the search presets (what a campaign may spend when budget.max_calls is not given).
+PRESET_CALLS = {"light": 150, "medium": 400, "heavy": 1200}
+# Rounds per stage under a preset when the campaign does not set them: the budget ends the search.
+PRESET_ROUNDS = 100
+
+
 class SearchConfig(_Strict):
     """The discrete search (both stages)."""
+
+    preset: Literal["light", "medium", "heavy"] | None = Field(
+        None,
+        description="A call budget (light 150, medium 400, heavy 1200) for budget.max_calls when it is "
+        "unset; rounds not set explicitly then run until the budget, less what the end needs, is spent.",
+    )
 
     stage1_iterations: int = Field(3, ge=0, description="Propose-score rounds over the source tasks.")
     stage2_iterations: int = Field(3, ge=0, description="Propose-score rounds on the target task.")
@@ -268,6 +280,18 @@ class Campaign(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> Campaign:
+        preset = self.search.preset
+        if preset is None:
+            return self
+        if self.budget.max_calls is None:
+            self.budget.max_calls = PRESET_CALLS[preset]
+        for rounds in ("stage1_iterations", "stage2_iterations"):
+            if rounds not in self.search.model_fields_set:
+                setattr(self.search, rounds, PRESET_ROUNDS)
+        return self
 
     @model_validator(mode="after")
     def _judge_needed(self) -> Campaign:

@@ -169,3 +169,19 @@ async def test_ctrl_c_saves_the_best_so_far_before_unwinding(tmp_path, sim_serve
     assert saved.status == "interrupted"
     assert saved.answer is not None and saved.answer["prompt"] == "You are an assistant."
     assert "not confirmed on dev" in saved.answer["measured"]
+
+
+def test_a_preset_sets_the_call_budget_and_lets_it_decide_the_rounds(tmp_path, sim_server):
+    campaign = _campaign(tmp_path, sim_server, preset="light")
+    assert campaign.budget.max_calls == 150
+    assert campaign.search.stage1_iterations == 2  # set explicitly by the campaign: kept
+    config = campaign.model_dump()
+    del config["search"]["stage1_iterations"], config["search"]["stage2_iterations"]
+    config["budget"]["max_calls"] = None
+    from orchestrator.config import Campaign
+
+    again = Campaign.model_validate(config)
+    assert again.budget.max_calls == 150 and again.search.stage2_iterations == 100
+    assert (
+        Campaign.model_validate(again.resolved()).budget.max_calls == 150
+    )  # a saved config reloads the same
