@@ -93,6 +93,7 @@ class Outcome:
     instruction: str
     calls: int
     wall_s: float
+    failed: bool = False
 
     @property
     def quality(self) -> float:
@@ -110,26 +111,35 @@ def _data(folder: Path, seed: int) -> tuple[Path, list[tuple[str, str]]]:
     return path, [(task.render_input(e), e.target) for e in dev]
 
 
-def run_ours(server: FakeServer, budget: int, seed: int, task_path: Path, screen: int | None) -> Outcome:
+# Our search's settings per variant: the budget does the rest (rounds run until it is spent).
+OURS_VARIANTS: dict[str, dict[str, Any]] = {
+    "ours": {"minibatch_size": 10, "dev_size": 20, "finalists": 2},
+    "racing": {"minibatch_size": 20, "dev_size": 40, "finalists": 2, "screen_size": 8},
+}
+
+
+def run_ours(server: FakeServer, budget: int, seed: int, task_path: Path, variant: str) -> Outcome:
     from orchestrator.config import parse_campaign
     from orchestrator.runner import optimize_async
 
     model = {"model": "openai/sim", "api_base": server.openai_base, "max_retries": 1, "timeout": 30}
     task = {"name": TASK, "path": str(task_path)}
+    settings = OURS_VARIANTS[variant]
     with tempfile.TemporaryDirectory(prefix="pf-quality-") as tmp:
         config = {
             "name": "search-quality",
             "models": {"reference": {**model, "temperature": 1.0}, "scorer": {**model, "concurrency": 16}},
             # The target task only, as a new user would: stage 1 on it, no stage-2 rounds.
-            "tasks": {"source": [task], "target": task, "dev_size": 20, "test_size": 2},
+            "tasks": {"source": [task], "target": task, "dev_size": settings["dev_size"], "test_size": 2},
             "search": {
                 "stage1_iterations": 100,
                 "stage2_iterations": 0,
                 "patience": 100,
                 "candidates_per_step": 4,
-                "minibatch_size": 10,
-                "screen_size": screen,
-                "finalists": 2,
+                "minibatch_size": settings["minibatch_size"],
+                "screen_size": settings.get("screen_size"),
+                "finalists": settings["finalists"],
+                "reflection": settings.get("reflection", 0.0),
                 "promote_top_k": 1,
                 "baseline_prompts": [BASELINE],
             },
@@ -142,8 +152,10 @@ def run_ours(server: FakeServer, budget: int, seed: int, task_path: Path, screen
         started = time.perf_counter()
         result = asyncio.run(optimize_async(campaign))
         wall = time.perf_counter() - started
-    name = "promptfusion" + (f" (racing, screen {screen})" if screen else "")
-    return Outcome(name, budget, seed, result.answer["prompt"], len(server.requests), wall)
+    shown = ", ".join(f"{k} {v}" for k, v in settings.items())
+    return Outcome(
+        f"promptfusion {variant} ({shown})", budget, seed, result.answer["prompt"], len(server.requests), wall
+    )
 
 
 def _dspy_parts(server: FakeServer, examples: list[tuple[str, str]]):
@@ -168,10 +180,26 @@ def _dspy_parts(server: FakeServer, examples: list[tuple[str, str]]):
 
 
 def run_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) -> Outcome:
-    dspy, claim, metric, data, lm = _dspy_parts(server, examples)
-    settings = DSPY_SETTINGS[budget][tool]
+    """One DSPy optimizer; a run that raises counts as returning the starting instruction (what its
+    user is left with), and is marked failed."""
+    names = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
     server.reset()
     started = time.perf_counter()
+    try:
+        instruction = _compile_dspy(server, tool, budget, seed, examples)
+        failed = False
+    except Exception as exc:  # a benchmark row, not a crash of the whole comparison
+        print(
+            f"{names[tool]} failed at budget {budget}, seed {seed}: {type(exc).__name__}: {exc}", flush=True
+        )
+        instruction, failed = BASELINE, True
+    wall = time.perf_counter() - started
+    return Outcome(names[tool], budget, seed, instruction, len(server.requests), wall, failed)
+
+
+def _compile_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) -> str:
+    dspy, claim, metric, data, lm = _dspy_parts(server, examples)
+    settings = DSPY_SETTINGS[budget][tool]
     with dspy.context(lm=lm):
         if tool == "copro":
             from dspy.teleprompt import COPRO
@@ -200,7 +228,7 @@ def run_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) ->
                 valset=data[n : 2 * n],
                 num_trials=trials,
                 minibatch_size=minibatch,
-                minibatch_full_eval_steps=max(2, trials // 3),
+                minibatch_full_eval_steps=max(2, trials // 2),
             )
         else:
             from dspy.teleprompt import GEPA
@@ -215,30 +243,30 @@ def run_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) ->
                 track_stats=False,
             )
             best = optimizer.compile(dspy.Predict(claim), trainset=data[:n], valset=data[n : 2 * n])
-    wall = time.perf_counter() - started
-    instruction = (
-        best.signature.instructions
-        if hasattr(best, "signature")
-        else best.predictors()[0].signature.instructions
-    )
-    names = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
-    return Outcome(names[tool], budget, seed, instruction, len(server.requests), wall)
+    return best.predictors()[0].signature.instructions
 
 
 def _table(outcomes: list[Outcome]) -> str:
-    lines = [
-        "| scorer-call budget | tool | median true quality | min-max | median calls | median wall s | runs |",
-        "|---:|---|---:|---:|---:|---:|---:|",
-    ]
+    columns = (
+        "call budget",
+        "tool",
+        "median true quality",
+        "mean",
+        "min-max",
+        "median calls",
+        "median wall s",
+    )
+    lines = ["| " + " | ".join(columns) + " | runs (failed) |", "|---:|---|---:|---:|---:|---:|---:|---:|"]
     groups: dict[tuple[int, str], list[Outcome]] = {}
     for o in outcomes:
         groups.setdefault((o.budget, o.tool), []).append(o)
     for (budget, tool), runs in sorted(groups.items()):
         q = [o.quality for o in runs]
         lines.append(
-            f"| {budget} | {tool} | {statistics.median(q):.3f} | {min(q):.2f}-{max(q):.2f} | "
+            f"| {budget} | {tool} | {statistics.median(q):.3f} | {statistics.mean(q):.3f} | "
+            f"{min(q):.2f}-{max(q):.2f} | "
             f"{statistics.median(o.calls for o in runs):.0f} | "
-            f"{statistics.median(o.wall_s for o in runs):.1f} | {len(runs)} |"
+            f"{statistics.median(o.wall_s for o in runs):.1f} | {len(runs)} ({sum(o.failed for o in runs)}) |"
         )
     return "\n".join(lines)
 
@@ -249,7 +277,12 @@ def main(argv: list[str] | None = None) -> None:
         "--budgets", type=int, nargs="+", default=[100, 200, 400], choices=sorted(DSPY_SETTINGS)
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--tools", nargs="+", default=["ours", "racing", "copro", "mipro", "gepa"])
+    parser.add_argument(
+        "--tools",
+        nargs="+",
+        default=[*OURS_VARIANTS, "copro", "mipro", "gepa"],
+        help="ours: a key of OURS_VARIANTS",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
@@ -261,15 +294,13 @@ def main(argv: list[str] | None = None) -> None:
     server = QualityServer()
     with ServerThread(server), tempfile.TemporaryDirectory(prefix="pf-quality-data-") as data:
         warm_path, _ = _data(Path(data) / "warm-up", 999)
-        run_ours(server, min(args.budgets), 999, warm_path, None)  # imports and first connections, untimed
+        run_ours(server, min(args.budgets), 999, warm_path, "ours")  # imports and first connections, untimed
         for seed in args.seeds:
             task_path, examples = _data(Path(data) / str(seed), seed)
             for budget in args.budgets:
                 for tool in args.tools:
-                    if tool == "ours":
-                        outcome = run_ours(server, budget, seed, task_path, None)
-                    elif tool == "racing":
-                        outcome = run_ours(server, budget, seed, task_path, 4)
+                    if tool in OURS_VARIANTS:
+                        outcome = run_ours(server, budget, seed, task_path, tool)
                     else:
                         outcome = run_dspy(server, tool, budget, seed, examples)
                     outcomes.append(outcome)
