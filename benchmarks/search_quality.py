@@ -24,18 +24,22 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import os
 import platform
+import random
 import statistics
 import tempfile
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchmarks.search_vs_copro import DualFormatResponder
+from benchmarks.search_vs_copro import DSPY_ASK, DSPY_FIELD
 from tests import simulated_llm
 from tests.fakeserver import FakeServer, Reply, ServerThread
 
@@ -52,37 +56,120 @@ DSPY_SETTINGS: dict[int, dict[str, Any]] = {
 }
 
 
-class QualityResponder(DualFormatResponder):
-    """``DualFormatResponder`` plus GEPA's reflection: its ``new_instruction`` field (in DSPy's chat
-    or JSON format) or, from the gepa package's own proposer, an instruction in a ``` block."""
+@dataclass(frozen=True)
+class Landscape:
+    """Accuracy as a known function of an instruction: each helpful phrase it contains adds ``step``
+    to the scorer's chance of answering right (from ``base``, at most ``ceiling``). Proposals draw
+    ``k`` helpful phrases with probability ``k_weights[k]`` plus one or two neutral ones."""
+
+    name: str
+    helpful: tuple[str, ...]
+    neutral: tuple[str, ...]
+    k_weights: tuple[float, ...]
+    base: float
+    step: float
+    ceiling: float
+
+    def propose(self, seed: int) -> str:
+        rng = random.Random(seed)
+        k = rng.choices(range(len(self.k_weights)), weights=self.k_weights)[0]
+        phrases = rng.sample(self.helpful, k) + rng.sample(self.neutral, rng.randint(1, 2))
+        rng.shuffle(phrases)
+        return ". ".join(p.capitalize() for p in phrases) + "."
+
+    def p_correct(self, system: str) -> float:
+        hits = sum(phrase in system.lower() for phrase in self.helpful)
+        return min(self.ceiling, self.base + self.step * hits)
+
+    def answer(self, system: str, user: str) -> tuple[str, float]:
+        gold = "yes" if "[gold: yes]" in user else "no"
+        right = simulated_llm._unit(system, user) < self.p_correct(system)
+        return (gold if right else ("no" if gold == "yes" else "yes")), 0.55 + 0.4 * simulated_llm._unit(
+            "conf", system, user
+        )
+
+
+LANDSCAPES = {
+    # The tests' simulated LLM: 0-3 of 4 helpful phrases, so 0.86 is the best any proposal reaches.
+    "tests": Landscape("tests", simulated_llm.HELPFUL, simulated_llm.NEUTRAL, (1, 1, 1, 1), 0.5, 0.12, 0.95),
+    # A deeper one: 0-6 of 8 helpful phrases, rarer the more, up to 0.90; a good prompt is rare.
+    "deep": Landscape(
+        "deep",
+        (
+            *simulated_llm.HELPFUL,
+            "cite the sentence you rely on",
+            "consider both labels",
+            "ignore names",
+            "watch for negations",
+        ),
+        simulated_llm.NEUTRAL,
+        (25, 25, 20, 13, 9, 5, 3),
+        0.45,
+        0.075,
+        0.95,
+    ),
+}
+
+
+class QualityResponder:
+    """One simulated LLM in every dialect the tools speak: our meta-prompts (``<prompt>``), DSPy's
+    ChatAdapter and JSON fields (``proposed_instruction``, GEPA's ``new_instruction``, the answer),
+    the gepa package's ``` reflection, and plain scoring with label log-probabilities.
+
+    A proposal depends only on the request and how many identical requests came before (DSPy sends
+    ``n`` identical ones for ``n`` samples), so a run is deterministic.
+    """
+
+    def __init__(self, landscape: Landscape) -> None:
+        self.landscape = landscape
+        self._seen: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
     def __call__(self, body: dict[str, Any]) -> Reply:
         messages = body.get("messages") or []
         user = simulated_llm._text(messages[-1].get("content")) if messages else ""
+        system = " ".join(simulated_llm._text(m.get("content")) for m in messages if m["role"] == "system")
+        if "<prompt>" in user:  # ours, fresh or reflective
+            return Reply(text=f"<prompt>{self._instruction(body)}</prompt>")
         if GEPA_ASK in user:
             return Reply(text="```\n" + self._instruction(body) + "\n```")
-        if "new_instruction" not in user:
-            return super().__call__(body)
+        fields = DSPY_FIELD.findall(user[user.index(DSPY_ASK) :]) if DSPY_ASK in user else []
+        wanted = [f for f in fields if f != "completed"] or [
+            f for f in ("new_instruction", "proposed_instruction") if f"`{f}`" in user
+        ]
+        if any(f in wanted for f in ("proposed_instruction", "new_instruction")):
+            values = {f: self._instruction(body) for f in wanted}
+        elif wanted or "Respond with a JSON object" in user:
+            label, _ = self.landscape.answer(system, user)
+            values = {f: label for f in wanted or ["answer"]}
+        else:  # our scorer: the label with first-token log-probabilities
+            label, confidence = self.landscape.answer(system, user)
+            other = "no" if label == "yes" else "yes"
+            top = [(label, math.log(confidence)), (other, math.log(1 - confidence))]
+            return Reply(text=label, top_logprobs=top, prompt_tokens=40, completion_tokens=1)
         if "Respond with a JSON object" in user:
-            return Reply(text=json.dumps({"new_instruction": self._instruction(body)}))
-        return Reply(text=f"[[ ## new_instruction ## ]]\n{self._instruction(body)}\n\n[[ ## completed ## ]]")
+            return Reply(text=json.dumps(values))
+        text = "".join(f"[[ ## {name} ## ]]\n{value}\n\n" for name, value in values.items())
+        return Reply(text=text + "[[ ## completed ## ]]")
 
     def _instruction(self, body: dict[str, Any]) -> str:
         key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         with self._lock:
             occurrence = self._seen[key]
             self._seen[key] += 1
-        return (
-            simulated_llm.propose(int(key[:8], 16) + occurrence)
-            .removeprefix("<prompt>")
-            .removesuffix("</prompt>")
-        )
+        return self.landscape.propose(int(key[:8], 16) + occurrence)
 
 
 class QualityServer(FakeServer):
+    """The fake server answering with a fresh ``QualityResponder`` after every reset."""
+
+    def __init__(self, landscape: Landscape) -> None:
+        super().__init__()
+        self.landscape = landscape
+
     def reset(self) -> None:
         super().reset()
-        self.script.reset(QualityResponder())
+        self.script.reset(QualityResponder(self.landscape))
 
 
 @dataclass
@@ -95,9 +182,11 @@ class Outcome:
     wall_s: float
     failed: bool = False
 
+    landscape: Landscape = LANDSCAPES["tests"]
+
     @property
     def quality(self) -> float:
-        return simulated_llm.p_correct(self.instruction)
+        return self.landscape.p_correct(self.instruction)
 
 
 def _data(folder: Path, seed: int) -> tuple[Path, list[tuple[str, str]]]:
@@ -154,7 +243,13 @@ def run_ours(server: FakeServer, budget: int, seed: int, task_path: Path, varian
         wall = time.perf_counter() - started
     shown = ", ".join(f"{k} {v}" for k, v in settings.items())
     return Outcome(
-        f"promptfusion {variant} ({shown})", budget, seed, result.answer["prompt"], len(server.requests), wall
+        f"promptfusion {variant} ({shown})",
+        budget,
+        seed,
+        result.answer["prompt"],
+        len(server.requests),
+        wall,
+        landscape=server.landscape,
     )
 
 
@@ -194,7 +289,9 @@ def run_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) ->
         )
         instruction, failed = BASELINE, True
     wall = time.perf_counter() - started
-    return Outcome(names[tool], budget, seed, instruction, len(server.requests), wall, failed)
+    return Outcome(
+        names[tool], budget, seed, instruction, len(server.requests), wall, failed, server.landscape
+    )
 
 
 def _compile_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) -> str:
@@ -283,6 +380,7 @@ def main(argv: list[str] | None = None) -> None:
         default=[*OURS_VARIANTS, "copro", "mipro", "gepa"],
         help="ours: a key of OURS_VARIANTS",
     )
+    parser.add_argument("--landscape", choices=sorted(LANDSCAPES), default="tests")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
@@ -291,7 +389,7 @@ def main(argv: list[str] | None = None) -> None:
 
         dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
     outcomes: list[Outcome] = []
-    server = QualityServer()
+    server = QualityServer(LANDSCAPES[args.landscape])
     with ServerThread(server), tempfile.TemporaryDirectory(prefix="pf-quality-data-") as data:
         warm_path, _ = _data(Path(data) / "warm-up", 999)
         run_ours(server, min(args.budgets), 999, warm_path, "ours")  # imports and first connections, untimed
@@ -311,7 +409,7 @@ def main(argv: list[str] | None = None) -> None:
                     )
     header = (
         f"{time.strftime('%Y-%m-%d %H:%M')} | {platform.platform()} | {os.cpu_count()} cpus | "
-        f"python {platform.python_version()} | seeds {args.seeds}"
+        f"python {platform.python_version()} | landscape {args.landscape} | seeds {args.seeds}"
     )
     report = "\n".join([header, "", _table(outcomes)])
     print(report)
