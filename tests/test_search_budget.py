@@ -69,7 +69,7 @@ async def test_a_stop_file_stops_the_run_with_the_best_so_far(tmp_path, sim_serv
     )
 
     def on_event(kind, payload):
-        if kind == "selected":  # the baselines are scored: ask the run to stop
+        if kind == "filtered":  # the baselines are selected and checkpointed: ask the run to stop
             stop.touch()
 
     result = await optimize_async(campaign, on_event=on_event)
