@@ -204,6 +204,27 @@ def _data(folder: Path, seed: int) -> tuple[Path, list[tuple[str, str]]]:
 OURS_VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {"minibatch_size": 10, "dev_size": 20, "finalists": 2},
     "racing": {"minibatch_size": 20, "dev_size": 40, "finalists": 2, "screen_size": 8},
+    "race4": {
+        "minibatch_size": 10,
+        "dev_size": 20,
+        "finalists": 2,
+        "screen_size": 4,
+        "racing_confidence": 0.5,
+    },
+    "race3": {
+        "minibatch_size": 12,
+        "dev_size": 24,
+        "finalists": 3,
+        "screen_size": 3,
+        "racing_confidence": 0.5,
+    },
+    "race5": {
+        "minibatch_size": 16,
+        "dev_size": 32,
+        "finalists": 3,
+        "screen_size": 5,
+        "racing_confidence": 0.8,
+    },
 }
 
 
@@ -227,6 +248,7 @@ def run_ours(server: FakeServer, budget: int, seed: int, task_path: Path, varian
                 "candidates_per_step": 4,
                 "minibatch_size": settings["minibatch_size"],
                 "screen_size": settings.get("screen_size"),
+                "racing_confidence": settings.get("racing_confidence", 0.95),
                 "finalists": settings["finalists"],
                 "reflection": settings.get("reflection", 0.0),
                 "promote_top_k": 1,

@@ -203,6 +203,9 @@ class SearchConfig(_Strict):
         description="Racing: screen new candidates on this many minibatch examples per task first; only "
         "those whose accuracy interval overlaps the leader's get the rest (None: no racing).",
     )
+    racing_confidence: float = Field(
+        0.95, gt=0.0, lt=1.0, description="Two-sided confidence of the racing intervals (lower: prunes more)."
+    )
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
     target_score: float | None = Field(None, description="Stop a stage once the objective reaches this.")
     promote_top_k: int = Field(3, ge=1, description="Source prompts carried into stage 2.")

@@ -159,8 +159,9 @@ async def _race(
     """Screen every pending candidate, then finish the minibatch for those still in contention."""
     prompts = [item["prompt"] for item in pending]
     screened = await _score_all(ctx, prompts, tasks, screen)
-    leader_interval = accuracy_interval(leader["per_task"])
-    alive = [still_in_contention(accuracy_interval(r), leader_interval) for r in screened]
+    confidence = ctx.campaign.search.racing_confidence
+    leader_interval = accuracy_interval(leader["per_task"], confidence)
+    alive = [still_in_contention(accuracy_interval(r, confidence), leader_interval) for r in screened]
     finished = iter(
         await _score_all(ctx, [p for p, ok in zip(prompts, alive, strict=True) if ok], tasks, None)
     )

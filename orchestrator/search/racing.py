@@ -1,8 +1,9 @@
 """Racing: screen each new candidate on a few examples; only those still in contention get the rest.
 
-A candidate is dropped after screening only when the upper end of its 95% Wilson interval on
+A candidate is dropped after screening only when the upper end of its Wilson interval on
 accuracy (pooled over the stage's tasks) lies below the lower end of the leader's interval on its
-full minibatch: however the remaining examples go, it is unlikely to catch up. A candidate whose
+full minibatch (both at ``search.racing_confidence``, 95% by default): however the remaining
+examples go, it is unlikely to catch up. A candidate whose
 interval overlaps the leader's is never dropped. Racing reads per-example correctness (accuracy);
 the objective's other dimensions are computed on whatever examples a candidate was scored on.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import Any
 
 __all__ = ["Interval", "accuracy_interval", "still_in_contention", "wilson_interval"]
@@ -42,12 +44,12 @@ def wilson_interval(correct: int, n: int, z: float = Z_95) -> Interval:
     return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
-def accuracy_interval(per_task: Mapping[str, Mapping[str, Any]]) -> Interval:
+def accuracy_interval(per_task: Mapping[str, Mapping[str, Any]], confidence: float = 0.95) -> Interval:
     """The Wilson interval of a candidate's accuracy pooled over its tasks' results
-    (each ``{"n": examples, "wrong": [index, ...]}``)."""
+    (each ``{"n": examples, "wrong": [index, ...]}``), at two-sided ``confidence``."""
     n = sum(int(r["n"]) for r in per_task.values())
     correct = n - sum(len(r["wrong"]) for r in per_task.values())
-    return wilson_interval(correct, n)
+    return wilson_interval(correct, n, NormalDist().inv_cdf((1 + confidence) / 2))
 
 
 def still_in_contention(candidate: Interval, leader: Interval) -> bool:
