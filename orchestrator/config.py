@@ -196,6 +196,13 @@ class SearchConfig(_Strict):
         description="Share of each round's candidates written by reflective mutation (a parent from the "
         "per-example Pareto front, revised from its failing outputs) instead of fresh OPRO-style writing.",
     )
+    merge: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each round's candidates written by merging the two front members that are "
+        "right on the most different examples (reflection + merge must not exceed 1).",
+    )
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
     screen_size: int | None = Field(
         None,
@@ -216,6 +223,12 @@ class SearchConfig(_Strict):
         min_length=1,
         description="Starting prompts, scored first.",
     )
+
+    @model_validator(mode="after")
+    def _operator_shares(self) -> SearchConfig:
+        if self.reflection + self.merge > 1.0:
+            raise ValueError(f"reflection + merge is {self.reflection + self.merge:g}; it must not exceed 1")
+        return self
 
 
 class ObjectiveConfig(_Strict):

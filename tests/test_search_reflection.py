@@ -9,7 +9,13 @@ import re
 import pytest
 
 from orchestrator.runner import optimize_async
-from orchestrator.search.reflection import build_reflection_prompt, example_front, operator_stats, pick_parent
+from orchestrator.search.reflection import (
+    build_reflection_prompt,
+    complementary_pair,
+    example_front,
+    operator_stats,
+    pick_parent,
+)
 from tests import simulated_llm
 from tests.test_search_loop import _campaign
 
@@ -85,3 +91,37 @@ async def test_reflective_requests_show_the_parents_real_wrong_outputs(tmp_path,
     stats = result.final["operators"]
     assert stats == operator_stats(result.history)
     assert stats["reflected"]["candidates"] >= 1 and 0.0 <= stats["reflected"]["acceptance_rate"] <= 1.0
+
+
+def test_the_merge_pair_is_the_one_right_on_the_most_different_examples():
+    a = _cand("a", wrong=[3, 4, 5])  # right on 0-2
+    b = _cand("b", wrong=[0, 1, 2])  # right on 3-5: complements a
+    c = _cand("c", wrong=[2, 5])  # right on 0, 1, 3, 4
+    first, second, first_wins, second_wins = complementary_pair(example_front([a, b, c]))
+    assert {first["id"], second["id"]} == {"a", "b"}
+    assert first_wins == [("t", 0), ("t", 1), ("t", 2)] and second_wins == [("t", 3), ("t", 4), ("t", 5)]
+    assert complementary_pair(example_front([c])) is None
+
+
+async def test_merges_show_both_parents_and_the_examples_each_wins(tmp_path, sim_server):
+    campaign = _campaign(tmp_path, sim_server, merge=0.5, stage2_iterations=1)
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    merges = [
+        r for r in sim_server.requests if "You combine two instructions" in r.body["messages"][-1]["content"]
+    ]
+    assert merges, "no merge request was sent"
+    history = {c["prompt"]: c for c in result.history}
+    for request in merges:
+        text = request.body["messages"][-1]["content"]
+        parents = re.findall(r"<candidate_prompt>\n(.*?)\n</candidate_prompt>", text, re.S)
+        assert len(parents) == 2 and all(p in history for p in parents)
+        inputs = re.findall(r"<task_input>\n(.*?)\n</task_input>", text, re.S)
+        assert inputs
+        for given in inputs:  # each shown example is one its parent got right and the other wrong
+            right = [
+                simulated_llm.answer(p, given)[0] == ("yes" if "[gold: yes]" in given else "no")
+                for p in parents
+            ]
+            assert right[0] != right[1]
+    assert "merged" in result.final["operators"]

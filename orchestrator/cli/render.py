@@ -107,11 +107,11 @@ def print_result(result, out) -> None:
     elif soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     operators = (result.final or {}).get("operators") or {}
-    if any(name in operators for name in ("proposed", "reflected")):
+    if any(name in operators for name in ("proposed", "reflected", "merged")):
         rates = ", ".join(
             f"{name} {row['accepted']}/{row['candidates']} accepted"
             for name, row in operators.items()
-            if name in ("proposed", "reflected")
+            if name in ("proposed", "reflected", "merged")
         )
         out.print(f"operators: {rates}")
     calls = sum(u["calls"] for u in result.usage.values())

@@ -35,6 +35,10 @@ class PromptScorer(Protocol):
         """Up to ``k`` (input, the scorer's actual output, expected answer) of a minibatch result."""
         ...
 
+    def minibatch_examples(self, task: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given minibatch examples of ``task``."""
+        ...
+
     def split(self, task: str, split: str) -> tuple:
         """The examples of one split (``minibatch``, ``confirm``, ``dev``, ``test``, ``train``)."""
         ...

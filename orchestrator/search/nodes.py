@@ -11,9 +11,9 @@ from langgraph.runtime import Runtime
 from orchestrator.search.candidates import candidate_id, filter_proposals
 from orchestrator.search.context import SearchContext
 from orchestrator.search.gather import gather_settled
-from orchestrator.search.proposers import write_candidates, write_reflections
+from orchestrator.search.proposers import write_candidates, write_merges, write_reflections
 from orchestrator.search.racing import accuracy_interval, still_in_contention
-from orchestrator.search.reflection import operator_stats
+from orchestrator.search.reflection import complementary_pair, example_front, operator_stats
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
 
@@ -60,16 +60,22 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     stage, iteration = state["stage"], state["iteration"] + 1
     best = by_id(state, stage, state["best"][stage])
     size = ctx.plan().round_size(stage, ctx.calls_left())
-    reflected = round(size * ctx.campaign.search.reflection)
+    search = ctx.campaign.search
     history = stage_history(state, stage)
-    fresh, revised = await gather_settled(
+    reflected = round(size * search.reflection)
+    # Without two complementary candidates there is nothing to merge: fresh writing takes those places.
+    merged = (
+        min(size - reflected, round(size * search.merge)) if complementary_pair(example_front(history)) else 0
+    )
+    fresh, revised, combined = await gather_settled(
         [
-            write_candidates(ctx, stage, iteration, history, best["per_task"], size - reflected),
+            write_candidates(ctx, stage, iteration, history, best["per_task"], size - reflected - merged),
             write_reflections(ctx, stage, iteration, history, reflected),
+            write_merges(ctx, stage, iteration, history, merged),
         ]
     )
-    origins = ["proposed"] * len(fresh) + ["reflected"] * len(revised)
-    return {"iteration": iteration, "proposals": fresh + revised, "proposal_origins": origins}
+    origins = ["proposed"] * len(fresh) + ["reflected"] * len(revised) + ["merged"] * len(combined)
+    return {"iteration": iteration, "proposals": fresh + revised + combined, "proposal_origins": origins}
 
 
 async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:

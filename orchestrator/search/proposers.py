@@ -10,9 +10,17 @@ from orchestrator.search.candidates import extract_prompt
 from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.gather import gather_settled
 from orchestrator.search.meta_prompt import build_meta_prompt
-from orchestrator.search.reflection import build_reflection_prompt, example_front, pick_parent
+from orchestrator.search.reflection import (
+    build_merge_prompt,
+    build_reflection_prompt,
+    complementary_pair,
+    example_front,
+    pick_parent,
+)
 
-__all__ = ["write_candidates", "write_reflections"]
+__all__ = ["write_candidates", "write_merges", "write_reflections"]
+
+_MERGE_EXAMPLES = 4  # examples shown per parent
 
 
 async def write_candidates(
@@ -100,4 +108,47 @@ async def write_reflections(
         )
     replies = await gather_settled(ctx.reference.complete(r) for r in requests)
     ctx.emit("reflected", stage=stage, iteration=iteration, count=len(replies))
+    return [extract_prompt(reply.text) for reply in replies]
+
+
+async def write_merges(
+    ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int
+) -> list[str]:
+    """``count`` merges of the two front members right on the most different examples (GEPA's merge);
+    none when no two candidates complement each other."""
+    pair = complementary_pair(example_front(history)) if count else None
+    if pair is None:
+        return []
+    first, second, first_wins, second_wins = pair
+    search, seed = ctx.campaign.search, ctx.campaign.run.seed
+    described = [ctx.scorer.describe(task) for task in ctx.stage_tasks(stage)]
+
+    def shown(wins: list[tuple[str, int]]) -> list[tuple[str, str]]:
+        rows = []
+        for task, index in wins[:_MERGE_EXAMPLES]:
+            rows += ctx.scorer.minibatch_examples(task, [index])
+        return rows
+
+    meta = build_merge_prompt(
+        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
+        first_prompt=first["prompt"],
+        first_wins=shown(first_wins),
+        second_prompt=second["prompt"],
+        second_wins=shown(second_wins),
+        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
+        max_words=max(20, search.max_prompt_chars // 6),
+    )
+    settings = ctx.campaign.models.reference
+    requests = [
+        ChatRequest(
+            messages=(("user", meta),),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=derive_seed(seed, stage, iteration, "merge", index),
+            sample_index=index,
+        )
+        for index in range(count)
+    ]
+    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
+    ctx.emit("merged", stage=stage, iteration=iteration, count=len(replies))
     return [extract_prompt(reply.text) for reply in replies]

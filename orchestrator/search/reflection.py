@@ -16,7 +16,14 @@ from typing import Any
 from evaluators.delimiting import neutralize
 from prompts import render
 
-__all__ = ["build_reflection_prompt", "example_front", "operator_stats", "pick_parent"]
+__all__ = [
+    "build_merge_prompt",
+    "build_reflection_prompt",
+    "complementary_pair",
+    "example_front",
+    "operator_stats",
+    "pick_parent",
+]
 
 
 def _tagged(tag: str, text: str) -> str:
@@ -63,6 +70,54 @@ def build_reflection_prompt(
         answer_format=answer_format,
         max_words=max_words,
     )
+
+
+def build_merge_prompt(
+    *,
+    task_descriptions: Sequence[str],
+    first_prompt: str,
+    first_wins: Sequence[tuple[str, str]],
+    second_prompt: str,
+    second_wins: Sequence[tuple[str, str]],
+    answer_format: str,
+    max_words: int,
+) -> str:
+    """Render ``prompts/templates/merge.txt``: two parents, each with (input, correct answer) of the
+    examples it gets right and the other gets wrong, as neutralised data."""
+
+    def examples(rows: Sequence[tuple[str, str]]) -> str:
+        blocks = [
+            f"### Example {i}\n" + _tagged("task_input", given) + "\n" + _tagged("reference_answer", expected)
+            for i, (given, expected) in enumerate(rows, 1)
+        ]
+        return "\n\n".join(blocks) or "(none)"
+
+    return render(
+        "merge",
+        task_descriptions="\n".join(f"- {d}" for d in task_descriptions),
+        first_prompt=neutralize(first_prompt),
+        first_wins=examples(first_wins),
+        second_prompt=neutralize(second_prompt),
+        second_wins=examples(second_wins),
+        answer_format=answer_format,
+        max_words=max_words,
+    )
+
+
+def complementary_pair(
+    front: Sequence[tuple[Mapping[str, Any], int]],
+) -> tuple[Mapping[str, Any], Mapping[str, Any], list[tuple[str, int]], list[tuple[str, int]]] | None:
+    """The two front members that are best on the most different examples (the largest smaller side of
+    their two set differences), with those examples as (task, index); None without such a pair."""
+    members = [cand for cand, _ in front]
+    best, best_gain = None, 0
+    for i, first in enumerate(members):
+        for second in members[i + 1 :]:
+            a, b = _correct(first), _correct(second)
+            gain = min(len(a - b), len(b - a))
+            if gain > best_gain:
+                best, best_gain = (first, second, sorted(a - b), sorted(b - a)), gain
+    return best
 
 
 def _correct(candidate: Mapping[str, Any]) -> frozenset[tuple[str, int]]:

@@ -172,6 +172,11 @@ class TaskPromptScorer:
             for m in rows
         ]
 
+    def minibatch_examples(self, task: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given minibatch examples."""
+        data, minibatch = self.tasks[task], self._splits[task]["minibatch"]
+        return [(data.render_input(minibatch[i]), minibatch[i].target) for i in indices if i < len(minibatch)]
+
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]
         description = data.description or f"The task {data.name!r}."
