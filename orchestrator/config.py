@@ -216,7 +216,9 @@ class SearchConfig(_Strict):
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
     target_score: float | None = Field(None, description="Stop a stage once the objective reaches this.")
     promote_top_k: int = Field(3, ge=1, description="Source prompts carried into stage 2.")
-    finalists: int = Field(3, ge=1, description="Best candidates re-scored on the full dev split.")
+    finalists: int = Field(
+        3, ge=1, description="Best candidates confirmed on the dev examples outside the minibatch."
+    )
     max_prompt_chars: int = Field(1200, ge=20, description="Longer candidates are rejected.")
     baseline_prompts: list[str] = Field(
         default_factory=lambda: ["Answer the question."],

@@ -91,6 +91,12 @@ async def test_reflective_requests_show_the_parents_real_wrong_outputs(tmp_path,
     stats = result.final["operators"]
     assert stats == operator_stats(result.history)
     assert stats["reflected"]["candidates"] >= 1 and 0.0 <= stats["reflected"]["acceptance_rate"] <= 1.0
+    from orchestrator.report import build_report
+    from orchestrator.store import RunStore
+
+    markdown = build_report(RunStore(campaign.run.store), result.run_id, fmt="md", environ={})
+    reflected = stats["reflected"]
+    assert f"reflected {reflected['accepted']}/{reflected['candidates']} accepted" in markdown
 
 
 def test_the_merge_pair_is_the_one_right_on_the_most_different_examples():

@@ -92,6 +92,7 @@ def gather_report(
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
             "final": _final(result.get("final")),
             "answer": result.get("answer"),
+            "operators": (result.get("final") or {}).get("operators"),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
             "soft": soft,
@@ -183,7 +184,7 @@ def _prompts(result: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]) -> 
     held_out = {row.get("prompt"): row.get("objective") for row in (final.get("test") or {}).values()}
     rows = []
     if final.get("winner"):
-        rows.append(("winner (finalists re-scored on the full dev split)", final["winner"]))
+        rows.append(("winner (finalists confirmed on dev examples outside the minibatch)", final["winner"]))
     winners = result.get("winners") or {}
     for stage in stages:
         best = winners.get(stage["name"])

@@ -209,6 +209,12 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
         return note
     headers = ["contender", "kind", "objective", "accuracy", "accuracy 95% CI", "ECE", "ECE 95% CI"]
     table = _table(headers, rows, numeric=(2, 3, 4, 5, 6))
+    operators = report.get("operators") or {}
+    if operators:
+        parts = ", ".join(
+            f"{esc(n)} {r['accepted']}/{r['candidates']} accepted" for n, r in operators.items()
+        )
+        table += f'<p class="note">Candidates per operator: {parts}.</p>'
     return _figure(plots, "comparison") + table
 
 

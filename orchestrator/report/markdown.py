@@ -134,7 +134,7 @@ def _comparison(report: Mapping[str, Any]) -> list[str]:
         answer = report.get("answer")
         if answer:
             best = f"Best prompt so far (objective {_cell(answer.get('objective'))}; {answer['measured']}):"
-            return lines + ["_No held-out comparison yet._", "", best, "", "```", answer["prompt"], "```", ""]
+            return lines + ["_No held-out comparison yet._", "", best, "", *_fence(answer["prompt"])]
         return lines + ["_No held-out comparison yet._", ""]
     rows = [
         [
@@ -148,7 +148,16 @@ def _comparison(report: Mapping[str, Any]) -> list[str]:
         ]
         for r in report["comparison"]
     ]
-    return lines + _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
+    table = _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
+    return lines + table + _operators(report)
+
+
+def _operators(report: Mapping[str, Any]) -> list[str]:
+    rows = report.get("operators") or {}
+    if not rows:
+        return []
+    parts = [f"{name} {row['accepted']}/{row['candidates']} accepted" for name, row in rows.items()]
+    return ["", "Candidates per operator: " + ", ".join(parts) + ".", ""]
 
 
 def _prompts(report: Mapping[str, Any]) -> list[str]:
