@@ -226,6 +226,14 @@ class SearchConfig(_Strict):
         description="Starting prompts, scored first.",
     )
 
+    demos: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Demonstrations searched jointly with the instruction: each round one candidate is the "
+        "best instruction plus this many train examples it answers right (0: none).",
+    )
+
     @model_validator(mode="after")
     def _operator_shares(self) -> SearchConfig:
         if self.reflection + self.merge > 1.0:

@@ -131,3 +131,34 @@ async def test_merges_show_both_parents_and_the_examples_each_wins(tmp_path, sim
             ]
             assert right[0] != right[1]
     assert "merged" in result.final["operators"]
+
+
+async def test_demonstrations_are_train_examples_the_instruction_answers_right(tmp_path, sim_server):
+    from orchestrator.search.demos import DEMOS_HEADER, instruction_of
+    from orchestrator.search.task_scorer import TaskPromptScorer
+    from orchestrator.tasks.resolve import load_campaign_tasks
+
+    campaign = _campaign(tmp_path, sim_server, demos=2, stage2_iterations=1)
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    demonstrated = [c for c in result.history if c["origin"] == "demos"]
+    assert demonstrated, "no demonstrated candidate"
+    tasks = load_campaign_tasks(campaign)
+    splits = TaskPromptScorer(tasks, campaign, scorer_llm=None)
+    held = {
+        tasks[t].render_input(e)
+        for t in tasks
+        for name in ("minibatch", "confirm", "test")
+        for e in splits.split(t, name)
+    }
+    train = {tasks[t].render_input(e): e.target for t in tasks for e in splits.split(t, "train")}
+    for cand in demonstrated:
+        base = instruction_of(cand["prompt"])
+        assert DEMOS_HEADER not in base and base in {c["prompt"] for c in result.history}
+        shots = re.findall(r"Input: (.*?)\nAnswer: (\w+)", cand["prompt"])
+        assert 1 <= len(shots) <= 2  # up to k: the bootstrap tries twice as many train examples
+        for given, answer in shots:
+            assert given in train and given not in held  # from the train split, never a scored example
+            assert answer == train[given]
+            assert simulated_llm.answer(base, given)[0] == answer  # one the bare instruction gets right
+    assert "demos" in result.final["operators"]

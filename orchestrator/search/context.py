@@ -35,8 +35,8 @@ class PromptScorer(Protocol):
         """Up to ``k`` (input, the scorer's actual output, expected answer) of a minibatch result."""
         ...
 
-    def minibatch_examples(self, task: str, indices: Sequence[int]) -> list[tuple[str, str]]:
-        """(input, correct answer) of the given minibatch examples of ``task``."""
+    def examples(self, task: str, split: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given examples of one split of ``task``."""
         ...
 
     def split(self, task: str, split: str) -> tuple:

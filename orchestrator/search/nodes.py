@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 
 from orchestrator.search.candidates import candidate_id, filter_proposals
 from orchestrator.search.context import SearchContext
+from orchestrator.search.demos import write_demos
 from orchestrator.search.gather import gather_settled
 from orchestrator.search.proposers import write_candidates, write_merges, write_reflections
 from orchestrator.search.racing import accuracy_interval, still_in_contention
@@ -67,15 +68,23 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     merged = (
         min(size - reflected, round(size * search.merge)) if complementary_pair(example_front(history)) else 0
     )
-    fresh, revised, combined = await gather_settled(
+    demos = 1 if search.demos and size - reflected - merged >= 2 else 0  # fresh writing keeps a place
+    fresh, revised, combined, demonstrated = await gather_settled(
         [
-            write_candidates(ctx, stage, iteration, history, best["per_task"], size - reflected - merged),
+            write_candidates(
+                ctx, stage, iteration, history, best["per_task"], size - reflected - merged - demos
+            ),
             write_reflections(ctx, stage, iteration, history, reflected),
             write_merges(ctx, stage, iteration, history, merged),
+            write_demos(ctx, stage, best["prompt"], search.demos if demos else 0),
         ]
     )
-    origins = ["proposed"] * len(fresh) + ["reflected"] * len(revised) + ["merged"] * len(combined)
-    return {"iteration": iteration, "proposals": fresh + revised + combined, "proposal_origins": origins}
+    written = {"proposed": fresh, "reflected": revised, "merged": combined, "demos": demonstrated}
+    return {
+        "iteration": iteration,
+        "proposals": [p for prompts in written.values() for p in prompts],
+        "proposal_origins": [origin for origin, prompts in written.items() for _ in prompts],
+    }
 
 
 async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:

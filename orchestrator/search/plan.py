@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orchestrator.config import Campaign
+from orchestrator.search.demos import bootstrap_calls
 
 __all__ = ["SearchPlan", "plan_for", "split_sizes"]
 
@@ -38,6 +39,7 @@ class SearchPlan:
         finalists: candidates confirmed on ``confirm``.
         judged: LLM-judged dimensions (one judge call per candidate and task each).
         stage_rounds: most rounds per stage.
+        demos: demonstrations per demonstrated candidate (0: none; else each round bootstraps them).
     """
 
     n_source: int
@@ -50,6 +52,7 @@ class SearchPlan:
     finalists: int
     judged: int
     stage_rounds: dict[str, int]
+    demos: int = 0
 
     def tasks(self, stage: str) -> int:
         return self.n_source if stage == "source" else 1
@@ -58,16 +61,22 @@ class SearchPlan:
         """One proposal, then scored on each of the stage's minibatches (the worst case under racing)."""
         return 1 + self.tasks(stage) * (self.minibatch + self.judged)
 
+    def round_overhead(self, stage: str) -> int:
+        """Calls a round makes besides its candidates': the demonstrations' bootstrap (the demonstrated
+        candidate itself needs no proposal call)."""
+        return max(0, bootstrap_calls(self.demos, self.tasks(stage)) - 1)
+
     def round_calls(self, stage: str, size: int | None = None) -> int:
         """One propose-and-score round of ``size`` candidates (default: a full round)."""
-        return (self.candidates_per_step if size is None else size) * self.candidate_calls(stage)
+        size = self.candidates_per_step if size is None else size
+        return size * self.candidate_calls(stage) + (self.round_overhead(stage) if size else 0)
 
     def round_size(self, stage: str, calls_left: int | None) -> int:
         """Candidates the next round of ``stage`` may propose: a full round, or as many as the calls
         left allow with the end kept (0: the stage's exploration is over)."""
         if calls_left is None:
             return self.candidates_per_step
-        spare = calls_left - self.reserve_after(stage)
+        spare = calls_left - self.reserve_after(stage) - self.round_overhead(stage)
         return max(0, min(self.candidates_per_step, spare // self.candidate_calls(stage)))
 
     def start_calls(self, stage: str) -> int:
@@ -101,7 +110,8 @@ class SearchPlan:
             ``{"reference": proposals, "scorer": scored examples, "judge": judged candidates}``.
         """
         used = self.start_calls("source")
-        rounds = {"source": 0, "target": 0}  # candidates proposed per stage
+        proposed = {"source": 0, "target": 0}  # candidates per stage
+        rounds = 0
         for stage in ("source", "target"):
             if stage == "target":
                 used += self.start_calls("target")
@@ -110,10 +120,12 @@ class SearchPlan:
                 if size == 0:
                     break
                 used += self.round_calls(stage, size)
-                rounds[stage] += size
+                proposed[stage] += size
+                rounds += 1
         used += self.end_calls()
-        reference = sum(rounds.values())
-        judge = self.judged * self._judged_candidates(rounds)
+        # The demonstrated candidate of each round is bootstrapped by the scorer, not proposed.
+        reference = sum(proposed.values()) - (rounds if self.demos else 0)
+        judge = self.judged * self._judged_candidates(proposed)
         scorer = used - reference - judge
         if max_calls is not None and used > max_calls:  # the budget stops the run before its end
             scorer = max(0, max_calls - reference - judge)
@@ -154,6 +166,7 @@ def plan_for(campaign: Campaign, sizes: Mapping[str, int] | None = None) -> Sear
         finalists=search.finalists,
         judged=judged,
         stage_rounds={"source": search.stage1_iterations, "target": search.stage2_iterations},
+        demos=search.demos,
     )
 
 

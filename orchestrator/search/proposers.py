@@ -126,7 +126,7 @@ async def write_merges(
     def shown(wins: list[tuple[str, int]]) -> list[tuple[str, str]]:
         rows = []
         for task, index in wins[:_MERGE_EXAMPLES]:
-            rows += ctx.scorer.minibatch_examples(task, [index])
+            rows += ctx.scorer.examples(task, "minibatch", [index])
         return rows
 
     meta = build_merge_prompt(

@@ -172,10 +172,10 @@ class TaskPromptScorer:
             for m in rows
         ]
 
-    def minibatch_examples(self, task: str, indices: Sequence[int]) -> list[tuple[str, str]]:
-        """(input, correct answer) of the given minibatch examples."""
-        data, minibatch = self.tasks[task], self._splits[task]["minibatch"]
-        return [(data.render_input(minibatch[i]), minibatch[i].target) for i in indices if i < len(minibatch)]
+    def examples(self, task: str, split: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given examples of a split."""
+        data, rows = self.tasks[task], self._splits[task][split]
+        return [(data.render_input(rows[i]), rows[i].target) for i in indices if i < len(rows)]
 
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]
