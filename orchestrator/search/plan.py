@@ -79,9 +79,12 @@ class SearchPlan:
         spare = calls_left - self.reserve_after(stage) - self.round_overhead(stage)
         return max(0, min(self.candidates_per_step, spare // self.candidate_calls(stage)))
 
-    def start_calls(self, stage: str) -> int:
-        """Scoring the stage's first pool (the baselines in stage 1, the promoted prompts in stage 2)."""
+    def start_calls(self, stage: str, source_pool: int | None = None) -> int:
+        """Scoring the stage's first pool: the baselines in stage 1; in stage 2 the promoted prompts,
+        at most ``source_pool`` (the prompts stage 1 scored; None: unknown yet, the worst case)."""
         prompts = self.baselines if stage == "source" else self.promote
+        if stage == "target" and source_pool is not None:
+            prompts = min(prompts, source_pool)
         return prompts * self.tasks(stage) * (self.minibatch + self.judged)
 
     def end_calls(self) -> int:
@@ -114,7 +117,9 @@ class SearchPlan:
         rounds = 0
         for stage in ("source", "target"):
             if stage == "target":
-                used += self.start_calls("target")
+                # The run reserves the worst case but pays for the prompts stage 1 really has, and
+                # spends what is left on stage-2 rounds; so does this walk.
+                used += self.start_calls("target", self.baselines + proposed["source"])
             for _ in range(self.stage_rounds[stage]):
                 size = self.round_size(stage, None if max_calls is None else max_calls - used)
                 if size == 0:
