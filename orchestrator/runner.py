@@ -42,7 +42,8 @@ class RunResult:
         answer: the best prompt so far with its scores and how they were measured (see
             ``orchestrator.search.answer.best_so_far``); the tested winner when done.
         winners: ``{"source": candidate, "target": candidate}`` (best of each stage so far).
-        final: finalists on the full dev split, the winner, held-out test scores (when done).
+        final: finalists confirmed on dev examples outside the minibatch, the winner, held-out test
+            scores (when done), candidates and acceptance per operator.
         history: every scored candidate, both stages.
         soft: the soft-prompt stage's curves, gate, vector similarity and final comparison (when run).
         usage: per role and model: calls, cache hits, tokens, cost.

@@ -31,7 +31,7 @@ class SearchState(TypedDict, total=False):
     best: dict[str, str]  # stage -> id of its best candidate
     stale: int  # rounds without improvement in the current stage
     stage_stop: dict[str, str]  # stage -> why it stopped
-    final: dict[str, Any]  # finalists on full dev, the winner, held-out test scores
+    final: dict[str, Any]  # finalists confirmed outside the minibatch, the winner, held-out test scores
     soft: dict[str, Any]  # the soft-prompt stage's plan and what it has trained (or why it was skipped)
     soft_report: dict[str, Any]  # curves, gate, similarity, final comparison (the report's "soft")
 
