@@ -53,6 +53,7 @@ DSPY_SETTINGS: dict[int, dict[str, Any]] = {
     100: {"copro": (10, 4, 2), "mipro": (10, 4, 6, 5), "gepa": (8, 80)},
     200: {"copro": (20, 4, 2), "mipro": (15, 6, 12, 8), "gepa": (12, 170)},
     400: {"copro": (20, 6, 3), "mipro": (20, 8, 24, 10), "gepa": (16, 350)},
+    800: {"copro": (20, 8, 5)},  # COPRO at twice our largest budget only
 }
 
 
