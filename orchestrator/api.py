@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Campaign, load_campaign
-from orchestrator.runner import EventCallback, RunResult, optimize_async, resume_async
+from orchestrator.errors import RunNotFound
+from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
+from orchestrator.store import RunStore, new_run_id
+from orchestrator.store_location import store_path
 
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
@@ -52,16 +55,21 @@ def optimize(
             $0; the report says so), as ``budget.allow_unpriced: true`` does.
 
     Returns:
-        The result; ``status`` is ``"stopped"`` when a budget was reached, ``"failed"`` when a backend
-        failed for good or failed the baseline prompts systematically (``message`` says why); both
-        are checkpointed: fix what is wrong and ``resume`` continues.
+        The result; ``status`` is ``"stopped"`` when a budget, time limit or stop file ended the run,
+        ``"interrupted"`` after Ctrl-C, ``"failed"`` when a backend failed for good or failed the
+        baseline prompts systematically (``message`` says why); all are checkpointed: fix what is
+        wrong and ``resume`` continues. ``answer`` always holds the best prompt so far and how it was
+        measured.
 
     Raises:
         ConfigError, DataError: bad campaign or task data (nothing run).
     """
-    return asyncio.run(
-        optimize_async(_campaign(campaign, allow_unpriced, environ), on_event=on_event, environ=environ)
-    )
+    campaign = _campaign(campaign, allow_unpriced, environ)
+    run_id = new_run_id()
+    try:
+        return asyncio.run(optimize_async(campaign, on_event=on_event, environ=environ, run_id=run_id))
+    except KeyboardInterrupt:
+        return _saved_result(campaign.run.store, run_id)
 
 
 def resume(
@@ -87,8 +95,33 @@ def resume(
         RunNotFound, RunLocked (another process is running it), ResumeRefused.
     """
     corrected = None if campaign is None else _campaign(campaign)
-    return asyncio.run(
-        resume_async(
-            run_id, store_path=store, campaign=corrected, budget=budget, on_event=on_event, environ=environ
+    try:
+        return asyncio.run(
+            resume_async(
+                run_id,
+                store_path=store,
+                campaign=corrected,
+                budget=budget,
+                on_event=on_event,
+                environ=environ,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        given = store if store is not None else (corrected.run.store if corrected else None)
+        return _saved_result(store_path(given), run_id)
+
+
+def _saved_result(store_path: str | Path, run_id: str) -> RunResult:
+    """After Ctrl-C: the best prompt so far, as the interrupted run saved it (re-raise if it never
+    started)."""
+    store = RunStore(store_path)
+    try:
+        try:
+            saved = store.result(run_id)
+        except RunNotFound:
+            saved = None
+        if saved is None:
+            raise KeyboardInterrupt
+        return result_from_store(store, run_id)
+    finally:
+        store.close()

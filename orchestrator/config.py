@@ -173,8 +173,20 @@ class TasksConfig(_Strict):
         return data
 
 
+# Call budgets of the search presets (what a campaign may spend when budget.max_calls is not given).
+PRESET_CALLS = {"light": 150, "medium": 400, "heavy": 1200}
+# Rounds per stage under a preset when the campaign does not set them: the budget ends the search.
+PRESET_ROUNDS = 100
+
+
 class SearchConfig(_Strict):
     """The discrete search (both stages)."""
+
+    preset: Literal["light", "medium", "heavy"] | None = Field(
+        None,
+        description="A call budget (light 150, medium 400, heavy 1200) for budget.max_calls when it is "
+        "unset; rounds not set explicitly then run until the budget, less what the end needs, is spent.",
+    )
 
     stage1_iterations: int = Field(3, ge=0, description="Propose-score rounds over the source tasks.")
     stage2_iterations: int = Field(3, ge=0, description="Propose-score rounds on the target task.")
@@ -190,17 +202,56 @@ class SearchConfig(_Strict):
         20, ge=1, description="Earlier prompts shown in the meta-prompt, sorted ascending."
     )
     exemplars: int = Field(3, ge=0, description="Task examples shown in the meta-prompt.")
+    reflection: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each round's candidates written by reflective mutation (a parent from the "
+        "per-example Pareto front, revised from its failing outputs) instead of fresh OPRO-style writing.",
+    )
+    merge: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each round's candidates written by merging the two front members that are "
+        "right on the most different examples (reflection + merge must not exceed 1).",
+    )
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
+    screen_size: int | None = Field(
+        None,
+        ge=1,
+        description="Racing: screen new candidates on this many minibatch examples per task first; only "
+        "those whose accuracy interval overlaps the leader's get the rest (None: no racing).",
+    )
+    racing_confidence: float = Field(
+        0.95, gt=0.0, lt=1.0, description="Two-sided confidence of the racing intervals (lower: prunes more)."
+    )
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
     target_score: float | None = Field(None, description="Stop a stage once the objective reaches this.")
     promote_top_k: int = Field(3, ge=1, description="Source prompts carried into stage 2.")
-    finalists: int = Field(3, ge=1, description="Best candidates re-scored on the full dev split.")
+    finalists: int = Field(
+        3, ge=1, description="Best candidates confirmed on the dev examples outside the minibatch."
+    )
     max_prompt_chars: int = Field(1200, ge=20, description="Longer candidates are rejected.")
     baseline_prompts: list[str] = Field(
         default_factory=lambda: ["Answer the question."],
         min_length=1,
         description="Starting prompts, scored first.",
     )
+
+    demos: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Demonstrations searched jointly with the instruction: each round one candidate is the "
+        "best instruction plus this many train examples it answers right (0: none).",
+    )
+
+    @model_validator(mode="after")
+    def _operator_shares(self) -> SearchConfig:
+        if self.reflection + self.merge > 1.0:
+            raise ValueError(f"reflection + merge is {self.reflection + self.merge:g}; it must not exceed 1")
+        return self
 
 
 class ObjectiveConfig(_Strict):
@@ -222,7 +273,9 @@ class ObjectiveConfig(_Strict):
 
 
 class BudgetConfig(_Strict):
-    """Hard limits; the run stops cleanly, resumable, when one is reached."""
+    """Hard limits; the run stops cleanly, resumable, with the best prompt so far, when one is reached.
+    The search keeps the calls its end needs (finalists' confirmation, held-out test) out of
+    exploration, so a call budget normally ends the run ``done`` with a tested winner."""
 
     max_calls: int | None = Field(None, ge=1, description="Most LLM calls (cache hits are free).")
     max_tokens: int | None = Field(None, ge=1, description="Most tokens, prompt plus completion.")
@@ -230,6 +283,8 @@ class BudgetConfig(_Strict):
     allow_unpriced: bool = Field(
         False, description="Allow max_usd with a model of unknown price (its calls count as $0)."
     )
+    max_seconds: float | None = Field(None, gt=0, description="Wall-clock limit of one run or resume.")
+    stop_file: str | None = Field(None, description="Stop the run once this file exists.")
 
 
 class SoftConfig(_Strict):
@@ -270,6 +325,18 @@ class Campaign(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> Campaign:
+        preset = self.search.preset
+        if preset is None:
+            return self
+        if self.budget.max_calls is None:
+            self.budget.max_calls = PRESET_CALLS[preset]
+        for rounds in ("stage1_iterations", "stage2_iterations"):
+            if rounds not in self.search.model_fields_set:
+                setattr(self.search, rounds, PRESET_ROUNDS)
+        return self
 
     @model_validator(mode="after")
     def _judge_needed(self) -> Campaign:

@@ -1,8 +1,9 @@
 """Pre-flight estimate of a campaign's LLM calls, tokens and cost (``promptfusion run --dry-run``).
 
-An upper bound for the search as configured: every round proposes its full quota and every candidate
-survives the filter; patience and target scores can only make the real run cheaper. Cache hits (a
-resumed or repeated run) are not subtracted.
+The calls come from the allocation plan the run itself follows (``orchestrator.search.plan``), with
+the real split sizes of the campaign's tasks: every round the iteration limits and the call budget
+allow proposes its full quota and every candidate survives the filter; patience, a target score,
+duplicate proposals and cache hits (a resumed or repeated run) can only make the real run cheaper.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.config import Campaign
+from orchestrator.search.plan import plan_for, split_sizes
 
 __all__ = ["Estimate", "estimate_campaign"]
 
@@ -44,37 +46,47 @@ def estimate_campaign(campaign: Campaign) -> Estimate:
     Returns:
         Calls and tokens per role (reference, scorer, judge) and USD where every model has a price.
     """
-    search, tasks = campaign.search, campaign.tasks
-    n_source = len(tasks.source)
-    minibatch = min(search.minibatch_size, tasks.dev_size)
-    baselines = len(search.baseline_prompts)
-    proposals = (search.stage1_iterations + search.stage2_iterations) * search.candidates_per_step
-    scored_examples = (
-        baselines * n_source * minibatch
-        + search.stage1_iterations * search.candidates_per_step * n_source * minibatch
-        + (search.promote_top_k + baselines) * minibatch
-        + search.stage2_iterations * search.candidates_per_step * minibatch
-        + search.finalists * tasks.dev_size
-        + 3 * tasks.test_size
-    )
+    search = campaign.search
+    plan = plan_for(campaign, _split_sizes(campaign))
+    calls = plan.calls_by_role(campaign.budget.max_calls)
+    proposals, scored_examples = calls["reference"], calls["scorer"]
     meta_tokens = _META_BASE_TOKENS + _META_PER_HISTORY * search.history_top_k
     example_tokens = _EXAMPLE_TOKENS + search.max_prompt_chars // 8
-    calls = {"reference": proposals, "scorer": scored_examples}
     tokens = {
         "reference": (proposals * meta_tokens, proposals * campaign.models.reference.max_tokens),
         "scorer": (scored_examples * example_tokens, scored_examples * campaign.models.scorer.max_tokens),
     }
     notes = []
-    judged = campaign.objective.judge_dimensions
-    if judged and campaign.models.judge is not None:
-        candidates = baselines + proposals + search.promote_top_k + search.finalists + 3
-        calls["judge"] = candidates * len(judged) * max(1, n_source)
+    if calls["judge"] and campaign.models.judge is not None:
         tokens["judge"] = (calls["judge"] * _JUDGE_TOKENS, calls["judge"] * campaign.models.judge.max_tokens)
         notes.append("judge calls assume one verdict per candidate and task (output judges cost more)")
+    else:
+        del calls["judge"]
+    max_calls = campaign.budget.max_calls
+    if max_calls is not None and max_calls < plan.minimum_calls():
+        notes.append(
+            f"budget.max_calls={max_calls} is below the {plan.minimum_calls()} calls a run needs to reach a"
+            " tested winner (baselines, promotion, confirmation, test): it will stop with its best so far"
+        )
     usd = _price(campaign, tokens)
     if usd is None:
         notes.append("cost unknown: no price for at least one hosted model (set options.price_usd_per_mtok)")
     return Estimate(calls=calls, tokens=tokens, usd=usd, notes=notes)
+
+
+def _split_sizes(campaign: Campaign) -> dict[str, int] | None:
+    """The real split sizes (tasks smaller than ``dev_size``/``test_size`` hold fewer); None when the
+    task data cannot be read here (the configured sizes are used)."""
+    from orchestrator.errors import DataError
+    from orchestrator.search.task_scorer import TaskPromptScorer
+    from orchestrator.tasks.resolve import load_campaign_tasks
+
+    try:
+        tasks = load_campaign_tasks(campaign)
+    except DataError:
+        return None
+    scorer = TaskPromptScorer(tasks, campaign, scorer_llm=None)
+    return split_sizes(scorer.split, [t.name for t in campaign.tasks.source], campaign.tasks.target.name)
 
 
 def _price(campaign: Campaign, tokens: dict[str, tuple[int, int]]) -> float | None:

@@ -19,6 +19,7 @@ from orchestrator.json_safe import json_safe
 from orchestrator.lease import RunLease
 from orchestrator.resume_changes import check_resume_changes
 from orchestrator.scoring.capability import decide_scoring
+from orchestrator.stoppers import run_until_stopped
 from orchestrator.store import RunStore
 from orchestrator.store_location import existing_store
 
@@ -40,10 +41,14 @@ class RunResult:
 
     Attributes:
         run_id: the run's id (use it to resume, show or report).
-        status: ``"done"``, ``"stopped"`` (a budget was reached; resumable) or ``"failed"``.
+        status: ``"done"``, ``"stopped"`` (a budget, time limit or stop file; resumable),
+            ``"interrupted"`` (Ctrl-C; resumable) or ``"failed"``.
         message: why it stopped, in one line.
+        answer: the best prompt so far with its scores and how they were measured (see
+            ``orchestrator.search.answer.best_so_far``); the tested winner when done.
         winners: ``{"source": candidate, "target": candidate}`` (best of each stage so far).
-        final: finalists on the full dev split, the winner, held-out test scores (when done).
+        final: finalists confirmed on dev examples outside the minibatch, the winner, held-out test
+            scores (when done), candidates and acceptance per operator.
         history: every scored candidate, both stages.
         soft: the soft-prompt stage's curves, gate, vector similarity and final comparison (when run).
         usage: per role and model: calls, cache hits, tokens, cost.
@@ -53,6 +58,7 @@ class RunResult:
     run_id: str
     status: str
     message: str
+    answer: dict[str, Any] | None = None
     winners: dict[str, Any] = field(default_factory=dict)
     final: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -209,6 +215,7 @@ async def _execute(
         open_checkpointer(checkpoint_path(campaign.run.store)) as saver,
     ):
         graph = compiled_search_graph().copy(update={"checkpointer": saver})
+        reason = None
         try:
             # Before anything else is spent: one probe at most, cached, so a resume pays nothing.
             has_labels = any(task.labels is not None for task in tasks.values())
@@ -217,30 +224,45 @@ async def _execute(
             emit("scoring", decision.to_event())
             context = _search_context(campaign, run_id, tasks, res, store, decision.mode, emit)
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
-            state = await graph.ainvoke(start, thread, context=context, durability="sync")
+            job = graph.ainvoke(start, thread, context=context, durability="sync")
+            state, reason = await run_until_stopped(job, _stoppers(campaign))
         except BudgetExceeded as exc:
-            message = f"stopped: {exc.budget} budget reached ({exc}); resume with a larger budget"
-            store.set_status(run_id, "stopped", message)
             store.record_event(run_id, "budget", {"budget": exc.budget})
-            state = (await graph.aget_state(thread)).values
-            return _result(run_id, "stopped", message, state, store)
+            reason = f"{exc.budget} budget reached ({exc}); resume with a larger budget"
         except (SystematicFailure, LLMError) as exc:
             # An outage or a capability gap is a failed run, never a bad prompt (STYLE rule 8).
             message = str(exc) if isinstance(exc, SystematicFailure) else f"{type(exc).__name__}: {exc}"
-            store.set_status(run_id, "failed", message)
             store.record_event(run_id, "failed", {"error": type(exc).__name__, "message": message})
             state = (await graph.aget_state(thread)).values
-            return _result(run_id, "failed", message, state, store)
+            return _save(store, _result(run_id, "failed", message, state, store))
         except (asyncio.CancelledError, KeyboardInterrupt):
-            store.set_status(run_id, "interrupted", "interrupted; resume to continue")
+            state = (await graph.aget_state(thread)).values
+            _save(store, _result(run_id, "interrupted", "interrupted; resume to continue", state, store))
             raise
         except Exception as exc:
             store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
             raise
+        if reason is not None:
+            state = (await graph.aget_state(thread)).values
+            return _save(store, _result(run_id, "stopped", f"stopped: {reason}", state, store))
     result = _result(run_id, "done", "finished", state, store)
     result.message = _summary(result)
-    store.set_result(run_id, result.to_dict())
-    store.set_status(run_id, "done", result.message)
+    return _save(store, result)
+
+
+def _stoppers(campaign: Campaign):
+    from orchestrator.stoppers import Stoppers
+
+    stop_file = campaign.budget.stop_file
+    return Stoppers(max_seconds=campaign.budget.max_seconds, stop_file=Path(stop_file) if stop_file else None)
+
+
+def _save(store: RunStore, result: RunResult) -> RunResult:
+    """Keep the result (a stopped run's best so far too) where ``show`` and the report read it."""
+    if result.status != "done" and result.answer is not None:
+        result.message += f"; best so far: {result.answer['measured']}"
+    store.set_result(result.run_id, result.to_dict())
+    store.set_status(result.run_id, result.status, result.message)
     return result
 
 
@@ -270,6 +292,7 @@ def _search_context(
         dimensions=policy.dimensions,
         objective=lambda normalized: _objective(normalized, weights),
         soft=_soft_stage(campaign, tasks),
+        budget=res.budget,
         on_event=emit,
     )
 
@@ -315,6 +338,8 @@ def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) ->
 
 
 def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], store: RunStore) -> RunResult:
+    from orchestrator.search.answer import best_so_far
+
     history = list(state.get("history", []))
     winners = {}
     for stage, cid in state.get("best", {}).items():
@@ -323,6 +348,7 @@ def _result(run_id: str, status: str, message: str, state: Mapping[str, Any], st
         run_id=run_id,
         status=status,
         message=message,
+        answer=best_so_far(state),
         winners=winners,
         final=state.get("final"),
         history=history,
@@ -340,6 +366,7 @@ def result_from_store(store: RunStore, run_id: str) -> RunResult:
         run_id=run_id,
         status=summary.status,
         message=summary.message or "",
+        answer=saved.get("answer"),
         winners=saved.get("winners", {}),
         final=saved.get("final"),
         history=saved.get("history", []),

@@ -101,6 +101,11 @@ class CallRecord(Protocol):
     error: str | None
 
 
+def new_run_id() -> str:
+    """A fresh run id: the start time and a random suffix (``20260101-120000-a1b2c3``)."""
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
 class RunStore:
     """SQLite-backed store of runs. Safe to share between threads of one process.
 
@@ -137,7 +142,7 @@ class RunStore:
     # -- runs --------------------------------------------------------------------------------
     def create_run(self, name: str, config: Mapping[str, Any], seed: int, run_id: str | None = None) -> str:
         """Register a new run and return its id."""
-        run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        run_id = run_id or new_run_id()
         now = self._clock()
         with self._tx() as db:
             db.execute(

@@ -87,7 +87,7 @@ def test_run_then_runs_and_show(tmp_path, sim_server):
 def test_dry_run_estimates_without_calls(tmp_path, sim_server):
     campaign = _write_campaign(tmp_path, sim_server)
     out = _cli("run", str(campaign), "--dry-run", "--max-calls", "10", cwd=tmp_path).stdout
-    assert "pre-flight estimate" in out and "max_calls" in out
+    assert "pre-flight estimate" in out and "max_calls=10 is below" in out
     assert sim_server.requests == []
 
 
@@ -182,3 +182,14 @@ def test_models_ping_reports_latency_and_failures(tmp_path, sim_server):
     sim_server.script.push(Fault.http_status(401))
     failed = _cli("models", str(campaign), "--ping", cwd=tmp_path, check=False)
     assert failed.returncode == 1 and "Fatal" in failed.stdout
+
+
+def test_a_run_stopped_by_its_budget_prints_and_shows_its_best_prompt_so_far(tmp_path, sim_server):
+    campaign = _write_campaign(tmp_path, sim_server)
+    proc = _cli("run", str(campaign), "--max-calls", "25", "--no-report", cwd=tmp_path, check=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "best prompt so far" in proc.stdout and "not confirmed on dev" in proc.stdout
+    store = str(tmp_path / "runs" / "store.sqlite")
+    run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
+    shown = _cli("show", run_id, "--store", store, cwd=tmp_path).stdout
+    assert "stopped" in shown and "best prompt so far" in shown

@@ -57,7 +57,7 @@ async def test_the_safety_timeout_stops_a_backend_that_hangs():
     assert ledger.usage().errors == 1
 
 
-async def test_cancelling_a_call_returns_its_reservation_and_slot(
+async def test_cancelling_a_sent_call_counts_it_and_frees_its_slot(
     make_gateway: MakeGateway, fake_server: FakeServer
 ):
     fake_server.script.push(Fault.slow(5.0))
@@ -69,7 +69,10 @@ async def test_cancelling_a_call_returns_its_reservation_and_slot(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert budget.remaining()["calls"] == 5
+    # The server got it, so the provider bills it: counted against the budget and in the ledger.
+    assert budget.remaining()["calls"] == 4
+    abandoned = gateway.ledger.usage()
+    assert abandoned.calls == 1 and abandoned.errors == 1
     assert (await gateway.chat(HELLO)).text == "echo: hello"  # the single slot is free again
 
 

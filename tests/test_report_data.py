@@ -276,7 +276,7 @@ def test_unknown_run_is_reported_with_the_store(sim_run):
 
 
 def test_a_run_stopped_by_its_budget_reports_what_it_has(tmp_path, fake_server):
-    stopped = run_sim_campaign(tmp_path, fake_server, budget={"max_calls": 60})
+    stopped = run_sim_campaign(tmp_path, fake_server, budget={"max_calls": 20})
     report = _gather(stopped)
     assert report["run"]["status"] == "stopped"
     assert report["final"] is None and report["comparison"] == []
@@ -288,6 +288,7 @@ def test_a_run_stopped_by_its_budget_reports_what_it_has(tmp_path, fake_server):
     markdown = build_report(store, stopped.run_id, fmt="md", environ={})
     store.close()
     assert 'class="status stopped"' in page and "No held-out comparison yet" in page
+    assert report["answer"]["prompt"] and "Best prompt so far" in page and "Best prompt so far" in markdown
     if not report["stages"][1]["candidates"]:
         assert "stage not reached" in page
     assert "_No held-out comparison yet._" in markdown

@@ -89,15 +89,16 @@ async def test_same_seed_same_history_different_seed_different_candidates(tmp_pa
     assert proposed != {c["prompt"] for c in other.history if c["origin"] == "proposed"}
 
 
-async def test_call_budget_stops_cleanly_and_resume_finishes_without_repeats(tmp_path, sim_server):
-    campaign = _campaign(tmp_path, sim_server, budget={"max_calls": 60})
+async def test_token_budget_stops_cleanly_and_resume_finishes_without_repeats(tmp_path, sim_server):
+    # A token budget is not planned for (only calls are), so it cuts the run mid-way: the resumed run
+    # must then be the uninterrupted one.
+    campaign = _campaign(tmp_path, sim_server, budget={"max_tokens": 8000})
     stopped = await optimize_async(campaign)
     assert stopped.status == "stopped"
-    assert "max_calls" in stopped.message
-    sent_before = len(sim_server.requests)
-    assert sent_before <= 60
+    assert "max_tokens" in stopped.message
+    assert stopped.answer is not None and not stopped.answer["tested"]
     resumed = await resume_async(
-        stopped.run_id, store_path=tmp_path / "store.sqlite", budget={"max_calls": 5000}
+        stopped.run_id, store_path=tmp_path / "store.sqlite", budget={"max_tokens": 10**9}
     )
     assert resumed.status == "done", resumed.message
     keys = _request_keys(sim_server)
@@ -230,7 +231,7 @@ def test_leftover_proposals_without_the_written_round_flag_do_not_reroute(tmp_pa
     from orchestrator.search.graph import route_after_select
 
     campaign = _campaign(tmp_path, sim_server)
-    runtime = SimpleNamespace(context=SimpleNamespace(campaign=campaign))
+    runtime = SimpleNamespace(context=SimpleNamespace(campaign=campaign, calls_left=lambda: None))
     state = {"stage": "source", "iteration": 1, "stale": 0, "best": {}, "history": [], "proposals": ["old"]}
     assert route_after_select(state, runtime) == "propose"
     assert route_after_select({**state, "round_written": True}, runtime) == "filter"

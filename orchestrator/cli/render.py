@@ -44,7 +44,7 @@ def print_estimate(campaign) -> None:
     from orchestrator.estimate import estimate_campaign
 
     estimate = estimate_campaign(campaign)
-    table = Table(title=f"pre-flight estimate: {campaign.name} (upper bound)")
+    table = Table(title=f"pre-flight estimate: {campaign.name} (the run's allocation plan)")
     for column in ("role", "model", "calls", "prompt tokens", "completion tokens"):
         table.add_column(column, justify="right" if column not in ("role", "model") else "left")
     for role, calls in estimate.calls.items():
@@ -94,6 +94,10 @@ def print_result(result, out, campaign=None) -> None:
                 _clip(row["prompt"], 60),
             )
         out.print(table)
+    elif result.answer:
+        answer = result.answer
+        out.print(f"best prompt so far: objective {_fmt(answer['objective'])} ({answer['measured']})")
+        out.print(f"  {_clip(answer['prompt'], 200)}")
     soft = result.soft or {}
     if soft.get("comparison"):
         table = Table(title="final comparison on held-out test (discrete and soft prompts)")
@@ -106,6 +110,14 @@ def print_result(result, out, campaign=None) -> None:
         out.print(table)
     elif soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
+    operators = (result.final or {}).get("operators") or {}
+    if any(name in operators for name in ("proposed", "reflected", "merged")):
+        rates = ", ".join(
+            f"{name} {row['accepted']}/{row['candidates']} accepted"
+            for name, row in operators.items()
+            if name in ("proposed", "reflected", "merged")
+        )
+        out.print(f"operators: {rates}")
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
     usd = sum(u["cost_usd"] for u in result.usage.values())

@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
 
         from orchestrator.cli.loading import load_for_command
         from orchestrator.cli.render import console, print_estimate, print_result
-        from orchestrator.runner import optimize_async, resume_async
+        from orchestrator.errors import RunNotFound
+        from orchestrator.runner import optimize_async, result_from_store, resume_async
+        from orchestrator.store import RunStore, new_run_id
         from orchestrator.validation import check_budget_override
 
         config = load_for_command(campaign, allow_unpriced=allow_unpriced)
@@ -47,25 +49,29 @@ def register(app: typer.Typer) -> None:
         # event loop while calls are in flight.
         gc.collect()
         gc.freeze()
-        result = interrupted = None
+        run_id = resume or new_run_id()
+        result = None
         with LiveDisplay(config, config.run.store, out) as live:
             if resume:
                 job = resume_async(
                     resume, store_path=config.run.store, campaign=config, on_event=live.on_event
                 )
             else:
-                job = optimize_async(config, on_event=live.on_event)
+                job = optimize_async(config, on_event=live.on_event, run_id=run_id)
             try:
                 result = asyncio.run(job)
-            except KeyboardInterrupt:
-                interrupted = live.run_id or resume
-        if result is None:
-            _interrupted(campaign, interrupted)
+            except KeyboardInterrupt:  # the run saved its best prompt so far before unwinding
+                try:
+                    result = result_from_store(RunStore(config.run.store), run_id)
+                except RunNotFound:
+                    _interrupted(campaign, None)
         print_result(result, out, campaign=campaign)
         if report:
             from orchestrator.report import write_report
 
             out.print(f"report: {write_report(config.run.store, result.run_id)}")
+        if result.status == "interrupted":
+            _interrupted(campaign, result.run_id)
         if result.status in EXIT_CODES:
             raise typer.Exit(EXIT_CODES[result.status])
 

@@ -49,12 +49,17 @@ _HAS_TIMEOUT_CM = hasattr(asyncio, "timeout")
 
 
 class _Tries:
-    """HTTP attempts made for one call (shared between ``_send`` and ``_retry``)."""
+    """HTTP attempts made for one call (shared between ``_send``, ``_retry`` and ``_attempt``).
 
-    __slots__ = ("count",)
+    ``sent`` turns true once a request has been handed to the backend: from then on the provider
+    may bill it, whatever happens to the caller.
+    """
+
+    __slots__ = ("count", "sent")
 
     def __init__(self) -> None:
         self.count = 1
+        self.sent = False
 
 
 class Gateway:
@@ -270,9 +275,15 @@ class Gateway:
         tries = _Tries()
         try:
             try:
-                value = await self._attempt(call, estimate)
+                value = await self._attempt(call, estimate, tries)
             except LLMError as first_failure:
                 value = await self._retry(first_failure, call, estimate, tries)
+        except asyncio.CancelledError:
+            # The caller gave up (an evaluation cut short at max_errors, a stop): a request already
+            # handed to the backend is paid for all the same, so it is counted and recorded.
+            if tries.sent:
+                self._count_abandoned(kind, key, started_at, started, reservation, prompt_estimate, tries)
+            raise
         except LLMError as error:
             if reservation is not None:
                 self.budget.settle(reservation, 0, 0.0)
@@ -306,11 +317,46 @@ class Gateway:
                     failure, pending = pending, None
                     raise failure
                 tries.count += 1
-                value = await self._attempt(call, estimate)
+                value = await self._attempt(call, estimate, tries)
         return value
 
-    async def _attempt(self, call: Callable[[], Awaitable[T]], estimate: int) -> T:
+    def _count_abandoned(
+        self,
+        kind: str,
+        key: str,
+        started_at: float,
+        started: float,
+        reservation: Reservation | None,
+        prompt_estimate: int,
+        tries: _Tries,
+    ) -> None:
+        """Settle and record a call that was sent but whose answer nobody waited for.
+
+        Its real usage is unknown: the budget keeps the reservation's worst case (tokens and USD),
+        the ledger records the estimated prompt tokens and an unknown cost.
+        """
+        if reservation is not None and reservation.open:
+            self.budget.settle(reservation, reservation.tokens, reservation.usd)
+        self.ledger.record(
+            CallRecord(
+                role=self.role,
+                model=self.model,
+                kind=kind,
+                key=key,
+                cached=False,
+                attempts=tries.count,
+                prompt_tokens=prompt_estimate,
+                completion_tokens=0,
+                cost_usd=None,
+                latency_s=self._clock() - started,
+                error="Abandoned: cancelled after the request was sent (answer not awaited)",
+                started_at=started_at,
+            )
+        )
+
+    async def _attempt(self, call: Callable[[], Awaitable[T]], estimate: int, tries: _Tries) -> T:
         async with self.limiter.slot(estimate) as slot:
+            tries.sent = True
             try:
                 if _HAS_TIMEOUT_CM:
                     async with asyncio.timeout(self._safety_timeout):

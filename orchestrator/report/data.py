@@ -95,6 +95,8 @@ def gather_report(
             "scoring": next((e["description"] for e in reversed(events) if e["kind"] == "scoring"), None),
             "notes": [e["note"] for e in events if e["kind"] in NOTE_EVENTS and "note" in e],
             "final": _final(result.get("final")),
+            "answer": result.get("answer"),
+            "operators": (result.get("final") or {}).get("operators"),
             "comparison": _comparison(result.get("final"), soft),
             "prompts": _prompts(result, stages),
             "soft": soft,
@@ -186,7 +188,7 @@ def _prompts(result: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]) -> 
     held_out = {row.get("prompt"): row.get("objective") for row in (final.get("test") or {}).values()}
     rows = []
     if final.get("winner"):
-        rows.append(("winner (finalists re-scored on the full dev split)", final["winner"]))
+        rows.append(("winner (finalists confirmed on dev examples outside the minibatch)", final["winner"]))
     winners = result.get("winners") or {}
     for stage in stages:
         best = winners.get(stage["name"])

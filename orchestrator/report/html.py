@@ -200,9 +200,22 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
         for r in report["comparison"]
     ]
     if not rows:
-        return '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
+        note = '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
+        answer = report.get("answer")
+        if answer:
+            note += (
+                f'<p class="note">Best prompt so far (objective {_num(answer.get("objective"))};'
+                f" {esc(answer['measured'])}):</p><pre>{esc(answer['prompt'])}</pre>"
+            )
+        return note
     headers = ["contender", "kind", "objective", "accuracy", "accuracy 95% CI", "ECE", "ECE 95% CI"]
     table = _table(headers, rows, numeric=(2, 3, 4, 5, 6))
+    operators = report.get("operators") or {}
+    if operators:
+        parts = ", ".join(
+            f"{esc(n)} {r['accepted']}/{r['candidates']} accepted" for n, r in operators.items()
+        )
+        table += f'<p class="note">Candidates per operator: {parts}.</p>'
     return _figure(plots, "comparison") + table
 
 

@@ -136,6 +136,10 @@ def _soft(report: Mapping[str, Any]) -> list[str]:
 def _comparison(report: Mapping[str, Any]) -> list[str]:
     lines = ["## Final comparison (held-out test)", ""]
     if not report["comparison"]:
+        answer = report.get("answer")
+        if answer:
+            best = f"Best prompt so far (objective {_cell(answer.get('objective'))}; {answer['measured']}):"
+            return lines + ["_No held-out comparison yet._", "", best, "", *_fence(answer["prompt"])]
         return lines + ["_No held-out comparison yet._", ""]
     rows = [
         [
@@ -149,7 +153,16 @@ def _comparison(report: Mapping[str, Any]) -> list[str]:
         ]
         for r in report["comparison"]
     ]
-    return lines + _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
+    table = _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
+    return lines + table + _operators(report)
+
+
+def _operators(report: Mapping[str, Any]) -> list[str]:
+    rows = report.get("operators") or {}
+    if not rows:
+        return []
+    parts = [f"{name} {row['accepted']}/{row['candidates']} accepted" for name, row in rows.items()]
+    return ["", "Candidates per operator: " + ", ".join(parts) + ".", ""]
 
 
 def _prompts(report: Mapping[str, Any]) -> list[str]:

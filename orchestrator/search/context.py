@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from orchestrator.config import Campaign
+from orchestrator.search.plan import SearchPlan, plan_for, split_sizes
 from orchestrator.store import RunStore
 
 __all__ = ["PromptScorer", "SearchContext", "derive_seed"]
@@ -33,6 +34,18 @@ class PromptScorer(Protocol):
         """(one-line description, answer format) of a task, for the meta-prompt."""
         ...
 
+    def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:
+        """Up to ``k`` (input, the scorer's actual output, expected answer) of a minibatch result."""
+        ...
+
+    def examples(self, task: str, split: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given examples of one split of ``task``."""
+        ...
+
+    def split(self, task: str, split: str) -> tuple:
+        """The examples of one split (``minibatch``, ``confirm``, ``dev``, ``test``, ``train``)."""
+        ...
+
 
 @dataclass
 class SearchContext:
@@ -49,6 +62,8 @@ class SearchContext:
         objective: weighted objective of normalised dimension values (higher is better).
         soft: the soft-prompt stage's dependencies (``orchestrator.soft.twin.SoftStage``: the local twin and
             the task splits), or None when the campaign has no local twin.
+        budget: the run's shared budget (anything with ``remaining() -> {"calls": int | None, ...}``);
+            None: unlimited. The search stops exploring while enough is left for the end.
         on_event: progress callback ``(kind, payload)``; the CLI draws its live display from it.
     """
 
@@ -62,11 +77,24 @@ class SearchContext:
     dimensions: Sequence[str]
     objective: Callable[[Mapping[str, float]], float]
     soft: Any = None
+    budget: Any = None
     on_event: Callable[[str, Mapping[str, Any]], None] = field(default=lambda kind, payload: None)
 
     def emit(self, kind: str, **payload: Any) -> None:
         self.store.record_event(self.run_id, kind, payload)
         self.on_event(kind, payload)
+
+    def calls_left(self) -> int | None:
+        """Calls the budget still allows (None: no call limit)."""
+        if self.budget is None:
+            return None
+        left = self.budget.remaining()["calls"]
+        return None if left is None else int(left)
+
+    def plan(self) -> SearchPlan:
+        """The allocation plan with this run's real split sizes."""
+        sizes = split_sizes(self.scorer.split, self.source_tasks, self.target_task)
+        return plan_for(self.campaign, sizes)
 
     def stage_tasks(self, stage: str) -> list[str]:
         return list(self.source_tasks) if stage == "source" else [self.target_task]

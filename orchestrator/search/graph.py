@@ -41,7 +41,12 @@ def route_after_select(
 ) -> Literal["filter", "propose", "promote", "final_dev"]:
     """Score a round already written (the overlapped round 1) unless the target score is reached;
     loop while the stage has budget left; then promote (stage 1) or finish (stage 2)."""
-    if state.get("round_written") and not nodes.target_reached(state, runtime.context):
+    ctx = runtime.context
+    if (
+        state.get("round_written")
+        and not nodes.target_reached(state, ctx)
+        and not nodes.budget_stop(state, ctx)
+    ):
         return "filter"
     if nodes.stop_reason(state, runtime.context) is None:
         return "propose"

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from orchestrator.backends.base import ChatRequest
-from orchestrator.search.candidates import candidate_id, extract_prompt, filter_proposals
-from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.candidates import candidate_id, filter_proposals
+from orchestrator.search.context import SearchContext
+from orchestrator.search.demos import write_demos
 from orchestrator.search.gather import gather_settled
-from orchestrator.search.meta_prompt import build_meta_prompt
+from orchestrator.search.proposers import write_candidates, write_merges, write_reflections
+from orchestrator.search.racing import accuracy_interval, still_in_contention
+from orchestrator.search.reflection import complementary_pair, example_front, operator_stats
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
 
@@ -28,6 +30,7 @@ __all__ = [
     "score_and_propose",
     "select",
     "stop_reason",
+    "budget_stop",
     "target_reached",
 ]
 
@@ -57,8 +60,31 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     ctx = _ctx(runtime)
     stage, iteration = state["stage"], state["iteration"] + 1
     best = by_id(state, stage, state["best"][stage])
-    proposals = await _write_candidates(ctx, stage, iteration, stage_history(state, stage), best["per_task"])
-    return {"iteration": iteration, "proposals": proposals}
+    size = ctx.plan().round_size(stage, ctx.calls_left())
+    search = ctx.campaign.search
+    history = stage_history(state, stage)
+    reflected = round(size * search.reflection)
+    # Without two complementary candidates there is nothing to merge: fresh writing takes those places.
+    merged = (
+        min(size - reflected, round(size * search.merge)) if complementary_pair(example_front(history)) else 0
+    )
+    demos = 1 if search.demos and size - reflected - merged >= 2 else 0  # fresh writing keeps a place
+    fresh, revised, combined, demonstrated = await gather_settled(
+        [
+            write_candidates(
+                ctx, stage, iteration, history, best["per_task"], size - reflected - merged - demos
+            ),
+            write_reflections(ctx, stage, iteration, history, reflected),
+            write_merges(ctx, stage, iteration, history, merged),
+            write_demos(ctx, stage, best["prompt"], search.demos if demos else 0),
+        ]
+    )
+    written = {"proposed": fresh, "reflected": revised, "merged": combined, "demos": demonstrated}
+    return {
+        "iteration": iteration,
+        "proposals": [p for prompts in written.values() for p in prompts],
+        "proposal_origins": [origin for origin, prompts in written.items() for _ in prompts],
+    }
 
 
 async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -69,57 +95,14 @@ async def score_and_propose(state: SearchState, runtime: Runtime[SearchContext])
     """
     ctx = _ctx(runtime)
     unscored = [{"prompt": item["prompt"], "id": candidate_id(item["prompt"])} for item in state["pending"]]
+    plan, calls_left = ctx.plan(), ctx.calls_left()
+    if calls_left is not None:  # the baselines are being scored from the same budget
+        calls_left -= plan.start_calls("source")
+    size = plan.round_size("source", calls_left)
     scored, proposals = await gather_settled(
-        [score(state, runtime), _write_candidates(ctx, state["stage"], 1, unscored, {})]
+        [score(state, runtime), write_candidates(ctx, state["stage"], 1, unscored, {}, size)]
     )
     return {**scored, "iteration": 1, "proposals": proposals, "round_written": True}
-
-
-async def _write_candidates(
-    ctx: SearchContext,
-    stage: str,
-    iteration: int,
-    history: list[dict],
-    best_per_task: dict[str, dict],
-) -> list[str]:
-    """Ask the reference LLM for ``candidates_per_step`` prompts (one request per sample index).
-
-    ``best_per_task`` holds the current best prompt's results; the examples it got wrong are shown
-    first among the exemplars.
-    """
-    search = ctx.campaign.search
-    tasks = ctx.stage_tasks(stage)
-    described = [ctx.scorer.describe(task) for task in tasks]
-    per_task = max(1, -(-search.exemplars // len(tasks))) if search.exemplars else 0
-    exemplars: list[tuple[str, str]] = []
-    for task in tasks:
-        wrong = best_per_task.get(task, {}).get("wrong", [])
-        seed = derive_seed(ctx.campaign.run.seed, stage, iteration, task)
-        exemplars += ctx.scorer.exemplars(task, per_task, wrong, seed)
-    meta = build_meta_prompt(
-        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
-        exemplars=exemplars[: search.exemplars],
-        history=history,
-        dimensions=list(ctx.dimensions),
-        top_k=search.history_top_k,
-        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
-        max_words=max(20, search.max_prompt_chars // 6),
-    )
-    settings = ctx.campaign.models.reference
-    requests = [
-        ChatRequest(
-            messages=(("user", meta),),
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
-            sample_index=index,
-        )
-        for index in range(search.candidates_per_step)
-    ]
-    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    proposals = [extract_prompt(reply.text) for reply in replies]
-    ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
-    return proposals
 
 
 def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -130,41 +113,88 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         state.get("proposals", []), seen, max_chars=ctx.campaign.search.max_prompt_chars
     )
     ctx.emit("filtered", kept=len(result.kept), rejected=len(result.rejected))
+    raw = zip(state.get("proposals", []), state.get("proposal_origins", []), strict=False)
+    origins = {proposal.strip(): origin for proposal, origin in raw}
     return {
-        "pending": [{"prompt": p, "origin": "proposed"} for p in result.kept],
+        "pending": [{"prompt": p, "origin": origins.get(p, "proposed")} for p in result.kept],
         "rejected": result.rejected,
         "proposals": [],
+        "proposal_origins": [],
         "round_written": False,
     }
 
 
 async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
-    """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently."""
+    """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently.
+
+    With racing (``search.screen_size``) and a leader in the stage, new candidates are first screened
+    on the first ``screen_size`` examples of each minibatch; only those still in contention with the
+    leader (``orchestrator.search.racing``) are scored on the rest.
+    """
     ctx = _ctx(runtime)
     stage, iteration = state["stage"], state["iteration"]
     tasks = ctx.stage_tasks(stage)
     pending = state.get("pending", [])
+    screen = ctx.campaign.search.screen_size
+    leader_id = state.get("best", {}).get(stage)
+    if screen is None or leader_id is None:
+        baselines = [item["origin"] == "baseline" for item in pending]
+        results = await _score_all(ctx, [item["prompt"] for item in pending], tasks, None, baselines)
+        screened_out = [False] * len(pending)
+    else:
+        results, screened_out = await _race(ctx, pending, tasks, screen, by_id(state, stage, leader_id))
+    scored = []
+    for item, per_task, dropped in zip(pending, results, screened_out, strict=True):
+        cand = {
+            "id": candidate_id(item["prompt"]),
+            "prompt": item["prompt"],
+            "stage": stage,
+            "iteration": iteration,
+            "origin": item["origin"],
+            "per_task": per_task,
+        }
+        scored.append({**cand, "screened_out": True} if dropped else cand)
+    ctx.emit(
+        "scored", stage=stage, iteration=iteration, candidates=len(scored), screened_out=sum(screened_out)
+    )
+    return {"scored": scored}
+
+
+async def _score_all(
+    ctx: SearchContext,
+    prompts: list[str],
+    tasks: list[str],
+    limit: int | None,
+    baselines: list[bool] | None = None,
+) -> list[dict[str, dict]]:
+    """Each prompt on each task's minibatch (its first ``limit`` examples), all concurrently.
+
+    A baseline prompt (``baselines[i]``) is scored on every example and fails the run when the backend
+    fails it systematically (``orchestrator.search.systematic``)."""
+    flags = baselines or [False] * len(prompts)
     jobs = [
-        ctx.scorer.score(item["prompt"], task, "minibatch", baseline=item["origin"] == "baseline")
-        for item in pending
+        ctx.scorer.score(prompt, task, "minibatch", limit, baseline=flag)
+        for prompt, flag in zip(prompts, flags, strict=True)
         for task in tasks
     ]
-    results = await gather_settled(jobs)
-    scored = []
-    for i, item in enumerate(pending):
-        per_task = {task: results[i * len(tasks) + j] for j, task in enumerate(tasks)}
-        scored.append(
-            {
-                "id": candidate_id(item["prompt"]),
-                "prompt": item["prompt"],
-                "stage": stage,
-                "iteration": iteration,
-                "origin": item["origin"],
-                "per_task": per_task,
-            }
-        )
-    ctx.emit("scored", stage=stage, iteration=iteration, candidates=len(scored))
-    return {"scored": scored}
+    flat = await gather_settled(jobs)
+    return [{task: flat[i * len(tasks) + j] for j, task in enumerate(tasks)} for i in range(len(prompts))]
+
+
+async def _race(
+    ctx: SearchContext, pending: list[dict], tasks: list[str], screen: int, leader: dict
+) -> tuple[list[dict[str, dict]], list[bool]]:
+    """Screen every pending candidate, then finish the minibatch for those still in contention."""
+    prompts = [item["prompt"] for item in pending]
+    screened = await _score_all(ctx, prompts, tasks, screen)
+    confidence = ctx.campaign.search.racing_confidence
+    leader_interval = accuracy_interval(leader["per_task"], confidence)
+    alive = [still_in_contention(accuracy_interval(r, confidence), leader_interval) for r in screened]
+    finished = iter(
+        await _score_all(ctx, [p for p, ok in zip(prompts, alive, strict=True) if ok], tasks, None)
+    )
+    results = [next(finished) if ok else r for r, ok in zip(screened, alive, strict=True)]
+    return results, [not ok for ok in alive]
 
 
 def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -183,7 +213,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     scored = mark_accepted(state.get("scored", []), previous, policy, ctx.dimensions)
     history = state.get("history", []) + scored
     in_stage = previous + scored
-    best = choose_best(in_stage, policy)
+    best = choose_best(_contenders(in_stage), policy)
     old_best = state.get("best", {}).get(stage)
     improved = old_best is None or (
         best["id"] != old_best and best["objective"] > by_id(state, stage, old_best)["objective"] + 1e-12
@@ -211,7 +241,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     """Carry the top-k source prompts (and the baselines) into stage 2 on the target task."""
     ctx = _ctx(runtime)
-    ranked = sorted(stage_history(state, "source"), key=lambda c: (-c["objective"], c["id"]))
+    ranked = sorted(_contenders(stage_history(state, "source")), key=lambda c: (-c["objective"], c["id"]))
     top = [c["prompt"] for c in ranked[: ctx.campaign.search.promote_top_k]]
     baselines = [p for p in _unique(ctx.campaign.search.baseline_prompts) if p not in top]
     pending = [{"prompt": p, "origin": "promoted"} for p in top]
@@ -229,20 +259,56 @@ def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 
 
 async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
-    """Re-score the finalists on the whole dev split of the target task and name the winner."""
+    """Confirm the finalists on dev examples that played no part in choosing them; name the winner.
+
+    The minibatch chose the finalists, so their minibatch scores are biased upwards (the best of many
+    noisy scores); only examples outside it (``confirm``: the rest of the dev split) rank them
+    fairly. Without such examples (``dev_size <= minibatch_size``) the minibatch ranking stands and
+    the result says the winner is unconfirmed.
+    """
     ctx = _ctx(runtime)
-    ranked = sorted(stage_history(state, "target"), key=lambda c: (-c["objective"], c["id"]))
+    ranked = sorted(_contenders(stage_history(state, "target")), key=lambda c: (-c["objective"], c["id"]))
     finalists = ranked[: ctx.campaign.search.finalists]
-    results = await gather_settled(ctx.scorer.score(c["prompt"], ctx.target_task, "dev") for c in finalists)
-    rescored = []
-    for cand, result in zip(finalists, results, strict=True):
-        summary = aggregate({ctx.target_task: result}, ctx.objective)
-        rescored.append({"id": cand["id"], "prompt": cand["prompt"], "origin": cand["origin"], **summary})
-    winner = max(rescored, key=lambda c: (c["objective"], c["id"]))
+    n_confirm = len(ctx.scorer.split(ctx.target_task, "confirm"))
+    operators = operator_stats(state.get("history", []))
+    stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
+    if n_confirm == 0:
+        winner = {**_finalist_row(finalists[0], None), "confirmed": False}
+        ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=0)
+        confirmation = {"n": 0, "note": "no dev examples outside the minibatch: winner not confirmed"}
+        final = {"finalists": [], "winner": winner, "operators": operators, **confirmation}
+        return {"stage_stop": stage_stop, "final": final}
+    results = await gather_settled(
+        ctx.scorer.score(c["prompt"], ctx.target_task, "confirm") for c in finalists
+    )
+    rescored = [
+        _finalist_row(cand, aggregate({ctx.target_task: result}, ctx.objective))
+        for cand, result in zip(finalists, results, strict=True)
+    ]
+    winner = {**max(rescored, key=lambda c: (c["objective"], c["id"])), "confirmed": True}
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
     return {
-        "stage_stop": {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"},
-        "final": {"finalists": rescored, "winner": winner},
+        "stage_stop": stage_stop,
+        "final": {
+            "finalists": rescored,
+            "winner": winner,
+            "n": n_confirm,
+            "note": "confirmed on fresh dev",
+            "operators": operators,
+        },
+    }
+
+
+def _finalist_row(cand: dict, confirmed: dict | None) -> dict:
+    """A finalist's row: its confirmation scores (or, unconfirmed, its minibatch scores) and the
+    minibatch objective that selected it."""
+    summary = confirmed or {k: cand[k] for k in ("scores", "normalized", "objective", "per_task")}
+    return {
+        "id": cand["id"],
+        "prompt": cand["prompt"],
+        "origin": cand["origin"],
+        **summary,
+        "selection_objective": cand["objective"],
     }
 
 
@@ -275,7 +341,21 @@ def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
         return f"patience ({search.patience} rounds without improvement)"
     if target_reached(state, ctx):
         return f"target score {search.target_score} reached"
-    return None
+    return budget_stop(state, ctx)
+
+
+def budget_stop(state: SearchState, ctx: SearchContext) -> str | None:
+    """Why the call budget ends the stage's exploration (it keeps what the end needs), or None."""
+    calls_left = ctx.calls_left()
+    if calls_left is None:
+        return None
+    plan = ctx.plan()
+    if plan.affords_round(state["stage"], calls_left):
+        return None
+    return (
+        f"budget ({calls_left} calls left; a candidate needs {plan.candidate_calls(state['stage'])} and"
+        f" {plan.reserve_after(state['stage'])} are kept for what follows)"
+    )
 
 
 def target_reached(state: SearchState, ctx: SearchContext) -> bool:
@@ -285,6 +365,12 @@ def target_reached(state: SearchState, ctx: SearchContext) -> bool:
     if target is None or best_id is None:
         return False
     return by_id(state, state["stage"], best_id)["objective"] >= target
+
+
+def _contenders(candidates: list[dict]) -> list[dict]:
+    """Candidates scored on the whole minibatch: a candidate screened out by racing was measured on a
+    few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
+    return [c for c in candidates if not c.get("screened_out")] or candidates
 
 
 def _unique(prompts: list[str]) -> list[str]:

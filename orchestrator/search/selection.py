@@ -75,6 +75,9 @@ def mark_accepted(
             front = [pool[i] for i in pareto_ids_index(pool, policy.dimensions)]
         else:
             front = pool
+        if cand.get("screened_out"):
+            out.append({**cand, "accepted": False, "decision": "screened out by racing"})
+            continue
         decision = accept(_point(cand, policy), [_point(c, policy) for c in front], policy)
         marked = {**cand, "accepted": decision.accepted, "decision": decision.reason}
         out.append(marked)

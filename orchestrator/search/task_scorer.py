@@ -2,8 +2,9 @@
 
 Splits are drawn once per run with the campaign seed: ``train`` (exemplars for the meta-prompt),
 ``dev`` (at most ``tasks.dev_size`` examples; its first ``search.minibatch_size`` form the fixed
-minibatch every candidate of a stage is scored on, so candidates compare fairly), ``test`` (at most
-``tasks.test_size``, scored once at the end).
+minibatch every candidate of a stage is scored on, so candidates compare fairly; the rest form
+``confirm``, where finalists are re-scored on examples that played no part in choosing them), ``test``
+(at most ``tasks.test_size``, scored once at the end).
 """
 
 from __future__ import annotations
@@ -26,6 +27,13 @@ from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
 __all__ = ["TaskPromptScorer"]
 
 _CI_DIMENSIONS = ("accuracy", "macro_f1", "exact_match", "ece")
+_MAX_MISTAKES = 8
+_MAX_OUTPUT_CHARS = 300
+
+
+def _clip(text: object) -> str:
+    text = "(no answer)" if text is None else str(text)
+    return text if len(text) <= _MAX_OUTPUT_CHARS else text[: _MAX_OUTPUT_CHARS - 3] + "..."
 
 
 class TaskPromptScorer:
@@ -62,6 +70,7 @@ class TaskPromptScorer:
                 "train": splits.train,
                 "dev": dev,
                 "minibatch": dev[: campaign.search.minibatch_size],
+                "confirm": dev[campaign.search.minibatch_size :],
                 "test": splits.test[: campaign.tasks.test_size],
             }
         scorer = campaign.models.scorer
@@ -137,6 +146,15 @@ class TaskPromptScorer:
             "scores": {k: float(v) for k, v in report.scores.items()},
             "normalized": {k: float(v) for k, v in report.normalized.items()},
             "wrong": [r.index for r in report.examples if not r.correct],
+            # What the scorer actually answered where it was wrong, for reflective proposals.
+            "mistakes": [
+                {
+                    "index": r.index,
+                    "output": _clip(r.output if r.output is not None else (r.prediction or r.error)),
+                }
+                for r in report.examples
+                if not r.correct
+            ][:_MAX_MISTAKES],
             "n": len(examples),
             "failures": report.n_failures,
             "scoring": report.scoring,
@@ -177,6 +195,20 @@ class TaskPromptScorer:
         rng.shuffle(train)
         picked += train[: k - len(picked)]
         return [(data.render_input(e), e.target) for e in picked]
+
+    def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:
+        """Up to ``k`` (input, actual output, expected answer) triples from a minibatch result."""
+        data, minibatch = self.tasks[task], self._splits[task]["minibatch"]
+        rows = [m for m in result.get("mistakes", []) if m["index"] < len(minibatch)][:k]
+        return [
+            (data.render_input(minibatch[m["index"]]), m["output"], minibatch[m["index"]].target)
+            for m in rows
+        ]
+
+    def examples(self, task: str, split: str, indices: Sequence[int]) -> list[tuple[str, str]]:
+        """(input, correct answer) of the given examples of a split."""
+        data, rows = self.tasks[task], self._splits[task][split]
+        return [(data.render_input(rows[i]), rows[i].target) for i in indices if i < len(rows)]
 
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]

@@ -1,0 +1,154 @@
+"""The two ways the reference LLM writes candidates: fresh OPRO-style writing from the meta-prompt,
+and reflective mutation of a parent from the per-example Pareto front. Seeded and cached per request."""
+
+from __future__ import annotations
+
+import random
+
+from orchestrator.backends.base import ChatRequest
+from orchestrator.search.candidates import extract_prompt
+from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.gather import gather_settled
+from orchestrator.search.meta_prompt import build_meta_prompt
+from orchestrator.search.reflection import (
+    build_merge_prompt,
+    build_reflection_prompt,
+    complementary_pair,
+    example_front,
+    pick_parent,
+)
+
+__all__ = ["write_candidates", "write_merges", "write_reflections"]
+
+_MERGE_EXAMPLES = 4  # examples shown per parent
+
+
+async def write_candidates(
+    ctx: SearchContext,
+    stage: str,
+    iteration: int,
+    history: list[dict],
+    best_per_task: dict[str, dict],
+    size: int,
+) -> list[str]:
+    """Ask the reference LLM for ``size`` prompts (at most ``candidates_per_step``: fewer when the call
+    budget left allows only a partial round), one request per sample index.
+
+    ``best_per_task`` holds the current best prompt's results; the examples it got wrong are shown
+    first among the exemplars.
+    """
+    search = ctx.campaign.search
+    tasks = ctx.stage_tasks(stage)
+    described = [ctx.scorer.describe(task) for task in tasks]
+    per_task = max(1, -(-search.exemplars // len(tasks))) if search.exemplars else 0
+    exemplars: list[tuple[str, str]] = []
+    for task in tasks:
+        wrong = best_per_task.get(task, {}).get("wrong", [])
+        seed = derive_seed(ctx.campaign.run.seed, stage, iteration, task)
+        exemplars += ctx.scorer.exemplars(task, per_task, wrong, seed)
+    meta = build_meta_prompt(
+        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
+        exemplars=exemplars[: search.exemplars],
+        history=history,
+        dimensions=list(ctx.dimensions),
+        top_k=search.history_top_k,
+        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
+        max_words=max(20, search.max_prompt_chars // 6),
+    )
+    settings = ctx.campaign.models.reference
+    requests = [
+        ChatRequest(
+            messages=(("user", meta),),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
+            sample_index=index,
+        )
+        for index in range(size)
+    ]
+    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
+    proposals = [extract_prompt(reply.text) for reply in replies]
+    ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
+    return proposals
+
+
+async def write_reflections(
+    ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int
+) -> list[str]:
+    """``count`` reflective mutations: each revises a parent drawn from the per-example Pareto front
+    after reading examples it got wrong (the scorer's actual outputs) and its scores."""
+    if count == 0:
+        return []
+    search, seed = ctx.campaign.search, ctx.campaign.run.seed
+    tasks = ctx.stage_tasks(stage)
+    described = [ctx.scorer.describe(task) for task in tasks]
+    front = example_front(history)
+    per_task = max(1, -(-max(2, search.exemplars) // len(tasks)))
+    settings = ctx.campaign.models.reference
+    requests = []
+    for index in range(count):
+        parent = pick_parent(front, random.Random(derive_seed(seed, stage, iteration, "parent", index)))
+        failures = [m for t in tasks for m in ctx.scorer.mistakes(t, parent["per_task"][t], per_task)]
+        meta = build_reflection_prompt(
+            task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
+            parent_prompt=parent["prompt"],
+            scores=parent["scores"],
+            failures=failures,
+            answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
+            max_words=max(20, search.max_prompt_chars // 6),
+        )
+        requests.append(
+            ChatRequest(
+                messages=(("user", meta),),
+                temperature=settings.temperature,
+                max_tokens=settings.max_tokens,
+                seed=derive_seed(seed, stage, iteration, "reflect", index),
+                sample_index=index,
+            )
+        )
+    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
+    ctx.emit("reflected", stage=stage, iteration=iteration, count=len(replies))
+    return [extract_prompt(reply.text) for reply in replies]
+
+
+async def write_merges(
+    ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int
+) -> list[str]:
+    """``count`` merges of the two front members right on the most different examples (GEPA's merge);
+    none when no two candidates complement each other."""
+    pair = complementary_pair(example_front(history)) if count else None
+    if pair is None:
+        return []
+    first, second, first_wins, second_wins = pair
+    search, seed = ctx.campaign.search, ctx.campaign.run.seed
+    described = [ctx.scorer.describe(task) for task in ctx.stage_tasks(stage)]
+
+    def shown(wins: list[tuple[str, int]]) -> list[tuple[str, str]]:
+        rows = []
+        for task, index in wins[:_MERGE_EXAMPLES]:
+            rows += ctx.scorer.examples(task, "minibatch", [index])
+        return rows
+
+    meta = build_merge_prompt(
+        task_descriptions=[f"{d} Answer format: {fmt}." for d, fmt in described],
+        first_prompt=first["prompt"],
+        first_wins=shown(first_wins),
+        second_prompt=second["prompt"],
+        second_wins=shown(second_wins),
+        answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
+        max_words=max(20, search.max_prompt_chars // 6),
+    )
+    settings = ctx.campaign.models.reference
+    requests = [
+        ChatRequest(
+            messages=(("user", meta),),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=derive_seed(seed, stage, iteration, "merge", index),
+            sample_index=index,
+        )
+        for index in range(count)
+    ]
+    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
+    ctx.emit("merged", stage=stage, iteration=iteration, count=len(replies))
+    return [extract_prompt(reply.text) for reply in replies]
