@@ -21,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "PromptInit": "soft_prompts.config",
     "FusionConfig": "soft_prompts.config",
     "TrainConfig": "soft_prompts.config",
+    "EarlyStopping": "soft_prompts.early_stopping",
+    "UntrainedPromptWarning": "soft_prompts.vectors",
     "PromptExample": "soft_prompts.data",
     "TaskData": "soft_prompts.data",
     # modules
