@@ -27,6 +27,7 @@ __all__ = [
     "ModelsConfig",
     "ObjectiveConfig",
     "RunConfig",
+    "ScoringConfig",
     "SearchConfig",
     "SoftConfig",
     "TaskConfig",
@@ -194,17 +195,28 @@ class ObjectiveConfig(_Strict):
     """How candidates are scored and accepted."""
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"accuracy": 1.0, "ece": 0.25},
+        default_factory=lambda: {"balanced_accuracy": 1.0, "ece": 0.25},
         description="Weight per dimension in the weighted objective (dimensions normalised to [0, 1]).",
     )
     acceptance: Literal["weighted", "pareto", "lexicographic"] = Field(
         "weighted", description="Which candidates enter the pool of parents."
     )
     lexicographic_order: list[str] = Field(
-        default_factory=lambda: ["accuracy", "ece"], description="Dimension order for 'lexicographic'."
+        default_factory=lambda: ["balanced_accuracy", "ece"],
+        description="Dimension order for 'lexicographic'.",
     )
     judge_dimensions: list[str] = Field(
         default_factory=list, description="LLM-judged dimensions (needs models.judge)."
+    )
+
+
+class ScoringConfig(_Strict):
+    """How the scorer's answers become predictions."""
+
+    calibration: Literal["none", "batch", "content_free"] = Field(
+        "batch",
+        description="Label-probability correction before arg-max and metrics (label scoring only): "
+        "none, batch (divide by each label's mean over the examples) or content_free ('N/A' inputs).",
     )
 
 
@@ -248,6 +260,7 @@ class Campaign(_Strict):
     tasks: TasksConfig = Field(default_factory=TasksConfig, description="Source and target tasks.")
     search: SearchConfig = Field(default_factory=SearchConfig, description="Search settings.")
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig, description="Scoring settings.")
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig, description="Label scoring settings.")
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")

@@ -71,36 +71,26 @@ def print_result(result, out) -> None:
     """The short table a run ends with: the winners and their held-out scores, cost, where to look."""
     from rich.table import Table
 
-    test = (result.final or {}).get("test") or {}
-    if test:
-        table = Table(title=f"held-out test: {result.run_id}")
-        for column in ("prompt", "objective", "accuracy", "95% CI", "ece", "text"):
-            table.add_column(column)
-        for name, row in test.items():
-            scores = row.get("scores", {})
-            task = next(iter(row.get("per_task", {}).values()), {})
-            interval = task.get("intervals", {}).get("accuracy")
-            ci = f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "n/a"
-            table.add_row(
-                name,
-                _fmt(row["objective"]),
-                _fmt(scores.get("accuracy")),
-                ci,
-                _fmt(scores.get("ece")),
-                _clip(row["prompt"], 60),
-            )
-        out.print(table)
+    from orchestrator.comparison import columns, final_comparison, row_cells
+
+    comparison = final_comparison(result.final, result.soft)
     soft = result.soft or {}
-    if soft.get("comparison"):
-        table = Table(title="final comparison on held-out test (discrete and soft prompts)")
-        for column in ("prompt", "kind", "accuracy", "95% CI", "ece"):
+    if comparison["rows"]:
+        title = f"final comparison on held-out test: {result.run_id} ({comparison['n']} examples)"
+        table = Table(title=title)
+        for column in columns(comparison["metric"]):
             table.add_column(column)
-        for row in soft["comparison"]:
-            ci = row.get("ci")
-            interval = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "n/a"
-            table.add_row(row["name"], row["kind"], _fmt(row.get("accuracy")), interval, _fmt(row.get("ece")))
+        for row in comparison["rows"]:
+            cells = row_cells(row, comparison["metric"])
+            style = "dim" if row["kind"] == "trivial" else None
+            cells = [_escape(c) for c in cells]
+            cells[-1] = f"[yellow]{cells[-1]}[/yellow]" if cells[-1] else ""
+            table.add_row(*cells, style=style)
         out.print(table)
-    elif soft.get("skipped"):
+        for row in comparison["rows"]:
+            if row.get("prompt"):
+                out.print(_escape(f"{row['name']}: {_clip(row['prompt'], 100)}"))
+    if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
@@ -111,6 +101,12 @@ def print_result(result, out) -> None:
     out.print(f"run {result.run_id} in {result.store}")
     if result.status != "done":
         out.print(f"continue with: promptfusion run CAMPAIGN.yaml --resume {result.run_id}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def print_history(candidates, result, out) -> None:

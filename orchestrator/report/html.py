@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.comparison import columns, row_cells
 from orchestrator.report.plots import all_plots
 from orchestrator.report.scale import format_number
 from orchestrator.report.svg_elements import esc
@@ -186,23 +187,17 @@ def _soft_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
 
 
 def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
-    rows = [
-        [
-            esc(r["name"]),
-            esc(r["kind"]),
-            _num(r.get("objective")),
-            _num(r.get("accuracy")),
-            _ci(r.get("ci")),
-            _num(r.get("ece")),
-            _ci(r.get("ece_ci")),
-        ]
-        for r in report["comparison"]
-    ]
-    if not rows:
+    if not report["comparison"]:
         return '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
-    headers = ["contender", "kind", "objective", "accuracy", "accuracy 95% CI", "ECE", "ECE 95% CI"]
-    table = _table(headers, rows, numeric=(2, 3, 4, 5, 6))
-    return _figure(plots, "comparison") + table
+    metric = report["comparison_metric"]
+    rows = [[esc(c) for c in row_cells(r, metric)] for r in report["comparison"]]
+    note = (
+        f'<p class="note">{report["comparison_n"]} held-out examples; 95% bootstrap intervals. A verdict '
+        "says &ldquo;improved&rdquo; only when the paired interval of the difference excludes zero; the "
+        "trivial rows are what a constant or random answer scores on the same split.</p>"
+    )
+    table = _table(columns(metric), rows, numeric=(2, 3, 4, 5, 6, 7))
+    return _figure(plots, "comparison") + note + table
 
 
 def _prompts_section(report: Mapping[str, Any]) -> str:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.comparison import columns, row_cells
+
 __all__ = ["render_markdown"]
 
 
@@ -132,19 +134,15 @@ def _comparison(report: Mapping[str, Any]) -> list[str]:
     lines = ["## Final comparison (held-out test)", ""]
     if not report["comparison"]:
         return lines + ["_No held-out comparison yet._", ""]
-    rows = [
-        [
-            _cell(r["name"]),
-            _cell(r["kind"]),
-            r.get("objective"),
-            r.get("accuracy"),
-            _ci(r.get("ci")),
-            r.get("ece"),
-            _ci(r.get("ece_ci")),
-        ]
-        for r in report["comparison"]
+    metric = report["comparison_metric"]
+    lines += [
+        f"{report['comparison_n']} examples; intervals are 95% bootstrap intervals; a verdict says "
+        "'improved' only when the paired interval of the difference excludes zero; trivial rows are "
+        "what a constant or random answer scores on the same split.",
+        "",
     ]
-    return lines + _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
+    rows = [[_cell(c) for c in row_cells(r, metric)] for r in report["comparison"]]
+    return lines + _table([_cell(c) for c in columns(metric)], rows)
 
 
 def _prompts(report: Mapping[str, Any]) -> list[str]:

@@ -71,6 +71,7 @@ class ComparisonRow(_Loose):
     ci: list[float] | None = None
     ece: float | None = None
     objective: float | None = None
+    predictions: list[str | None] | None = None
 
     @field_validator("ci")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from orchestrator.backends.base import ChatRequest
+from orchestrator.comparison import headline_metric
 from orchestrator.search.candidates import candidate_id, extract_prompt, filter_proposals
 from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.gather import gather_settled
@@ -256,6 +257,8 @@ async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     for name, prompt in contenders.items():
         test[name] = {"prompt": prompt, **aggregate({ctx.target_task: by_prompt[prompt]}, ctx.objective)}
     final["test"] = test
+    final["metric"] = headline_metric(ctx.campaign.objective.weights)  # what the comparison's verdicts use
+    final["seed"] = ctx.campaign.run.seed
     ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
     return {"final": final}
 

@@ -222,9 +222,8 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
         probs = await asyncio.to_thread(
             score_prompt_dir, model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id
         )
-        correct = [
-            float(max(range(len(p)), key=p.__getitem__) == g) for p, g in zip(probs, gold, strict=True)
-        ]
+        answers = [max(range(len(p)), key=p.__getitem__) for p in probs]
+        correct = [float(a == g) for a, g in zip(answers, gold, strict=True)]
         ci = bootstrap_ci(correct, seed=ctx.campaign.run.seed)
         comparison.append(
             {
@@ -234,6 +233,7 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
                 "ci": [float(ci.low), float(ci.high)],
                 "ece": float(expected_calibration_error(probs, gold)),
                 "objective": None,
+                "predictions": [task.labels[a] for a in answers],  # for paired comparisons and flags
             }
         )
     sources = list(plan["sources"])
