@@ -73,9 +73,13 @@ class LiveDisplay:
             self.stage = kind
             self.steps_done += 1
             self.last = "finalists re-scored on dev" if kind == "finalists" else "held-out test scored"
+            flagged = [f"{name} {', '.join(f)}" for name, f in (payload.get("degenerate") or {}).items() if f]
+            if flagged:
+                self.last += "; constant answers: " + "; ".join(flagged)
         self._live.update(self._render())
 
     def _render(self):
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table.grid(padding=(0, 2))
@@ -86,6 +90,8 @@ class LiveDisplay:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")
             table.add_row("", dims)
+            for flag in self.best.get("degenerate") or ():  # a constant answer, not a real score
+                table.add_row("", f"[yellow]{escape(flag)}[/yellow]")
         table.add_row("calls", self._calls())
         table.add_row("progress", self._progress())
         table.add_row("now", self.last)

@@ -194,6 +194,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         best_objective=best["objective"],
         best_scores=best["scores"],
         candidates=len(scored),
+        degenerate=degenerate_flags(best),
     )
     return {
         "history": history,
@@ -259,8 +260,18 @@ async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     final["test"] = test
     final["metric"] = headline_metric(ctx.campaign.objective.weights)  # what the comparison's verdicts use
     final["seed"] = ctx.campaign.run.seed
-    ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
+    flags = {name: degenerate_flags(row) for name, row in test.items()}
+    ctx.emit("test", **{name: row["objective"] for name, row in test.items()}, degenerate=flags)
     return {"final": final}
+
+
+def degenerate_flags(candidate: dict) -> list[str]:
+    """``"task: answers 'x' for 15/16"`` for each task where the candidate gives one label for >= 90%."""
+    return [
+        f"{task}: {result['degenerate']}"
+        for task, result in (candidate.get("per_task") or {}).items()
+        if result.get("degenerate")
+    ]
 
 
 def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
