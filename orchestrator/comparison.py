@@ -237,10 +237,8 @@ def columns(metric: str) -> list[str]:
     return [
         "contender",
         "kind",
-        "balanced acc.",
-        "95% CI",
-        "accuracy",
-        "95% CI",
+        "balanced acc. [95% CI]",
+        "accuracy [95% CI]",
         "macro-F1",
         "ECE",
         f"vs reference ({name})",
@@ -258,10 +256,8 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
     return [
         str(row["name"]),
         str(row["kind"]),
-        _number(scores.get("balanced_accuracy")),
-        _interval(intervals.get("balanced_accuracy")),
-        _number(scores.get("accuracy")),
-        _interval(intervals.get("accuracy")),
+        _with_interval(scores.get("balanced_accuracy"), intervals.get("balanced_accuracy")),
+        _with_interval(scores.get("accuracy"), intervals.get("accuracy")),
         _number(scores.get("macro_f1")),
         _number(scores.get("ece")),
         f"{verdict['text']} vs {verdict['reference']}" if verdict else "",
@@ -269,11 +265,13 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
     ]
 
 
+def _with_interval(value: Any, bounds: Sequence[float] | None) -> str:
+    if not _finite(value):
+        return "n/a"
+    if not bounds or not all(_finite(b) for b in bounds):
+        return f"{value:.3f}"
+    return f"{value:.3f} [{bounds[0]:.2f}, {bounds[1]:.2f}]"
+
+
 def _number(value: Any) -> str:
     return f"{value:.3f}" if _finite(value) else "n/a"
-
-
-def _interval(bounds: Sequence[float] | None) -> str:
-    if not bounds or not all(_finite(b) for b in bounds):
-        return "n/a"
-    return f"[{bounds[0]:.2f}, {bounds[1]:.2f}]"

@@ -78,18 +78,25 @@ def print_result(result, out) -> None:
     if comparison["rows"]:
         title = f"final comparison on held-out test: {result.run_id} ({comparison['n']} examples)"
         table = Table(title=title)
-        for column in columns(comparison["metric"]):
+        # Verdicts and flags are sentences: printed under the table, where they are not cut short.
+        for column in columns(comparison["metric"])[:-2]:
             table.add_column(column)
         for row in comparison["rows"]:
-            cells = row_cells(row, comparison["metric"])
-            style = "dim" if row["kind"] == "trivial" else None
-            cells = [_escape(c) for c in cells]
-            cells[-1] = f"[yellow]{cells[-1]}[/yellow]" if cells[-1] else ""
-            table.add_row(*cells, style=style)
+            cells = [_escape(c) for c in row_cells(row, comparison["metric"])[:-2]]
+            table.add_row(*cells, style="dim" if row["kind"] == "trivial" else None)
         out.print(table)
         for row in comparison["rows"]:
+            *_, verdict, flag = row_cells(row, comparison["metric"])
+            notes = [verdict] if verdict else []
+            notes += [f"[yellow]{_escape(flag)}[/yellow]"] if flag else []
+            if notes:
+                out.print(
+                    f"{_escape(row['name'])}: "
+                    + "; ".join(n if n.startswith("[yellow]") else _escape(n) for n in notes)
+                )
+        for row in comparison["rows"]:
             if row.get("prompt"):
-                out.print(_escape(f"{row['name']}: {_clip(row['prompt'], 100)}"))
+                out.print(_escape(f"{row['name']} = {_clip(row['prompt'], 100)}"))
     if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     calls = sum(u["calls"] for u in result.usage.values())

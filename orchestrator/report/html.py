@@ -196,7 +196,7 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
         "says &ldquo;improved&rdquo; only when the paired interval of the difference excludes zero; the "
         "trivial rows are what a constant or random answer scores on the same split.</p>"
     )
-    table = _table(columns(metric), rows, numeric=(2, 3, 4, 5, 6, 7))
+    table = _table(columns(metric), rows, numeric=(2, 3, 4, 5))
     return _figure(plots, "comparison") + note + table
 
 
