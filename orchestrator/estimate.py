@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluators.label_calibration import CONTENT_FREE_INPUTS
 from orchestrator.config import Campaign
 
 __all__ = ["Estimate", "estimate_campaign"]
@@ -57,6 +58,17 @@ def estimate_campaign(campaign: Campaign) -> Estimate:
         + search.finalists * tasks.dev_size
         + 3 * tasks.test_size
     )
+    if campaign.scoring.calibration == "content_free":
+        # Contextual calibration scores the content-free inputs once per prompt evaluation.
+        evaluations = (
+            (baselines + search.stage1_iterations * search.candidates_per_step) * n_source
+            + search.promote_top_k
+            + baselines
+            + search.stage2_iterations * search.candidates_per_step
+            + search.finalists
+            + 3
+        )
+        scored_examples += len(CONTENT_FREE_INPUTS) * evaluations
     meta_tokens = _META_BASE_TOKENS + _META_PER_HISTORY * search.history_top_k
     example_tokens = _EXAMPLE_TOKENS + search.max_prompt_chars // 8
     calls = {"reference": proposals, "scorer": scored_examples}
