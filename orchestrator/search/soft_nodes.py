@@ -199,7 +199,7 @@ async def soft_fusion(state: SearchState, runtime: Runtime[SearchContext]) -> di
 
 async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     """Held-out comparison with bootstrap intervals: discrete prompts and the three soft prompts."""
-    from evaluators import expected_calibration_error
+    from evaluators import batch_calibrate, expected_calibration_error
     from evaluators.bootstrap import bootstrap_ci
     from soft_prompts.transfer import score_prompt_dir, vector_similarity
 
@@ -222,6 +222,11 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
         probs = await asyncio.to_thread(
             score_prompt_dir, model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id
         )
+        # The discrete rows' label scores are batch-calibrated; the soft rows get the same correction
+        # (content-free calibration would need the soft prompt on content-free inputs: left raw).
+        calibration = "batch" if ctx.campaign.scoring.calibration == "batch" else "none"
+        if calibration == "batch":
+            probs = batch_calibrate(probs).tolist()
         answers = [max(range(len(p)), key=p.__getitem__) for p in probs]
         correct = [float(a == g) for a, g in zip(answers, gold, strict=True)]
         ci = bootstrap_ci(correct, seed=ctx.campaign.run.seed)
@@ -234,6 +239,7 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
                 "ece": float(expected_calibration_error(probs, gold)),
                 "objective": None,
                 "predictions": [task.labels[a] for a in answers],  # for paired comparisons and flags
+                "calibration": calibration,
             }
         )
     sources = list(plan["sources"])
