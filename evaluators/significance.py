@@ -44,7 +44,12 @@ class Verdict:
         d = self.difference
         if self.kind == "undefined":
             return f"no comparison possible ({self.metric})"
-        return f"{self.kind} ({d.estimate:+.2f} [{d.low:+.2f}, {d.high:+.2f}])"
+        return f"{self.kind} ({_signed(d.estimate)} [{_signed(d.low)}, {_signed(d.high)}])"
+
+
+def _signed(value: float) -> str:
+    # A bound that rounds to +0.00 would hide which side of zero it is on: show one more digit.
+    return f"{value:+.2f}" if value == 0 or abs(value) >= 0.005 else f"{value:+.2g}"
 
 
 def verdict(difference: ConfidenceInterval, *, metric: str, reference: str) -> Verdict:

@@ -121,3 +121,8 @@ def test_significance_says_improved_only_when_the_interval_excludes_zero():
 def test_verdict_wording_format():
     text = verdict(ConfidenceInterval(0.03, -0.08, 0.13, 0.95, 1000), metric="accuracy", reference="x").text
     assert text == "no significant difference (+0.03 [-0.08, +0.13])"
+
+
+def test_a_bound_that_rounds_to_zero_keeps_its_sign_visible():
+    text = verdict(ConfidenceInterval(0.15, 0.00036, 0.3, 0.95, 1000), metric="m", reference="x").text
+    assert text == "improved (+0.15 [+0.00036, +0.30])"
