@@ -208,6 +208,13 @@ def comparison_plot(comparison: Sequence[Mapping[str, Any]], metric: str = "accu
         low, high = bounds if bounds else (None, None)
         color = _SOFT_COLOR if row["kind"] == "soft" else _DISCRETE_COLOR
         rows.append(IntervalRow(row["name"], value, low, high, color))
+    merged: dict[float, str] = {}  # balanced accuracy puts both at 1/k: one line, both names
+    for label, value in lines:
+        if value is not None:
+            merged[round(value, 6)] = (
+                f"{merged[round(value, 6)]} = {label}" if round(value, 6) in merged else label
+            )
+    lines = [(label, value) for value, label in merged.items()]
     name = metric.replace("_", " ")
     title = f"Held-out test {name} (95% CI); dashed: majority class and random answers"
     return interval_chart("comparison", title, rows, x_label=name, reference_lines=lines)
