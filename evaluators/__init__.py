@@ -28,6 +28,7 @@ from evaluators.confidence import (
     parse_verbalized_answer,
     parse_verbalized_confidence,
 )
+from evaluators.degenerate import DominantAnswer, dominant_answer
 from evaluators.delimiting import DATA_TAGS, neutralize
 from evaluators.dimensions import STANDARD_DIMENSIONS, Dimension, judge_dimension
 from evaluators.discrimination import auprc, auprc_negative, auroc, binary_auroc, binary_average_precision
@@ -42,15 +43,34 @@ from evaluators.instruction_following import (
 )
 from evaluators.judge_reply import JudgeReply, MalformedJudgeReply, parse_judge_reply
 from evaluators.judges import DEFAULT_JUDGES, JudgeSpec, JudgeVerdict, LLMJudge
-from evaluators.metrics import accuracy, exact_match, macro_f1, normalize_answer
+from evaluators.label_calibration import (
+    CALIBRATION_METHODS,
+    CONTENT_FREE_INPUTS,
+    batch_calibrate,
+    content_free_calibrate,
+)
+from evaluators.metrics import accuracy, balanced_accuracy, exact_match, macro_f1, normalize_answer
 from evaluators.objective import dominates, non_dominated_sort, pareto_front, weighted_objective
 from evaluators.protocol import ChatLLM, LabelScorer
 from evaluators.report import EvaluationReport
 from evaluators.scoring import ExampleResult
+from evaluators.significance import Verdict, compare_predictions
 from evaluators.task import Example, TaskSpec, default_messages
+from evaluators.trivial_baselines import TrivialBaseline, trivial_baselines
 from evaluators.usage import UsageRecord, UsageTotals
 
 __all__ = [
+    "trivial_baselines",
+    "dominant_answer",
+    "content_free_calibrate",
+    "compare_predictions",
+    "batch_calibrate",
+    "balanced_accuracy",
+    "Verdict",
+    "TrivialBaseline",
+    "DominantAnswer",
+    "CALIBRATION_METHODS",
+    "CONTENT_FREE_INPUTS",
     "DATA_TAGS",
     "DEFAULT_JUDGES",
     "STANDARD_DIMENSIONS",

@@ -104,6 +104,9 @@ def judge_dimension(
 def _standard() -> dict[str, Dimension]:
     dims = [
         Dimension("accuracy", "max", 0.0, 1.0, 0.0, "share of examples answered correctly"),
+        Dimension(
+            "balanced_accuracy", "max", 0.0, 1.0, 0.0, "unweighted mean of per-label recall (chance: 1/k)"
+        ),
         Dimension("macro_f1", "max", 0.0, 1.0, 0.0, "unweighted mean of per-label F1"),
         Dimension("exact_match", "max", 0.0, 1.0, 0.0, "share of normalised answers equal to a reference"),
         Dimension("ece", "min", 0.0, 1.0, None, "top-label expected calibration error"),

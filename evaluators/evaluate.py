@@ -6,6 +6,11 @@ no generated text, so no instruction-following rate); ``generate`` asks a ``Chat
 the answer, checks the output contract and, with ``verbalized_confidence``, reads a stated confidence.
 ``auto`` picks label scoring when the task has labels and the scorer has ``score_labels`` (unless the
 scorer has ``supports_label_scoring = False``).
+
+With label scoring, ``calibration`` corrects the label probabilities before arg-max and before every
+metric (``label_calibration``): ``batch`` divides by each label's mean over the evaluated examples,
+``content_free`` by the prompt's distribution on content-free inputs (``TaskSpec.content_free_inputs``,
+scored once per evaluation alongside the examples).
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from evaluators.confidence import confidence_to_probs, parse_verbalized_answer
 from evaluators.errors import FailureCounter, TooManyErrors
 from evaluators.instruction_following import check_output
 from evaluators.judges import DEFAULT_JUDGES, JudgeSpec, JudgeVerdict, LLMJudge
+from evaluators.label_calibration import (
+    CALIBRATION_METHODS,
+    CalibrationMethod,
+    batch_calibrate,
+    content_free_calibrate,
+)
 from evaluators.metrics import exact_match
 from evaluators.protocol import ChatLLM, LabelScorer
 from evaluators.report import EvaluationReport
@@ -39,6 +50,8 @@ class EvalConfig:
 
     Attributes:
         scoring: ``"auto"``, ``"label_scores"`` or ``"generate"`` (see the module docstring).
+        calibration: ``"none"``, ``"batch"`` or ``"content_free"``: how label probabilities are
+            corrected before arg-max and metrics (label scoring only; see the module docstring).
         verbalized_confidence: in generate mode, read ``Confidence: x`` from outputs for calibration.
         concurrency: scorer calls in flight at once (and, separately, judge calls).
         max_errors: failures that stop the evaluation with ``TooManyErrors``; ``None`` never stops.
@@ -56,6 +69,7 @@ class EvalConfig:
     """
 
     scoring: Literal["auto", "label_scores", "generate"] = "auto"
+    calibration: CalibrationMethod = "none"
     verbalized_confidence: bool = False
     concurrency: int = 8
     max_errors: int | None = 10
@@ -73,6 +87,10 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if self.scoring not in ("auto", "label_scores", "generate"):
             raise ValueError(f"EvalConfig.scoring: unknown mode {self.scoring!r}")
+        if self.calibration not in CALIBRATION_METHODS:
+            raise ValueError(
+                f"EvalConfig.calibration: unknown method {self.calibration!r}; known: {CALIBRATION_METHODS}"
+            )
         if self.concurrency < 1:
             raise ValueError(f"EvalConfig.concurrency must be >= 1, got {self.concurrency}")
         if self.max_errors is not None and self.max_errors < 1:
@@ -177,6 +195,33 @@ class _Run:
             raise ValueError(f"score_labels probabilities must be >= 0 and sum to 1, got {values}")
         total = sum(values)
         return tuple(v / total for v in values)  # remove rounding drift so validation downstream passes
+
+    async def content_free_probs(self) -> list[tuple[float, ...]]:
+        """The prompt's label distribution on each content-free input (only for ``content_free``)."""
+        if self.mode != "label_scores" or self.config.calibration != "content_free":
+            return []
+        labels = self.task.labels
+        calls = [
+            self._call_scorer(self.render(self.prompt, Example(text, labels[0])))
+            for text in self.task.content_free()
+        ]
+        return [probs for _, probs in await asyncio.gather(*calls)]
+
+    def calibrate(
+        self, results: Sequence[ExampleResult], content_free: Sequence[tuple[float, ...]]
+    ) -> list[ExampleResult]:
+        """Recompute label-scored results from calibrated probabilities (failed ones stay as they are)."""
+        method = self.config.calibration
+        kept = [r for r in results if not r.failed and r.probs is not None]
+        if self.mode != "label_scores" or method == "none" or not kept:
+            return list(results)
+        raw = [r.probs for r in kept]
+        fixed = batch_calibrate(raw) if method == "batch" else content_free_calibrate(raw, content_free)
+        by_index = {
+            r.index: self._from_probs(r.index, self.examples[r.index], tuple(float(p) for p in row))
+            for r, row in zip(kept, fixed, strict=True)
+        }
+        return [by_index.get(r.index, r) for r in results]
 
     async def score_example(self, index: int) -> ExampleResult:
         example = self.examples[index]
@@ -311,9 +356,10 @@ async def evaluate_prompt(
     metrics = task.resolve_metrics(
         has_probabilities=calibration is not None, has_outputs=run.mode == "generate"
     )
-    prompt_verdicts, *results = await _run_all(
-        [run.judge_prompt(), *map(run.score_example, range(len(examples)))]
+    prompt_verdicts, content_free, *results = await _run_all(
+        [run.judge_prompt(), run.content_free_probs(), *map(run.score_example, range(len(examples)))]
     )
+    results = run.calibrate(results, content_free)
     output_judges = tuple(j.dimension.name for j in run.judges if j.spec.subject == "output")
     targets = tuple(e.target for e in examples)
     scores = score_dimensions(
@@ -335,6 +381,7 @@ async def evaluate_prompt(
         failures=dict(run.failures.by_kind),
         scoring=run.mode,
         calibration_source=calibration,
+        label_calibration=config.calibration if run.mode == "label_scores" else "none",
         scorer_usage=UsageTotals.of(r for r in run.usage if r.role == "scorer"),
         judge_usage=UsageTotals.of(r for r in run.usage if r.role == "judge"),
         n_bins=config.n_bins,

@@ -1,4 +1,4 @@
-"""Task metrics: accuracy, macro-F1 and normalised exact match.
+"""Task metrics: accuracy, balanced accuracy, macro-F1 and normalised exact match.
 
 Each metric is a pure function of predictions and references returning a float. A prediction of
 ``None`` means the output could not be parsed into an answer; it counts as wrong everywhere and
@@ -12,7 +12,7 @@ import string
 import unicodedata
 from collections.abc import Hashable, Sequence
 
-__all__ = ["accuracy", "exact_match", "macro_f1", "normalize_answer"]
+__all__ = ["accuracy", "balanced_accuracy", "exact_match", "macro_f1", "normalize_answer"]
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.IGNORECASE)
 _PUNCT_TABLE = str.maketrans("", "", string.punctuation)
@@ -42,6 +42,41 @@ def accuracy(predictions: Sequence[Hashable | None], references: Sequence[Hashab
     return sum(p is not None and p == r for p, r in zip(predictions, references, strict=True)) / len(
         references
     )
+
+
+def balanced_accuracy(
+    predictions: Sequence[Hashable | None],
+    references: Sequence[Hashable],
+    labels: Sequence[Hashable] | None = None,
+) -> float:
+    """Unweighted mean over labels of recall = TP / (TP + FN), over the labels present in ``references``.
+
+    A constant answer scores exactly ``1 / k`` (k = labels present), whatever the class shares: the
+    majority class earns no credit for being frequent, which is why it is the default objective for
+    label tasks.
+
+    Args:
+        predictions: predicted labels; ``None`` (unparsable) is wrong for every label.
+        references: gold labels, same length.
+        labels: the label set; only labels with support in ``references`` are averaged (a label
+            without gold examples has no recall). Default: the labels seen in ``references``.
+
+    Returns:
+        A float in [0, 1]; higher is better. Equals ``sklearn.metrics.balanced_accuracy_score``.
+
+    Raises:
+        ValueError: lengths differ or there are no examples.
+    """
+    _check_lengths(predictions, references)
+    present = set(references) if labels is None else {label for label in labels if label in set(references)}
+    if not present:
+        raise ValueError("balanced_accuracy: no reference carries one of the given labels")
+    total = 0.0
+    for label in present:
+        support = sum(r == label for r in references)
+        hits = sum(p == label and r == label for p, r in zip(predictions, references, strict=True))
+        total += hits / support
+    return total / len(present)
 
 
 def macro_f1(

@@ -43,6 +43,8 @@ class EvaluationReport:
         failures: failure kind -> count (scorer errors, judge errors, malformed judge replies).
         scoring: ``"label_scores"`` or ``"generate"``.
         calibration_source: ``"label_scores"``, ``"verbalized"`` or ``None``.
+        label_calibration: how label probabilities were corrected (``"none"``, ``"batch"``,
+            ``"content_free"``); ``"none"`` without label scoring.
         scorer_usage: usage of the scorer calls.
         judge_usage: usage of the judge calls (what judging cost).
         n_bins: ECE bins used.
@@ -61,6 +63,7 @@ class EvaluationReport:
     failures: Mapping[str, int] = field(default_factory=dict)
     scoring: str = "generate"
     calibration_source: str | None = None
+    label_calibration: str = "none"
     scorer_usage: UsageTotals = field(default_factory=UsageTotals)
     judge_usage: UsageTotals = field(default_factory=UsageTotals)
     n_bins: int = 10
@@ -192,6 +195,7 @@ class EvaluationReport:
             "failures": dict(self.failures),
             "scoring": self.scoring,
             "calibration_source": self.calibration_source,
+            "label_calibration": self.label_calibration,
             "prompt_verdicts": {k: asdict(v) for k, v in self.prompt_verdicts.items()},
             "scorer_usage": asdict(self.scorer_usage),
             "judge_usage": asdict(self.judge_usage),

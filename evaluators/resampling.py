@@ -9,8 +9,8 @@ computed once and all resamples are evaluated in one array operation (``Resample
   ``exact_match``, ``instruction_following``, ``brier`` and output-judge dimensions;
 * ``ece`` with uniform bins: ``sum_b |sum_{i in b} (correct_i - confidence_i)| / n``, each example's
   bin being fixed by its confidence;
-* ``macro_f1`` over a task's label set: per-class counts from one ``bincount`` of (gold, predicted)
-  pairs.
+* ``macro_f1`` and ``balanced_accuracy`` over a task's label set: per-class counts from one
+  ``bincount`` of (gold, predicted) pairs (``label_rows.label_metric_rows``).
 
 Other dimensions (``auroc``, the PR curves, quantile-binned ECE, ``macro_f1`` of free-form tasks)
 return None and the caller falls back to the full computation. ``tests/test_evaluators_resampling.py``
@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from evaluators.calibration import BinningStrategy
+from evaluators.label_rows import encode_labels, label_metric_rows
 from evaluators.scoring import ExampleResult, score_dimensions
 from evaluators.task import TaskSpec
 
@@ -83,8 +84,8 @@ def resampled_dimension(
         return _mean_where_defined(values)
     if name == "ece" and binning == "uniform":
         return _uniform_ece(results, n_bins)
-    if name == "macro_f1" and task.labels is not None:
-        return _label_macro_f1(results, targets, task.labels)
+    if name in ("macro_f1", "balanced_accuracy") and task.labels is not None:
+        return _label_metric(name, results, targets, task.labels)
     return None
 
 
@@ -122,28 +123,13 @@ def _uniform_ece(results: Sequence[ExampleResult], n_bins: int) -> Resampled:
     return Resampled(batched)
 
 
-def _label_macro_f1(
-    results: Sequence[ExampleResult], targets: Sequence, labels: Sequence[str]
+def _label_metric(
+    name: str, results: Sequence[ExampleResult], targets: Sequence, labels: Sequence[str]
 ) -> Resampled | None:
-    """``metrics.macro_f1`` with ``labels`` given; a missing prediction counts as the extra class ``k``."""
-    k = len(labels)
-    index = {label: i for i, label in enumerate(labels)}
-    if any(r.prediction is not None and r.prediction not in index for r in results):
+    """``metrics.macro_f1`` / ``balanced_accuracy`` with ``labels``; no prediction counts as class ``k``."""
+    if any(r.prediction is not None and r.prediction not in labels for r in results):
         return None
-    gold = np.array([index[t] for t in targets])
-    predicted = np.array([k if r.prediction is None else index[r.prediction] for r in results])
-    pairs = gold * (k + 1) + predicted
-    cells = k * (k + 1)
-
-    def batched(indices: np.ndarray) -> np.ndarray:
-        rows = len(indices)
-        slots = pairs[indices] + cells * np.arange(rows)[:, None]
-        confusion = np.bincount(slots.ravel(), minlength=rows * cells).reshape(rows, k, k + 1)
-        tp = np.diagonal(confusion[:, :, :k], axis1=1, axis2=2)
-        fp = confusion[:, :, :k].sum(axis=1) - tp
-        fn = confusion.sum(axis=2) - tp
-        denominator = 2 * tp + fp + fn
-        f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
-        return f1.mean(axis=1)
-
-    return Resampled(batched)
+    k = len(labels)
+    gold = encode_labels(targets, labels)
+    predicted = encode_labels([r.prediction for r in results], labels)
+    return Resampled(lambda indices: label_metric_rows(gold[indices], predicted[indices], k, name))

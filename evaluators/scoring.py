@@ -16,7 +16,7 @@ import numpy as np
 from evaluators.calibration import BinningStrategy, brier_score, ece_from_confidences
 from evaluators.dimensions import STANDARD_DIMENSIONS, Dimension
 from evaluators.discrimination import auprc, auprc_negative, auroc
-from evaluators.metrics import accuracy, exact_match, macro_f1
+from evaluators.metrics import accuracy, balanced_accuracy, exact_match, macro_f1
 from evaluators.task import CALIBRATION_METRICS, TaskSpec
 
 __all__ = ["ExampleResult", "dimension_for", "score_dimensions"]
@@ -118,6 +118,8 @@ def score_dimensions(
     for name in metrics:
         if name == "accuracy":
             scores[name] = accuracy(predictions, list(targets))
+        elif name == "balanced_accuracy":
+            scores[name] = balanced_accuracy(predictions, list(targets), labels=task.labels)
         elif name == "macro_f1":
             scores[name] = macro_f1(predictions, list(targets), labels=task.labels)
         elif name == "exact_match":

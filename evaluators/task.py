@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from evaluators.extractors import AnswerExtractor, FirstLineExtractor, LabelSetExtractor
 from evaluators.instruction_following import OutputContract
+from evaluators.label_calibration import CONTENT_FREE_INPUTS
 
 __all__ = [
     "CALIBRATION_METRICS",
@@ -27,7 +28,7 @@ __all__ = [
 #: Metrics that need label probabilities (label scoring, or a verbalised confidence).
 CALIBRATION_METRICS = ("ece", "brier", "auroc", "auprc_pos", "auprc_neg")
 #: Metrics that need a label set.
-LABEL_METRICS = ("accuracy", "macro_f1", *CALIBRATION_METRICS)
+LABEL_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", *CALIBRATION_METRICS)
 #: Every metric the evaluator knows, by name.
 METRIC_NAMES = (*LABEL_METRICS, "exact_match", "instruction_following")
 
@@ -71,6 +72,8 @@ class TaskSpec:
         extractor: turns a generated output into an answer; defaults to a ``LabelSetExtractor`` over
             the labels, or the first line for free-form tasks.
         description: what the task is, shown to prompt judges.
+        content_free_inputs: inputs without content for contextual calibration (``"N/A"`` in every
+            input field, say); ``None`` uses ``label_calibration.CONTENT_FREE_INPUTS``.
     """
 
     name: str
@@ -80,6 +83,7 @@ class TaskSpec:
     contract: OutputContract | None = None
     extractor: AnswerExtractor | None = None
     description: str = ""
+    content_free_inputs: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"TaskSpec {self.name!r}"
@@ -104,6 +108,10 @@ class TaskSpec:
                 raise ValueError(
                     f"{where}: metrics {[m for m in self.metrics if m in LABEL_METRICS]} need labels"
                 )
+
+    def content_free(self) -> tuple[str, ...]:
+        """The content-free inputs contextual calibration scores (see ``content_free_inputs``)."""
+        return CONTENT_FREE_INPUTS if self.content_free_inputs is None else tuple(self.content_free_inputs)
 
     @property
     def is_classification(self) -> bool:
@@ -145,7 +153,7 @@ class TaskSpec:
         """
         possible = set()
         if self.labels is not None:
-            possible |= {"accuracy", "macro_f1"}
+            possible |= {"accuracy", "balanced_accuracy", "macro_f1"}
             if has_probabilities:
                 possible |= set(CALIBRATION_METRICS)
         else:

@@ -258,14 +258,15 @@ class ObjectiveConfig(_Strict):
     """How candidates are scored and accepted."""
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"accuracy": 1.0, "ece": 0.25},
+        default_factory=lambda: {"balanced_accuracy": 1.0, "ece": 0.25},
         description="Weight per dimension in the weighted objective (dimensions normalised to [0, 1]).",
     )
     acceptance: Literal["weighted", "pareto", "lexicographic"] = Field(
         "weighted", description="Which candidates enter the pool of parents."
     )
     lexicographic_order: list[str] = Field(
-        default_factory=lambda: ["accuracy", "ece"], description="Dimension order for 'lexicographic'."
+        default_factory=lambda: ["balanced_accuracy", "ece"],
+        description="Dimension order for 'lexicographic'.",
     )
     judge_dimensions: list[str] = Field(
         default_factory=list, description="LLM-judged dimensions (needs models.judge)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluators.label_calibration import CONTENT_FREE_INPUTS
 from orchestrator.config import Campaign
 from orchestrator.search.plan import plan_for, split_sizes
 
@@ -50,6 +51,14 @@ def estimate_campaign(campaign: Campaign) -> Estimate:
     plan = plan_for(campaign, _split_sizes(campaign))
     calls = plan.calls_by_role(campaign.budget.max_calls)
     proposals, scored_examples = calls["reference"], calls["scorer"]
+    if campaign.scoring.calibration == "content_free":
+        # Contextual calibration scores the content-free inputs once per prompt evaluation: one per
+        # proposal and baseline on each stage-1 task, plus the finalists and the held-out contenders.
+        baselines = len(search.baseline_prompts)
+        evaluations = (proposals + baselines) * max(1, len(campaign.tasks.source)) + search.finalists + 3
+        extra = len(CONTENT_FREE_INPUTS) * evaluations
+        scored_examples += extra
+        calls["scorer"] += extra
     meta_tokens = _META_BASE_TOKENS + _META_PER_HISTORY * search.history_top_k
     example_tokens = _EXAMPLE_TOKENS + search.max_prompt_chars // 8
     tokens = {

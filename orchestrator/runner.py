@@ -68,11 +68,18 @@ class RunResult:
 
     @property
     def improved(self) -> bool | None:
-        """Whether the winner beat the baseline prompt on the held-out test objective by at least
-        ``SAME_OBJECTIVE`` (None: not known)."""
+        """Whether the winner beat the baseline prompt on the held-out test split (None: not known).
+
+        For label tasks: the paired bootstrap interval of the difference in the comparison's metric
+        excludes zero on the positive side. Otherwise (no saved answers): the held-out objective is
+        higher by at least ``SAME_OBJECTIVE``.
+        """
         test = (self.final or {}).get("test")
         if not test:
             return None
+        verdict = _winner_verdict(self.final)
+        if verdict is not None:
+            return verdict["kind"] == "improved"
         return test["winner"]["objective"] >= test["baseline"]["objective"] + SAME_OBJECTIVE
 
     def to_dict(self) -> dict[str, Any]:
@@ -381,10 +388,28 @@ def _soft_skip(state: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"skipped": reason} if reason else None
 
 
+def _winner_verdict(final: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The winner's worded verdict against the baseline prompt, from the final comparison."""
+    from orchestrator.comparison import final_comparison
+
+    for row in final_comparison(final, None)["rows"]:
+        if "winner" in row.get("keys", ()):
+            if "baseline" in row["keys"]:
+                return {"kind": "same", "text": "is the baseline prompt itself", "metric": None}
+            return row.get("verdict")
+    return None
+
+
 def _summary(result: RunResult) -> str:
     test = (result.final or {}).get("test") or {}
     if not test:
         return "finished"
+    verdict = _winner_verdict(result.final)
+    if verdict is not None:
+        if verdict["kind"] == "same":
+            return "finished: the winner is the baseline prompt itself (no gain on the held-out test)"
+        metric = verdict["metric"].replace("_", " ")
+        return f"finished: winner vs the baseline prompt on held-out {metric}: {verdict['text']}"
     won, base = test["winner"]["objective"], test["baseline"]["objective"]
     if abs(won - base) < SAME_OBJECTIVE:
         verdict = "matched"

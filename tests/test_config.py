@@ -96,3 +96,14 @@ def test_task_paths_are_pinned_to_the_campaign_folder(tmp_path):
 def test_unreadable_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="missing.yaml: cannot read"):
         load_campaign(tmp_path / "missing.yaml")
+
+
+def test_scoring_calibration_is_checked_and_costs_content_free_calls():
+    from orchestrator.estimate import estimate_campaign
+
+    with pytest.raises(ConfigError, match=r"scoring\.calibration"):
+        parse_campaign("scoring: {calibration: platt}", env={})
+    assert parse_campaign("", env={}).scoring.calibration == "batch"
+    plain = estimate_campaign(parse_campaign("scoring: {calibration: none}", env={})).calls["scorer"]
+    free = estimate_campaign(parse_campaign("scoring: {calibration: content_free}", env={})).calls["scorer"]
+    assert free > plain and (free - plain) % 3 == 0

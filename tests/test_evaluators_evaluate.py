@@ -115,7 +115,16 @@ async def test_label_scoring_mode_computes_every_metric_from_probabilities():
     assert report.scores["accuracy"] == pytest.approx(np.mean(probs.argmax(1) == GOLD))
     assert report.scores["ece"] == pytest.approx(expected_calibration_error(probs, GOLD))
     assert "instruction_following" not in report.scores  # no generated text to check
-    assert set(report.scores) == {"accuracy", "macro_f1", "ece", "brier", "auroc", "auprc_pos", "auprc_neg"}
+    assert set(report.scores) == {
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "ece",
+        "brier",
+        "auroc",
+        "auprc_pos",
+        "auprc_neg",
+    }
     assert len(usage) == 30 and report.scorer_usage.prompt_tokens == 210 and report.judge_usage.calls == 0
     assert [r.index for r in report.examples] == list(range(30))
 

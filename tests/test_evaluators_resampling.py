@@ -52,7 +52,17 @@ def _full(name, rs, ts, indices, *, judge=False, n_bins=10):
 @settings(max_examples=150, deadline=None)
 @given(
     results(),
-    st.sampled_from(["accuracy", "macro_f1", "instruction_following", "brier", "ece", "judge_clarity"]),
+    st.sampled_from(
+        [
+            "accuracy",
+            "balanced_accuracy",
+            "macro_f1",
+            "instruction_following",
+            "brier",
+            "ece",
+            "judge_clarity",
+        ]
+    ),
 )
 def test_fast_path_equals_the_full_computation_on_resamples(data, name):
     rs, ts = data

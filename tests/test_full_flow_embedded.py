@@ -54,6 +54,14 @@ async def test_full_flow_on_the_embedded_model(tmp_path):
     assert {"baseline prompt", "soft: text init", "soft: vector init", "soft: gated fusion"} <= set(
         comparison
     )
+    from orchestrator.comparison import final_comparison
+
+    rows = final_comparison(result.final, result.soft)["rows"]
+    names = [row["name"] for row in rows]
+    assert len(names) == len(set(names)), names  # each distinct prompt once
+    assert [row["kind"] for row in rows].count("soft") == 3
+    assert [row["kind"] for row in rows][-2:] == ["trivial", "trivial"]
+    assert all(row["verdict"] is not None for row in rows if row["kind"] == "soft")
     from orchestrator.report import write_report
 
     html = write_report(campaign.run.store, result.run_id).read_text()

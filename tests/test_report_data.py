@@ -220,7 +220,9 @@ def test_comparison_rows_carry_the_held_out_intervals(sim_run):
     _, result = _store_rows(sim_run)
     test = result["final"]["test"]
     names = [row["name"] for row in report["comparison"]]
-    assert names == ["baseline prompt", "best stage-1 prompt", "best stage-2 prompt (winner)"]
+    assert names[:3] == ["baseline prompt", "best stage-1 prompt", "best stage-2 prompt"]
+    assert [row["kind"] for row in report["comparison"][3:]] == ["trivial", "trivial"]
+    assert names[3].startswith("majority: always ") and names[4].startswith("uniform random")
     winner = report["comparison"][2]
     intervals = test["winner"]["per_task"]["claims_target"]["intervals"]
     assert winner["ci"] == intervals["accuracy"] and winner["ece_ci"] == intervals["ece"]
@@ -240,7 +242,7 @@ def test_soft_section_absent_gives_a_note_present_is_validated(sim_run, tmp_path
     assert report["soft"]["gate"]["weights"][1] == [0.1, 0.85, 0.05]
     assert len(report["soft"]["curves"]) == 4
     kinds = [row["kind"] for row in report["comparison"]]
-    assert kinds == ["discrete"] * 3 + ["soft"] * 3
+    assert kinds == ["discrete"] * 3 + ["soft"] * 3 + ["trivial"] * 2
 
 
 @pytest.mark.parametrize(

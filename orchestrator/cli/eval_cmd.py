@@ -19,6 +19,9 @@ def register(app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, "--limit", help="Score only the first N examples."),
         seed: int = typer.Option(0, "--seed", help="Seed of the train/dev/test split."),
         scoring: str = typer.Option("auto", "--scoring", help="auto, label_scores or generate."),
+        calibration: str = typer.Option(
+            "none", "--calibration", help="Label scores: none, batch or content_free."
+        ),
         concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
         api_key_env: str | None = typer.Option(None, "--api-key-env", help="Env variable with the API key."),
         api_base: str | None = typer.Option(None, "--api-base", help="Server URL of a hosted model."),
@@ -37,8 +40,8 @@ def register(app: typer.Typer) -> None:
             )
         result = asyncio.run(
             evaluate_on_task(loaded, instruction, model=model, split=split, seed=seed, limit=limit,
-                             scoring=scoring, concurrency=concurrency, api_key_env=api_key_env,
-                             api_base=api_base)
+                             scoring=scoring, calibration=calibration, concurrency=concurrency,
+                             api_key_env=api_key_env, api_base=api_base)
         )  # fmt: skip
         _print_report(result)
 
@@ -62,7 +65,19 @@ def _print_report(result) -> None:
         better = "higher" if report.dimensions[name].direction == "max" else "lower"
         table.add_row(name, "n/a" if math.isnan(value) else f"{value:.4f}", better)
     out.print(table)
+    if report.task.labels is not None:
+        from evaluators import dominant_answer, trivial_baselines
+
+        majority = trivial_baselines(report.targets, report.task.labels, n_draws=200)[0]
+        out.print(
+            f"majority class {majority.description}: accuracy {majority.scores['accuracy']:.4f}, "
+            f"balanced accuracy {majority.scores['balanced_accuracy']:.4f}"
+        )
+        flag = dominant_answer([r.prediction for r in report.examples])
+        if flag is not None:
+            out.print(f"[yellow]constant predictor: {flag.text}[/yellow]")
     out.print(
-        f"scoring={report.scoring}, failures={sum(report.failures.values())}, "
+        f"scoring={report.scoring}, calibration={report.label_calibration}, "
+        f"failures={sum(report.failures.values())}, "
         f"model load {result.load_s:.1f} s, scoring {result.scoring_s:.1f} s"
     )

@@ -80,6 +80,9 @@ class LiveDisplay:
             self.stage = kind
             self.steps_done += 1
             self.last = "finalists re-scored on dev" if kind == "finalists" else "held-out test scored"
+            flagged = [f"{name} {', '.join(f)}" for name, f in (payload.get("degenerate") or {}).items() if f]
+            if flagged:
+                self.last += "; constant answers: " + "; ".join(flagged)
         elif kind.startswith("soft_"):
             self._on_soft(kind, payload)
         self._live.update(self._render())
@@ -106,6 +109,7 @@ class LiveDisplay:
             self.last = "soft and discrete prompts scored on held-out test"
 
     def _render(self):
+        from rich.markup import escape
         from rich.table import Table
         from rich.text import Text
 
@@ -118,6 +122,8 @@ class LiveDisplay:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")
             table.add_row("", dims)
+            for flag in self.best.get("degenerate") or ():  # a constant answer, not a real score
+                table.add_row("", f"[yellow]{escape(flag)}[/yellow]")
         if self.soft:
             table.add_row("soft", Text(self._soft_line()))
         table.add_row("calls", self._calls())

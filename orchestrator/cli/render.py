@@ -75,40 +75,38 @@ def print_result(result, out, campaign=None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    test = (result.final or {}).get("test") or {}
-    if test:
-        table = Table(title=f"held-out test: {result.run_id}")
-        for column in ("prompt", "objective", "accuracy", "95% CI", "ece", "text"):
+    from orchestrator.comparison import columns, final_comparison, row_cells
+
+    comparison = final_comparison(result.final, result.soft)
+    soft = result.soft or {}
+    if comparison["rows"]:
+        title = f"final comparison on held-out test: {result.run_id} ({comparison['n']} examples)"
+        table = Table(title=title)
+        # Verdicts and flags are sentences: printed under the table, where they are not cut short.
+        for column in columns(comparison["metric"])[:-2]:
             table.add_column(column)
-        for name, row in test.items():
-            scores = row.get("scores", {})
-            task = next(iter(row.get("per_task", {}).values()), {})
-            interval = task.get("intervals", {}).get("accuracy")
-            ci = f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "n/a"
-            table.add_row(
-                name,
-                _fmt(row["objective"]),
-                _fmt(scores.get("accuracy")),
-                ci,
-                _fmt(scores.get("ece")),
-                _clip(row["prompt"], 60),
-            )
+        for row in comparison["rows"]:
+            cells = [_escape(c) for c in row_cells(row, comparison["metric"])[:-2]]
+            table.add_row(*cells, style="dim" if row["kind"] == "trivial" else None)
         out.print(table)
+        for row in comparison["rows"]:
+            *_, verdict, flag = row_cells(row, comparison["metric"])
+            notes = [verdict] if verdict else []
+            notes += [f"[yellow]{_escape(flag)}[/yellow]"] if flag else []
+            if notes:
+                out.print(
+                    f"{_escape(row['name'])}: "
+                    + "; ".join(n if n.startswith("[yellow]") else _escape(n) for n in notes)
+                )
+        for row in comparison["rows"]:
+            if row.get("prompt"):
+                out.print(_escape(f"{row['name']} = {_clip(row['prompt'], 100)}"))
     elif result.answer:
         answer = result.answer
-        out.print(f"best prompt so far: objective {_fmt(answer['objective'])} ({answer['measured']})")
-        out.print(f"  {_clip(answer['prompt'], 200)}")
-    soft = result.soft or {}
-    if soft.get("comparison"):
-        table = Table(title="final comparison on held-out test (discrete and soft prompts)")
-        for column in ("prompt", "kind", "accuracy", "95% CI", "ece"):
-            table.add_column(column)
-        for row in soft["comparison"]:
-            ci = row.get("ci")
-            interval = f"[{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "n/a"
-            table.add_row(row["name"], row["kind"], _fmt(row.get("accuracy")), interval, _fmt(row.get("ece")))
-        out.print(table)
-    elif soft.get("skipped"):
+        measured = f"objective {_fmt(answer['objective'])} ({answer['measured']})"
+        out.print(_escape(f"best prompt so far: {measured}"))
+        out.print(_escape(f"  {_clip(answer['prompt'], 200)}"))
+    if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     operators = (result.final or {}).get("operators") or {}
     if any(name in operators for name in ("proposed", "reflected", "merged")):
@@ -129,6 +127,12 @@ def print_result(result, out, campaign=None) -> None:
         lead = "fix the cause, then resume with" if result.status == "failed" else "continue with"
         command = f"promptfusion run {campaign or 'CAMPAIGN.yaml'} --resume {result.run_id}"
         out.print(f"{lead}: {escape(command)}", soft_wrap=True)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def print_history(candidates, result, out) -> None:

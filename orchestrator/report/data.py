@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from orchestrator.comparison import final_comparison
 from orchestrator.json_safe import json_safe
 from orchestrator.report.history import (
     dimension_catalogue,
@@ -30,11 +31,6 @@ SCHEMA_VERSION = 1
 NOTE_EVENTS = ("data", "unpriced")
 # Enough points for a smooth cumulative curve; a long run's thousands of calls would bloat the page.
 _MAX_TIMELINE_POINTS = 400
-_TEST_ROWS = (
-    ("baseline", "baseline prompt"),
-    ("stage1_best", "best stage-1 prompt"),
-    ("winner", "best stage-2 prompt (winner)"),
-)
 
 
 def gather_report(
@@ -97,7 +93,7 @@ def gather_report(
             "final": _final(result.get("final")),
             "answer": result.get("answer"),
             "operators": (result.get("final") or {}).get("operators"),
-            "comparison": _comparison(result.get("final"), soft),
+            **_comparison_fields(result.get("final"), soft),
             "prompts": _prompts(result, stages),
             "soft": soft,
             "soft_note": None
@@ -152,30 +148,32 @@ def _intervals(row: Mapping[str, Any]) -> dict[str, list[float]]:
     return {}
 
 
-def _comparison(final: Mapping[str, Any] | None, soft: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Rows of the final comparison on the held-out test split: discrete contenders, then soft prompts."""
+def _comparison_fields(final: Mapping[str, Any] | None, soft: Mapping[str, Any] | None) -> dict[str, Any]:
+    comparison = _comparison(final, soft)
+    return {
+        "comparison": comparison["rows"],
+        "comparison_metric": comparison["metric"],
+        "comparison_n": comparison["n"],
+    }
+
+
+def _comparison(final: Mapping[str, Any] | None, soft: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The final held-out comparison (``orchestrator.comparison``), rows without per-example answers.
+
+    Each row also carries the flat fields older readers use: ``accuracy``, ``ci``, ``ece``, ``ece_ci``.
+    """
+    comparison = final_comparison(final, soft)
     rows = []
-    test = (final or {}).get("test") or {}
-    for key, label in _TEST_ROWS:
-        if key not in test:
-            continue
-        row = test[key]
-        scores, intervals = row.get("scores", {}), _intervals(row)
-        rows.append(
-            {
-                "name": label,
-                "kind": "discrete",
-                "objective": row.get("objective"),
-                "accuracy": scores.get("accuracy"),
-                "ci": intervals.get("accuracy"),
-                "ece": scores.get("ece"),
-                "ece_ci": intervals.get("ece"),
-                "prompt": row.get("prompt"),
-            }
-        )
-    for row in (soft or {}).get("comparison", []):
-        rows.append({**row, "ece_ci": None, "prompt": None})
-    return rows
+    for row in comparison["rows"]:
+        scores, intervals = row["scores"], row["intervals"]
+        flat = {
+            "accuracy": scores.get("accuracy"),
+            "ci": intervals.get("accuracy"),
+            "ece": scores.get("ece"),
+            "ece_ci": intervals.get("ece"),
+        }
+        rows.append({**{k: v for k, v in row.items() if k not in ("predictions", "keys")}, **flat})
+    return {"metric": comparison["metric"], "n": comparison["n"], "rows": rows}
 
 
 def _prompts(result: Mapping[str, Any], stages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.comparison import columns, row_cells
 from orchestrator.report.plots import all_plots
 from orchestrator.report.scale import format_number
 from orchestrator.report.svg_elements import esc
@@ -187,19 +188,7 @@ def _soft_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
 
 
 def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> str:
-    rows = [
-        [
-            esc(r["name"]),
-            esc(r["kind"]),
-            _num(r.get("objective")),
-            _num(r.get("accuracy")),
-            _ci(r.get("ci")),
-            _num(r.get("ece")),
-            _ci(r.get("ece_ci")),
-        ]
-        for r in report["comparison"]
-    ]
-    if not rows:
+    if not report["comparison"]:
         note = '<p class="note">No held-out comparison yet: the run has not reached its test step.</p>'
         answer = report.get("answer")
         if answer:
@@ -208,15 +197,21 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
                 f" {esc(answer['measured'])}):</p><pre>{esc(answer['prompt'])}</pre>"
             )
         return note
-    headers = ["contender", "kind", "objective", "accuracy", "accuracy 95% CI", "ECE", "ECE 95% CI"]
-    table = _table(headers, rows, numeric=(2, 3, 4, 5, 6))
+    metric = report["comparison_metric"]
+    rows = [[esc(c) for c in row_cells(r, metric)] for r in report["comparison"]]
+    note = (
+        f'<p class="note">{report["comparison_n"]} held-out examples; 95% bootstrap intervals. A verdict '
+        "says &ldquo;improved&rdquo; only when the paired interval of the difference excludes zero; the "
+        "trivial rows are what a constant or random answer scores on the same split.</p>"
+    )
+    table = _table(columns(metric), rows, numeric=(2, 3, 4, 5))
     operators = report.get("operators") or {}
     if operators:
         parts = ", ".join(
             f"{esc(n)} {r['accepted']}/{r['candidates']} accepted" for n, r in operators.items()
         )
         table += f'<p class="note">Candidates per operator: {parts}.</p>'
-    return _figure(plots, "comparison") + table
+    return _figure(plots, "comparison") + note + table
 
 
 def _prompts_section(report: Mapping[str, Any]) -> str:

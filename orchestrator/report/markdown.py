@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.comparison import columns, row_cells
+
 __all__ = ["render_markdown"]
 
 
@@ -141,20 +143,15 @@ def _comparison(report: Mapping[str, Any]) -> list[str]:
             best = f"Best prompt so far (objective {_cell(answer.get('objective'))}; {answer['measured']}):"
             return lines + ["_No held-out comparison yet._", "", best, "", *_fence(answer["prompt"])]
         return lines + ["_No held-out comparison yet._", ""]
-    rows = [
-        [
-            _cell(r["name"]),
-            _cell(r["kind"]),
-            r.get("objective"),
-            r.get("accuracy"),
-            _ci(r.get("ci")),
-            r.get("ece"),
-            _ci(r.get("ece_ci")),
-        ]
-        for r in report["comparison"]
+    metric = report["comparison_metric"]
+    lines += [
+        f"{report['comparison_n']} examples; intervals are 95% bootstrap intervals; a verdict says "
+        "'improved' only when the paired interval of the difference excludes zero; trivial rows are "
+        "what a constant or random answer scores on the same split.",
+        "",
     ]
-    table = _table(["contender", "kind", "objective", "accuracy", "95% CI", "ECE", "ECE 95% CI"], rows)
-    return lines + table + _operators(report)
+    rows = [[_cell(c) for c in row_cells(r, metric)] for r in report["comparison"]]
+    return lines + _table([_cell(c) for c in columns(metric)], rows) + _operators(report)
 
 
 def _operators(report: Mapping[str, Any]) -> list[str]:

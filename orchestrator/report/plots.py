@@ -199,14 +199,28 @@ def similarity_plot(similarity: Mapping[str, Any] | None) -> str:
     )
 
 
-def comparison_plot(comparison: Sequence[Mapping[str, Any]]) -> str:
-    """Held-out accuracy of every contender with its confidence interval."""
-    rows = []
+def comparison_plot(comparison: Sequence[Mapping[str, Any]], metric: str = "accuracy") -> str:
+    """Held-out ``metric`` of every contender with its interval; trivial baselines as reference lines."""
+    rows, lines = [], []
     for row in comparison:
-        low, high = row["ci"] if row.get("ci") else (None, None)
+        value = (row.get("scores") or {}).get(metric, row.get("accuracy") if metric == "accuracy" else None)
+        bounds = (row.get("intervals") or {}).get(metric) or (row.get("ci") if metric == "accuracy" else None)
+        if row["kind"] == "trivial":
+            lines.append((row["name"].split(":")[0], value))
+            continue
+        low, high = bounds if bounds else (None, None)
         color = _SOFT_COLOR if row["kind"] == "soft" else _DISCRETE_COLOR
-        rows.append(IntervalRow(row["name"], row.get("accuracy"), low, high, color))
-    return interval_chart("comparison", "Held-out test accuracy (95% CI)", rows, x_label="accuracy")
+        rows.append(IntervalRow(row["name"], value, low, high, color))
+    merged: dict[float, str] = {}  # balanced accuracy puts both at 1/k: one line, both names
+    for label, value in lines:
+        if value is not None:
+            merged[round(value, 6)] = (
+                f"{merged[round(value, 6)]} = {label}" if round(value, 6) in merged else label
+            )
+    lines = [(label, value) for value, label in merged.items()]
+    name = metric.replace("_", " ")
+    title = f"Held-out test {name} (95% CI); dashed: majority class and random answers"
+    return interval_chart("comparison", title, rows, x_label=name, reference_lines=lines)
 
 
 def all_plots(report: Mapping[str, Any]) -> dict[str, str]:
@@ -221,5 +235,5 @@ def all_plots(report: Mapping[str, Any]) -> dict[str, str]:
         plots.update(soft_curve_plots(report["soft"]))
         plots["gate"] = gate_plot(report["soft"].get("gate"))
         plots["similarity"] = similarity_plot(report["soft"].get("similarity"))
-    plots["comparison"] = comparison_plot(report["comparison"])
+    plots["comparison"] = comparison_plot(report["comparison"], report.get("comparison_metric", "accuracy"))
     return plots

@@ -253,8 +253,12 @@ def interval_chart(
     x_label: str,
     width: float = 720,
     label_width: float = 190,
+    reference_lines: Sequence[tuple[str, float]] = (),
 ) -> str:
     """A forest plot: one row per contender, its value as a dot and its interval as a bar.
+
+    ``reference_lines`` are ``(label, value)`` pairs drawn as dashed vertical lines across the rows
+    (the majority-class and chance rates, say), so a contender can be read against them.
 
     Returns:
         The ``<svg>`` markup, or an ``empty_plot`` when no row has a value.
@@ -264,10 +268,19 @@ def interval_chart(
         return empty_plot(key, title, "no scores to compare")
     height = 30 + 26 * len(shown) + 44
     frame = Frame(width, height, left=label_width, right=70, top=34)
-    bounds = [v for r in shown for v in (r.value, r.low, r.high)]
+    lines = [(label, value) for label, value in reference_lines if _finite(value)]
+    bounds = [v for r in shown for v in (r.value, r.low, r.high)] + [v for _, v in lines]
     extent = data_extent(bounds) or (0.0, 1.0)
     x_axis = make_axis(extent[0], extent[1], frame.x0 + 6, frame.x1 - 6)
     body = axes(frame, x_axis, None, x_label, x_grid=True)
+    for label, value in lines:
+        x = fmt_px(x_axis.scale(value))
+        body.append(
+            f'<line class="reference" x1="{x}" y1="{fmt_px(frame.y1)}" x2="{x}" y2="{fmt_px(frame.y0)}"'
+            f' stroke="#777777" stroke-width="1.5" stroke-dasharray="5 4">'
+            f"<title>{esc(label)}: {format_number(value)}</title></line>"
+        )
+        body.append(text(x_axis.scale(value) + 3, frame.y1 + 8, label, color="#555555"))
     for index, row in enumerate(shown):
         y = frame.y1 + 14 + index * 26
         color = row.color or series_color(index)

@@ -21,3 +21,8 @@ class ScoringConfig(BaseModel):
         description="auto: label probabilities when the scorer returns log-probabilities (probed once), "
         "else generated answers; label_scores: require them; generate: always parse generated answers.",
     )
+    calibration: Literal["none", "batch", "content_free"] = Field(
+        "batch",
+        description="Label-probability correction before arg-max and metrics (label scoring only): "
+        "none, batch (divide by each label's mean over the examples) or content_free ('N/A' inputs).",
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from orchestrator.comparison import headline_metric
 from orchestrator.search.candidates import candidate_id, filter_proposals
 from orchestrator.search.context import SearchContext
 from orchestrator.search.demos import write_demos
@@ -227,6 +228,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         best_objective=best["objective"],
         best_scores=best["scores"],
         candidates=len(scored),
+        degenerate=degenerate_flags(best),
     )
     return {
         "history": history,
@@ -326,8 +328,20 @@ async def final_test(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     for name, prompt in contenders.items():
         test[name] = {"prompt": prompt, **aggregate({ctx.target_task: by_prompt[prompt]}, ctx.objective)}
     final["test"] = test
-    ctx.emit("test", **{name: row["objective"] for name, row in test.items()})
+    final["metric"] = headline_metric(ctx.campaign.objective.weights)  # what the comparison's verdicts use
+    final["seed"] = ctx.campaign.run.seed
+    flags = {name: degenerate_flags(row) for name, row in test.items()}
+    ctx.emit("test", **{name: row["objective"] for name, row in test.items()}, degenerate=flags)
     return {"final": final}
+
+
+def degenerate_flags(candidate: dict) -> list[str]:
+    """``"task: answers 'x' for 15/16"`` for each task where the candidate gives one label for >= 90%."""
+    return [
+        f"{task}: {result['degenerate']}"
+        for task, result in (candidate.get("per_task") or {}).items()
+        if result.get("degenerate")
+    ]
 
 
 def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:

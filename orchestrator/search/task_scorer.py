@@ -15,7 +15,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evaluators import EvalConfig, evaluate_prompt
+from evaluators import EvalConfig, dominant_answer, evaluate_prompt
 from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
@@ -26,7 +26,7 @@ from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
 
 __all__ = ["TaskPromptScorer"]
 
-_CI_DIMENSIONS = ("accuracy", "macro_f1", "exact_match", "ece")
+_CI_DIMENSIONS = ("accuracy", "balanced_accuracy", "macro_f1", "exact_match", "ece")
 _MAX_MISTAKES = 8
 _MAX_OUTPUT_CHARS = 300
 
@@ -75,6 +75,7 @@ class TaskPromptScorer:
             }
         scorer = campaign.models.scorer
         self._config = EvalConfig(
+            calibration=campaign.scoring.calibration,
             concurrency=scorer.effective_concurrency
             * 4,  # the gateway enforces the real limit and batches locally
             temperature=scorer.temperature,
@@ -159,9 +160,18 @@ class TaskPromptScorer:
             "failures": report.n_failures,
             "scoring": report.scoring,
         }
+        if spec.labels is not None:
+            # A prompt that answers one label for (nearly) every example is flagged wherever it is shown.
+            dominant = dominant_answer([r.prediction for r in report.examples])
+            result["degenerate"] = dominant.text if dominant is not None else None
         if split == "test":
             result["correct"] = [bool(r.correct) for r in report.examples]
             result["intervals"] = _intervals(report, self.campaign.run.seed)
+            if spec.labels is not None:
+                # Kept so contenders can be compared pairwise, and trivial baselines computed, later.
+                result["predictions"] = [r.prediction for r in report.examples]
+                result["targets"] = list(report.targets)
+                result["labels"] = list(spec.labels)
         return result
 
     def _failed(self, n: int, exc: TooManyErrors) -> dict[str, Any]:

@@ -44,7 +44,7 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
 
 
 async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int) -> ComparisonRow:
-    from evaluators import expected_calibration_error
+    from evaluators import batch_calibrate, expected_calibration_error
     from evaluators.bootstrap import bootstrap_ci
     from soft_prompts.transfer import score_prompt_dir
 
@@ -56,7 +56,13 @@ async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int
     probs = await asyncio.to_thread(
         score_prompt_dir, model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id
     )
-    correct = [float(max(range(len(p)), key=p.__getitem__) == g) for p, g in zip(probs, gold, strict=True)]
+    # The discrete rows' label scores are batch-calibrated; the soft rows get the same correction
+    # (content-free calibration would need the soft prompt on content-free inputs: left raw).
+    calibration = "batch" if ctx.campaign.scoring.calibration == "batch" else "none"
+    if calibration == "batch":
+        probs = batch_calibrate(probs).tolist()
+    answers = [max(range(len(p)), key=p.__getitem__) for p in probs]
+    correct = [float(a == g) for a, g in zip(answers, gold, strict=True)]
     ci = bootstrap_ci(correct, seed=ctx.campaign.run.seed)
     return ComparisonRow(
         name=name,
@@ -64,6 +70,8 @@ async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int
         accuracy=sum(correct) / len(correct),
         ci=[float(ci.low), float(ci.high)],
         ece=float(expected_calibration_error(probs, gold)),
+        predictions=[task.labels[a] for a in answers],  # for paired comparisons and flags
+        calibration=calibration,
     )
 
 

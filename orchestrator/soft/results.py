@@ -104,6 +104,8 @@ class ComparisonRow(_Loose):
     ci: list[float] | None = None
     ece: float | None = None
     objective: float | None = None
+    predictions: list[str | None] | None = None
+    calibration: Literal["none", "batch"] | None = None
 
     @field_validator("ci")
     @classmethod

@@ -40,10 +40,20 @@ class PromptEvaluation:
 
 
 def to_eval_spec(task: Task) -> TaskSpec:
-    """The evaluator's view of ``task``."""
-    from evaluators import TaskSpec
+    """The evaluator's view of ``task``; content-free inputs put the placeholder in every input field."""
+    from evaluators import CONTENT_FREE_INPUTS, TaskSpec
 
-    return TaskSpec(name=task.name, labels=task.labels, metrics=task.metrics, description=task.description)
+    content_free = tuple(
+        task.render_input(Example("content-free", dict.fromkeys(task.input_fields, text), ""))
+        for text in CONTENT_FREE_INPUTS
+    )
+    return TaskSpec(
+        name=task.name,
+        labels=task.labels,
+        metrics=task.metrics,
+        description=task.description,
+        content_free_inputs=content_free,
+    )
 
 
 def to_eval_examples(task: Task, examples: Sequence[Example]) -> tuple[EvalExample, ...]:
@@ -62,6 +72,7 @@ async def evaluate_on_task(
     seed: int = 0,
     limit: int | None = None,
     scoring: str = "auto",
+    calibration: str = "none",
     concurrency: int = 64,
     timeout: float = 600.0,
     api_base: str | None = None,
@@ -78,6 +89,7 @@ async def evaluate_on_task(
         seed: the split seed.
         limit: score only the first ``limit`` examples of the split.
         scoring: ``auto`` (label scoring when possible), ``label_scores`` or ``generate``.
+        calibration: ``none``, ``batch`` or ``content_free`` (label scoring only).
         concurrency: requests in flight (the local backend batches them).
         timeout: seconds one request may take.
         api_base, api_key_env: for hosted models.
@@ -108,7 +120,12 @@ async def evaluate_on_task(
         timeout=timeout,
         options=dict(options or {}),
     )
-    config = EvalConfig(scoring=scoring, concurrency=concurrency, reraise=(Fatal,))  # type: ignore[arg-type]
+    config = EvalConfig(
+        scoring=scoring,  # type: ignore[arg-type]
+        calibration=calibration,  # type: ignore[arg-type]
+        concurrency=concurrency,
+        reraise=(Fatal,),
+    )
     async with build_gateway(settings, role="scorer") as scorer:
         started = time.perf_counter()
         load = getattr(scorer.backend, "load", None)

@@ -1,0 +1,122 @@
+"""Whether a contender beats a reference on the same examples, worded only as far as the data allow.
+
+``compare_predictions`` runs the paired bootstrap (same resampled examples for both) on a label
+metric; ``Verdict`` words the result: "improved" or "worse" only when the interval of the
+difference excludes zero, otherwise "no significant difference (+0.03 [-0.08, +0.13])".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from evaluators.bootstrap import ConfidenceInterval, paired_bootstrap
+from evaluators.label_rows import encode_labels, label_metric_rows
+
+__all__ = ["Verdict", "compare_predictions", "verdict"]
+
+VerdictKind = Literal["improved", "worse", "no significant difference", "undefined"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The difference ``contender - reference`` on one metric, and what may be said about it.
+
+    Attributes:
+        kind: ``"improved"`` / ``"worse"`` (interval excludes zero), ``"no significant difference"``,
+            or ``"undefined"`` (no defined resample).
+        difference: estimate and interval of the difference.
+        metric: the metric compared.
+        reference: what the contender was compared with, e.g. ``"baseline prompt"``.
+    """
+
+    kind: VerdictKind
+    difference: ConfidenceInterval
+    metric: str
+    reference: str
+
+    @property
+    def text(self) -> str:
+        """``"improved (+0.12 [+0.03, +0.21])"``, ``"no significant difference (+0.03 [-0.08, +0.13])"``."""
+        d = self.difference
+        if self.kind == "undefined":
+            return f"no comparison possible ({self.metric})"
+        return f"{self.kind} ({_signed(d.estimate)} [{_signed(d.low)}, {_signed(d.high)}])"
+
+
+def _signed(value: float) -> str:
+    # A bound that rounds to +0.00 would hide which side of zero it is on: show one more digit.
+    return f"{value:+.2f}" if value == 0 or abs(value) >= 0.005 else f"{value:+.2g}"
+
+
+def verdict(difference: ConfidenceInterval, *, metric: str, reference: str) -> Verdict:
+    """Word a paired difference: a direction only when its interval excludes zero.
+
+    Args:
+        difference: the bootstrap interval of ``contender - reference`` (higher-is-better metric).
+        metric: the metric's name, for the record.
+        reference: the reference's name, for the record.
+
+    Returns:
+        The verdict.
+    """
+    if np.isnan(difference.low) or np.isnan(difference.high):
+        kind: VerdictKind = "undefined"
+    elif difference.low > 0:
+        kind = "improved"
+    elif difference.high < 0:
+        kind = "worse"
+    else:
+        kind = "no significant difference"
+    return Verdict(kind, difference, metric, reference)
+
+
+def compare_predictions(
+    contender: Sequence[Hashable | None],
+    reference: Sequence[Hashable | None],
+    targets: Sequence[Hashable],
+    labels: Sequence[Hashable],
+    *,
+    metric: str = "balanced_accuracy",
+    reference_name: str = "reference",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> Verdict:
+    """Paired bootstrap of ``metric(contender) - metric(reference)`` on the same examples.
+
+    Args:
+        contender: the contender's answers, one per example (``None`` = unparsable, always wrong).
+        reference: the reference's answers on the same examples, same order.
+        targets: the gold labels.
+        labels: the task's label set.
+        metric: ``accuracy``, ``balanced_accuracy`` or ``macro_f1`` (higher is better).
+        reference_name: how the reference is named in the verdict.
+        n_resamples: bootstrap resamples.
+        confidence: nominal coverage.
+        seed: RNG seed.
+
+    Returns:
+        The worded verdict.
+
+    Raises:
+        ValueError: lengths differ, no examples, or an unknown metric.
+    """
+    if not (len(contender) == len(reference) == len(targets)) or not targets:
+        raise ValueError(
+            f"need the same non-zero number of answers: {len(contender)}, {len(reference)}, {len(targets)}"
+        )
+    k = len(labels)
+    gold = encode_labels(targets, labels)
+    a, b = encode_labels(contender, labels), encode_labels(reference, labels)
+
+    def metric_of(predicted: np.ndarray):
+        return lambda idx: float(label_metric_rows(gold[idx], predicted[idx], k, metric)[0])
+
+    paired = paired_bootstrap(
+        metric_of(a), metric_of(b), len(targets), n_resamples=n_resamples, confidence=confidence, seed=seed
+    )
+    return verdict(paired.difference, metric=metric, reference=reference_name)
