@@ -139,6 +139,10 @@ async def test_demonstrations_are_train_examples_the_instruction_answers_right(t
     from orchestrator.tasks.resolve import load_campaign_tasks
 
     campaign = _campaign(tmp_path, sim_server, demos=2, stage2_iterations=1)
+    # "Right" below is the simulated LLM's own answer, so the scorer must read its label scores raw
+    # (batch calibration, the default, can move an arg-max).
+    raw = campaign.scoring.model_copy(update={"calibration": "none"})
+    campaign = campaign.model_copy(update={"scoring": raw})
     result = await optimize_async(campaign)
     assert result.status == "done", result.message
     demonstrated = [c for c in result.history if c["origin"] == "demos"]
