@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,11 @@ def test_soft_train_stores_vectors_that_the_vectors_commands_read(tmp_path):
             cwd=tmp_path,
         )
         assert "trained 3 steps" in out
+        # Measured like the campaign's soft rows: test-split accuracy with its interval, majority beside it.
+        held_out = r"test \((\d+) examples, batch calibration\): accuracy \d\.\d{3} \[\d\.\d\d, \d\.\d\d\]; "
+        majority = r"majority always '\w+' \(\d+/(\d+)\): \d\.\d{3} \[\d\.\d\d, \d\.\d\d\]"
+        found = re.search(held_out + majority, out)
+        assert found and found.group(1) == found.group(2), out
     _cli(
         "soft",
         "train",

@@ -43,6 +43,9 @@ def train(
     out: Path = typer.Option(Path("runs/soft"), "--out", help="Folder for the tuned prompt."),
     store: Path = STORE,
     peft: Path = typer.Option(None, "--peft", help="Also export a PEFT prompt-tuning adapter here."),
+    calibration: str = typer.Option(
+        "batch", "--calibration", help="Test-split label scores: batch | none (as scoring.calibration)."
+    ),
 ) -> None:
     """Tune a soft prompt on TASK; store its task prompt vector; optionally export it for PEFT."""
     from orchestrator.cli.render import console
@@ -85,6 +88,8 @@ def train(
             progress=progress,
         )
     console().print(_summary(record, store))
+    if splits.test:
+        console().print(_held_out(base, tokenizer, splits, record.prompt_dir, seed, calibration))
     if peft is not None:
         console().print(f"PEFT adapter: {export_prompt_as_peft(record.prompt_dir, peft, base_model=base)}")
 
@@ -97,6 +102,26 @@ def _summary(record, store: Path) -> str:
     )
     return (
         f"trained {steps} steps, best dev {record.best_dev}{untrained}; prompt: {record.prompt_dir}; {vector}"
+    )
+
+
+def _held_out(base, tokenizer, splits, prompt_dir, seed: int, calibration: str) -> str:
+    """The tuned prompt on the test split, as the campaign's final comparison measures it, beside the
+    majority-class rate of the same split."""
+    from evaluators.trivial_baselines import trivial_baselines
+    from orchestrator.soft.final import held_out_row
+
+    row = held_out_row(
+        base, tokenizer, splits, prompt_dir, name="soft prompt", seed=seed, calibration=calibration
+    )
+    targets = [example.target for example in splits.test]
+    majority = trivial_baselines(targets, splits.task.labels, metrics=("accuracy",), seed=seed)[0]
+    low, high = row.ci
+    m_low, m_high = majority.intervals["accuracy"]
+    return (
+        f"test ({len(targets)} examples, {row.calibration} calibration): accuracy {row.accuracy:.3f} "
+        f"[{low:.2f}, {high:.2f}]; majority {majority.description}: "
+        f"{majority.scores['accuracy']:.3f} [{m_low:.2f}, {m_high:.2f}]"
     )
 
 

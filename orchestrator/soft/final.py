@@ -12,10 +12,10 @@ from langgraph.runtime import Runtime
 
 from orchestrator.search.context import SearchContext
 from orchestrator.search.state import SearchState
-from orchestrator.soft.data import soft_inputs
+from orchestrator.soft.data import SoftSplits, soft_inputs
 from orchestrator.soft.results import ComparisonRow, Gate, Similarity, SoftResults
 
-__all__ = ["final_eval"]
+__all__ = ["final_eval", "held_out_row"]
 
 SOFT_ROWS = ("soft: text init", "soft: vector init", "soft: gated fusion")
 
@@ -44,26 +44,58 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
 
 
 async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int) -> ComparisonRow:
+    model, tokenizer = await ctx.soft.model.get()
+    return await asyncio.to_thread(
+        held_out_row,
+        model,
+        tokenizer,
+        ctx.soft.splits[ctx.target_task],
+        prompt_dir,
+        task_id,
+        name=name,
+        seed=ctx.campaign.run.seed,
+        calibration=ctx.campaign.scoring.calibration,
+    )
+
+
+def held_out_row(
+    model: Any,
+    tokenizer: Any,
+    splits: SoftSplits,
+    prompt_dir: str | Path,
+    task_id: int = 0,
+    *,
+    name: str,
+    seed: int,
+    calibration: str = "batch",
+) -> ComparisonRow:
+    """A stored soft prompt on the test split: accuracy with its bootstrap interval, ECE, answers.
+
+    The campaign's final comparison and ``promptfusion soft train`` both measure soft prompts here.
+
+    Args:
+        model, tokenizer: the frozen base model the prompt was tuned on.
+        splits: the task's soft splits (``splits.test`` is scored).
+        prompt_dir: the saved prompt; ``task_id`` selects a task of a fused prompt.
+        name: the row's name.
+        seed: bootstrap seed.
+        calibration: ``scoring.calibration``; ``batch`` is applied as to the discrete rows,
+            ``content_free`` would need the soft prompt on content-free inputs and is left raw.
+    """
     from evaluators import batch_calibrate, expected_calibration_error
     from evaluators.bootstrap import bootstrap_ci
     from soft_prompts.transfer import score_prompt_dir
 
-    splits = ctx.soft.splits[ctx.target_task]
     task, test = splits.task, splits.test
     gold = [task.labels.index(e.target) for e in test]
     labels = [" " + label for label in task.labels]
-    model, tokenizer = await ctx.soft.model.get()
-    probs = await asyncio.to_thread(
-        score_prompt_dir, model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id
-    )
-    # The discrete rows' label scores are batch-calibrated; the soft rows get the same correction
-    # (content-free calibration would need the soft prompt on content-free inputs: left raw).
-    calibration = "batch" if ctx.campaign.scoring.calibration == "batch" else "none"
-    if calibration == "batch":
+    probs = score_prompt_dir(model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id)
+    applied = "batch" if calibration == "batch" else "none"
+    if applied == "batch":
         probs = batch_calibrate(probs).tolist()
     answers = [max(range(len(p)), key=p.__getitem__) for p in probs]
     correct = [float(a == g) for a, g in zip(answers, gold, strict=True)]
-    ci = bootstrap_ci(correct, seed=ctx.campaign.run.seed)
+    ci = bootstrap_ci(correct, seed=seed)
     return ComparisonRow(
         name=name,
         kind="soft",
@@ -71,7 +103,7 @@ async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int
         ci=[float(ci.low), float(ci.high)],
         ece=float(expected_calibration_error(probs, gold)),
         predictions=[task.labels[a] for a in answers],  # for paired comparisons and flags
-        calibration=calibration,
+        calibration=applied,
     )
 
 
