@@ -55,19 +55,8 @@ async def write_candidates(
         answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
         max_words=max(20, search.max_prompt_chars // 6),
     )
-    settings = ctx.campaign.models.reference
-    requests = [
-        ChatRequest(
-            messages=(("user", meta),),
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            seed=derive_seed(ctx.campaign.run.seed, stage, iteration, index),
-            sample_index=index,
-        )
-        for index in range(size)
-    ]
-    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    proposals = [extract_prompt(reply.text) for reply in replies]
+    seeds = [derive_seed(ctx.campaign.run.seed, stage, iteration, index) for index in range(size)]
+    proposals = await _ask_reference(ctx, [meta] * size, seeds)
     ctx.emit("proposed", stage=stage, iteration=iteration, count=len(proposals))
     return proposals
 
@@ -84,8 +73,7 @@ async def write_reflections(
     described = [ctx.scorer.describe(task) for task in tasks]
     front = example_front(history)
     per_task = max(1, -(-max(2, search.exemplars) // len(tasks)))
-    settings = ctx.campaign.models.reference
-    requests = []
+    metas = []
     for index in range(count):
         parent = pick_parent(front, random.Random(derive_seed(seed, stage, iteration, "parent", index)))
         failures = [m for t in tasks for m in ctx.scorer.mistakes(t, parent["per_task"][t], per_task)]
@@ -97,18 +85,11 @@ async def write_reflections(
             answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
             max_words=max(20, search.max_prompt_chars // 6),
         )
-        requests.append(
-            ChatRequest(
-                messages=(("user", meta),),
-                temperature=settings.temperature,
-                max_tokens=settings.max_tokens,
-                seed=derive_seed(seed, stage, iteration, "reflect", index),
-                sample_index=index,
-            )
-        )
-    replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    ctx.emit("reflected", stage=stage, iteration=iteration, count=len(replies))
-    return [extract_prompt(reply.text) for reply in replies]
+        metas.append(meta)
+    seeds = [derive_seed(seed, stage, iteration, "reflect", index) for index in range(count)]
+    proposals = await _ask_reference(ctx, metas, seeds)
+    ctx.emit("reflected", stage=stage, iteration=iteration, count=len(proposals))
+    return proposals
 
 
 async def write_merges(
@@ -138,17 +119,25 @@ async def write_merges(
         answer_format=described[0][1] if len(described) == 1 else "the answer format each task asks for",
         max_words=max(20, search.max_prompt_chars // 6),
     )
+    seeds = [derive_seed(seed, stage, iteration, "merge", index) for index in range(count)]
+    proposals = await _ask_reference(ctx, [meta] * count, seeds)
+    ctx.emit("merged", stage=stage, iteration=iteration, count=len(proposals))
+    return proposals
+
+
+async def _ask_reference(ctx: SearchContext, metas: list[str], seeds: list[int]) -> list[str]:
+    """One reference-LLM call per meta-prompt (sample ``index`` of the round, with its seed), all
+    concurrently; the prompt each reply proposes."""
     settings = ctx.campaign.models.reference
     requests = [
         ChatRequest(
             messages=(("user", meta),),
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
-            seed=derive_seed(seed, stage, iteration, "merge", index),
+            seed=seed,
             sample_index=index,
         )
-        for index in range(count)
+        for index, (meta, seed) in enumerate(zip(metas, seeds, strict=True))
     ]
     replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    ctx.emit("merged", stage=stage, iteration=iteration, count=len(replies))
     return [extract_prompt(reply.text) for reply in replies]
