@@ -337,21 +337,14 @@ class Gateway:
         """
         if reservation is not None and reservation.open:
             self.budget.settle(reservation, reservation.tokens, reservation.usd)
-        self.ledger.record(
-            CallRecord(
-                role=self.role,
-                model=self.model,
-                kind=kind,
-                key=key,
-                cached=False,
-                attempts=tries.count,
-                prompt_tokens=prompt_estimate,
-                completion_tokens=0,
-                cost_usd=None,
-                latency_s=self._clock() - started,
-                error="Abandoned: cancelled after the request was sent (answer not awaited)",
-                started_at=started_at,
-            )
+        self._record(
+            kind,
+            key,
+            started_at,
+            self._clock() - started,
+            attempts=tries.count,
+            prompt_tokens=prompt_estimate,
+            error="Abandoned: cancelled after the request was sent (answer not awaited)",
         )
 
     async def _attempt(self, call: Callable[[], Awaitable[T]], estimate: int, tries: _Tries) -> T:
@@ -392,8 +385,14 @@ class Gateway:
         cached: bool = False,
         attempts: int = 0,
         value: Completion | LabelScores | None = None,
-        error: BaseException | None = None,
+        error: BaseException | str | None = None,
+        prompt_tokens: int | None = None,
     ) -> None:
+        """One ledger row; ``prompt_tokens`` stands in when there is no answer to read them from."""
+        if prompt_tokens is None:
+            prompt_tokens = value.prompt_tokens if value is not None else 0
+        if isinstance(error, BaseException):
+            error = f"{type(error).__name__}: {error}"
         self.ledger.record(
             CallRecord(
                 role=self.role,
@@ -402,11 +401,11 @@ class Gateway:
                 key=key,
                 cached=cached,
                 attempts=attempts,
-                prompt_tokens=value.prompt_tokens if value is not None else 0,
+                prompt_tokens=prompt_tokens,
                 completion_tokens=value.completion_tokens if value is not None else 0,
                 cost_usd=0.0 if cached else (value.cost_usd if value is not None else None),
                 latency_s=latency_s,
-                error=None if error is None else f"{type(error).__name__}: {error}",
+                error=error,
                 started_at=started_at,
             )
         )
