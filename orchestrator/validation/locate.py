@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.config import _dotted, _where
+from orchestrator.config.messages import _dotted, _where
 from orchestrator.errors import ConfigError
 
 __all__ = ["Location"]

@@ -7,7 +7,8 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from orchestrator.config import Campaign, TaskConfig, _dotted
+from orchestrator.config import Campaign, TaskConfig
+from orchestrator.config.messages import _dotted
 from orchestrator.errors import DataError, DataWarning
 from orchestrator.tasks.resolve import load_configured_task
 from orchestrator.tasks.task import Task

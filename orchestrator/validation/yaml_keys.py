@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.config import _dotted
+from orchestrator.config.messages import _dotted
 from orchestrator.errors import ConfigError
 
 __all__ = ["check_duplicate_keys"]
