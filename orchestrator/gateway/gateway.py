@@ -27,10 +27,9 @@ from orchestrator.backends.base import (
     Completion,
     LabelScores,
     LLMError,
-    RateLimited,
-    Timeout,
     Unsupported,
 )
+from orchestrator.gateway.attempts import Attempts, Tries
 from orchestrator.gateway.budget import Budget, Reservation
 from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.estimate import estimate_prompt_tokens
@@ -43,23 +42,6 @@ from orchestrator.gateway.settings import GatewaySettings
 __all__ = ["Gateway"]
 
 T = TypeVar("T", Completion, LabelScores)
-
-# asyncio.timeout (3.11+) cancels in place; wait_for on 3.10 costs an extra task per call.
-_HAS_TIMEOUT_CM = hasattr(asyncio, "timeout")
-
-
-class _Tries:
-    """HTTP attempts made for one call (shared between ``_send``, ``_retry`` and ``_attempt``).
-
-    ``sent`` turns true once a request has been handed to the backend: from then on the provider
-    may bill it, whatever happens to the caller.
-    """
-
-    __slots__ = ("count", "sent")
-
-    def __init__(self) -> None:
-        self.count = 1
-        self.sent = False
 
 
 class Gateway:
@@ -106,10 +88,11 @@ class Gateway:
             concurrency=settings.concurrency, rpm=settings.rpm, tpm=settings.tpm, clock=clock, sleep=sleep
         )
         self.retry_policy = retry or RetryPolicy(max_retries=settings.max_retries)
-        self._retrying = make_retrying(self.retry_policy, sleep=sleep, rng=rng or random.Random())
-        self._clock = clock
+        retrying = make_retrying(self.retry_policy, sleep=sleep, rng=rng or random.Random())
         # The SDK's own timeout should fire first (clearer error); this one catches a hang anywhere.
-        self._safety_timeout = settings.timeout + max(1.0, 0.1 * settings.timeout)
+        safety_timeout = settings.timeout + max(1.0, 0.1 * settings.timeout)
+        self._attempts = Attempts(self.model, self.limiter, retrying, safety_timeout)
+        self._clock = clock
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
         self._observed_tokens = 0
         self._observed_usd = 0.0
@@ -272,12 +255,9 @@ class Gateway:
                 estimate, self._estimate_usd(prompt_estimate, request.max_tokens)
             )
         started = self._clock()
-        tries = _Tries()
+        tries = Tries()
         try:
-            try:
-                value = await self._attempt(call, estimate, tries)
-            except LLMError as first_failure:
-                value = await self._retry(first_failure, call, estimate, tries)
+            value = await self._attempts.send(call, estimate, tries)
         except asyncio.CancelledError:
             # The caller gave up (an evaluation cut short at max_errors, a stop): a request already
             # handed to the backend is paid for all the same, so it is counted and recorded.
@@ -301,25 +281,6 @@ class Gateway:
             self._observed_usd += value.cost_usd
         return value, tries.count, self._clock() - started
 
-    async def _retry(
-        self, first_failure: LLMError, call: Callable[[], Awaitable[T]], estimate: int, tries: _Tries
-    ) -> T:
-        """Continue after a failed first attempt, under tenacity.
-
-        The first attempt runs outside tenacity (most calls succeed, and a tenacity controller costs
-        ~25 us per call); tenacity is handed the first failure as its attempt 1, so stop, wait,
-        Retry-After and logging see exactly the sequence they would have seen.
-        """
-        pending: LLMError | None = first_failure
-        async for attempt in self._retrying.copy():
-            with attempt:
-                if pending is not None:
-                    failure, pending = pending, None
-                    raise failure
-                tries.count += 1
-                value = await self._attempt(call, estimate, tries)
-        return value
-
     def _count_abandoned(
         self,
         kind: str,
@@ -328,7 +289,7 @@ class Gateway:
         started: float,
         reservation: Reservation | None,
         prompt_estimate: int,
-        tries: _Tries,
+        tries: Tries,
     ) -> None:
         """Settle and record a call that was sent but whose answer nobody waited for.
 
@@ -346,24 +307,6 @@ class Gateway:
             prompt_tokens=prompt_estimate,
             error="Abandoned: cancelled after the request was sent (answer not awaited)",
         )
-
-    async def _attempt(self, call: Callable[[], Awaitable[T]], estimate: int, tries: _Tries) -> T:
-        async with self.limiter.slot(estimate) as slot:
-            tries.sent = True
-            try:
-                if _HAS_TIMEOUT_CM:
-                    async with asyncio.timeout(self._safety_timeout):
-                        value = await call()
-                else:  # pragma: no cover - Python 3.10
-                    value = await asyncio.wait_for(call(), self._safety_timeout)
-            except (TimeoutError, asyncio.TimeoutError):  # the same class from 3.11 on
-                raise Timeout(f"{self.model}: no answer within {self._safety_timeout:.1f} s") from None
-            except RateLimited as error:
-                if error.retry_after:
-                    self.limiter.hold_off(error.retry_after)
-                raise
-            slot.settle(value.prompt_tokens + value.completion_tokens)
-        return value
 
     def _estimate_usd(self, prompt_tokens: int, max_tokens: int) -> float:
         if not self.budget.tracks_usd:
