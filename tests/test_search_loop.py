@@ -242,9 +242,9 @@ def test_leftover_proposals_without_the_written_round_flag_do_not_reroute(tmp_pa
     [(0.334, "matched", False), (0.40, "improved on", True), (0.30, "did not improve on", False)],
 )
 def test_the_closing_verdict_calls_a_noise_sized_gain_a_match(winner, verdict, improved):
-    from orchestrator.runner import RunResult, _summary
+    from orchestrator.run_result import RunResult, summary_line
 
     final = {"test": {"winner": {"objective": winner}, "baseline": {"objective": 0.333}}}
     result = RunResult(run_id="r", status="done", message="", final=final)
-    assert f"winner {verdict} the baseline" in _summary(result)
+    assert f"winner {verdict} the baseline" in summary_line(result)
     assert result.improved is improved
