@@ -8,11 +8,13 @@ duplicate proposals and cache hits (a resumed or repeated run) can only make the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from evaluators.label_calibration import CONTENT_FREE_INPUTS
 from orchestrator.config import Campaign
 from orchestrator.search.plan import plan_for, split_sizes
+from orchestrator.tasks.task import Task
 
 __all__ = ["Estimate", "estimate_campaign"]
 
@@ -41,14 +43,18 @@ class Estimate:
         return sum(p + c for p, c in self.tokens.values())
 
 
-def estimate_campaign(campaign: Campaign) -> Estimate:
+def estimate_campaign(campaign: Campaign, tasks: Mapping[str, Task] | None = None) -> Estimate:
     """Estimate the campaign's cost before running it.
+
+    Args:
+        campaign: the validated campaign.
+        tasks: its tasks by name, when already loaded (``load_campaign_and_tasks``); None reads them.
 
     Returns:
         Calls and tokens per role (reference, scorer, judge) and USD where every model has a price.
     """
     search = campaign.search
-    plan = plan_for(campaign, _split_sizes(campaign))
+    plan = plan_for(campaign, _split_sizes(campaign, tasks))
     calls = plan.calls_by_role(campaign.budget.max_calls)
     proposals, scored_examples = calls["reference"], calls["scorer"]
     if campaign.scoring.calibration == "content_free":
@@ -83,17 +89,18 @@ def estimate_campaign(campaign: Campaign) -> Estimate:
     return Estimate(calls=calls, tokens=tokens, usd=usd, notes=notes)
 
 
-def _split_sizes(campaign: Campaign) -> dict[str, int] | None:
+def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[str, int] | None:
     """The real split sizes (tasks smaller than ``dev_size``/``test_size`` hold fewer); None when the
     task data cannot be read here (the configured sizes are used)."""
     from orchestrator.errors import DataError
     from orchestrator.search.task_scorer import TaskPromptScorer
     from orchestrator.tasks.resolve import load_campaign_tasks
 
-    try:
-        tasks = load_campaign_tasks(campaign)
-    except DataError:
-        return None
+    if tasks is None:
+        try:
+            tasks = load_campaign_tasks(campaign)
+        except DataError:
+            return None
     scorer = TaskPromptScorer(tasks, campaign, scorer_llm=None)
     return split_sizes(scorer.split, [t.name for t in campaign.tasks.source], campaign.tasks.target.name)
 

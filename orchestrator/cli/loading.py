@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from orchestrator.config import Campaign
 
-__all__ = ["load_for_command"]
+__all__ = ["load_for_command", "load_with_tasks_for_command"]
 
 
 def load_for_command(path: Path, *, allow_unpriced: bool = False) -> Campaign:
@@ -19,15 +20,22 @@ def load_for_command(path: Path, *, allow_unpriced: bool = False) -> Campaign:
         path: the campaign file.
         allow_unpriced: the ``--allow-unpriced`` flag (False: as the file says).
     """
-    from orchestrator.config import load_campaign
+    return load_with_tasks_for_command(path, allow_unpriced=allow_unpriced)[0]
+
+
+def load_with_tasks_for_command(
+    path: Path, *, allow_unpriced: bool = False
+) -> tuple[Campaign, dict[str, Any]]:
+    """``load_for_command``, and the tasks its validation loaded (name -> task)."""
+    from orchestrator.config import load_campaign_and_tasks
     from orchestrator.errors import DataWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
-        campaign = load_campaign(path, allow_unpriced=True if allow_unpriced else None)
+        loaded = load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None)
     for warning in caught:
         if issubclass(warning.category, DataWarning):
             typer.echo(f"warning: {warning.message}", err=True)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return campaign
+    return loaded

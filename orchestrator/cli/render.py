@@ -37,13 +37,15 @@ def _clip(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def print_estimate(campaign) -> None:
-    """The ``--dry-run`` table: calls and tokens per role, cost, and the budget they meet."""
+def print_estimate(campaign, tasks=None) -> None:
+    """The ``--dry-run`` table: calls and tokens per role, cost, and the budget they meet.
+
+    ``tasks``: the campaign's tasks as loading validated them (None: read again)."""
     from rich.table import Table
 
     from orchestrator.estimate import estimate_campaign
 
-    estimate = estimate_campaign(campaign)
+    estimate = estimate_campaign(campaign, tasks)
     table = Table(title=f"pre-flight estimate: {campaign.name} (the run's allocation plan)")
     for column in ("role", "model", "calls", "prompt tokens", "completion tokens"):
         table.add_column(column, justify="right" if column not in ("role", "model") else "left")

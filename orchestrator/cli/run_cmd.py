@@ -26,20 +26,20 @@ def register(app: typer.Typer) -> None:
         import asyncio
         import gc
 
-        from orchestrator.cli.loading import load_for_command
+        from orchestrator.cli.loading import load_with_tasks_for_command
         from orchestrator.cli.render import console, print_estimate, print_result
         from orchestrator.errors import RunNotFound
         from orchestrator.runner import optimize_async, result_from_store, resume_async
         from orchestrator.store import RunStore, new_run_id
         from orchestrator.validation import check_budget_override
 
-        config = load_for_command(campaign, allow_unpriced=allow_unpriced)
+        config, tasks = load_with_tasks_for_command(campaign, allow_unpriced=allow_unpriced)
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
         if overrides:
             config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
             check_budget_override(config, "--max-usd")
         if dry_run:
-            print_estimate(config)
+            print_estimate(config, tasks)
             return
         from orchestrator.cli.live import LiveDisplay
 

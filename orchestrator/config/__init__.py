@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from orchestrator.config.budget import BudgetConfig
 from orchestrator.config.campaign import Campaign
-from orchestrator.config.loading import load_campaign, parse_campaign
+from orchestrator.config.loading import load_campaign, load_campaign_and_tasks, parse_campaign
 from orchestrator.config.models import EMBEDDED_MODEL, ModelConfig, ModelsConfig
 from orchestrator.config.objective import ObjectiveConfig
 from orchestrator.config.run import RunConfig
@@ -39,5 +39,6 @@ __all__ = [
     "TaskConfig",
     "TasksConfig",
     "load_campaign",
+    "load_campaign_and_tasks",
     "parse_campaign",
 ]

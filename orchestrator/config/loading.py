@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -14,6 +14,9 @@ from orchestrator.config.campaign import Campaign
 from orchestrator.config.messages import _describe, _where
 from orchestrator.config.tasks import TaskConfig
 from orchestrator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from orchestrator.tasks.task import Task
 
 
 def load_campaign(
@@ -39,14 +42,23 @@ def load_campaign(
     Warns:
         DataWarning: duplicate task inputs were dropped (the count and an example line).
     """
+    return load_campaign_and_tasks(path, env, allow_unpriced=allow_unpriced)[0]
+
+
+def load_campaign_and_tasks(
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    allow_unpriced: bool | None = None,
+) -> tuple[Campaign, dict[str, Task]]:
+    """``load_campaign``, and the tasks its validation loaded (name -> task), so that a caller
+    needing the data (the ``--dry-run`` estimate) does not read the task files a second time."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read campaign file ({exc.strerror or exc})") from None
-    return parse_campaign(
-        text, source=str(file), env=env, base_dir=str(file.resolve().parent), allow_unpriced=allow_unpriced
-    )
+    return _parse(text, str(file), env, str(file.resolve().parent), allow_unpriced)
 
 
 def parse_campaign(
@@ -58,6 +70,12 @@ def parse_campaign(
     allow_unpriced: bool | None = None,
 ) -> Campaign:
     """Validate campaign YAML given as text. See ``load_campaign``."""
+    return _parse(text, source, env, base_dir, allow_unpriced)[0]
+
+
+def _parse(
+    text: str, source: str, env: Mapping[str, str] | None, base_dir: str, allow_unpriced: bool | None
+) -> tuple[Campaign, dict[str, Task]]:
     from orchestrator.validation import Location, check_campaign, check_duplicate_keys
 
     try:
@@ -84,8 +102,8 @@ def parse_campaign(
     _check_environment(campaign, source, root, environ)
     _check_scoring(campaign, source, root)
     campaign = _absolute_task_paths(campaign, Path(base_dir))
-    check_campaign(campaign, Location(source, root), environ)
-    return campaign
+    tasks = check_campaign(campaign, Location(source, root), environ)
+    return campaign, tasks
 
 
 def _absolute_task_paths(campaign: Campaign, base_dir: Path) -> Campaign:

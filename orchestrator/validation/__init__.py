@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from orchestrator.config import Campaign
+from orchestrator.tasks.task import Task
 from orchestrator.validation.locate import Location
 from orchestrator.validation.models import check_models
 from orchestrator.validation.objective import check_objective
@@ -27,8 +28,11 @@ __all__ = [
 ]
 
 
-def check_campaign(campaign: Campaign, where: Location, env: Mapping[str, str]) -> None:
+def check_campaign(campaign: Campaign, where: Location, env: Mapping[str, str]) -> dict[str, Task]:
     """Run every load-time check on a schema-valid campaign (task paths already absolute).
+
+    Returns:
+        The tasks loaded to check them, by name (what ``load_campaign_tasks`` would return).
 
     Raises:
         ConfigError: the first problem found, as one line.
@@ -38,5 +42,6 @@ def check_campaign(campaign: Campaign, where: Location, env: Mapping[str, str]) 
     """
     check_models(campaign, where, env)
     check_objective(campaign, where)
-    check_tasks(campaign, where)
+    tasks = check_tasks(campaign, where)
     check_spend(campaign, where)
+    return tasks
