@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from orchestrator.errors import PromptfusionError
 
 
@@ -137,11 +140,41 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def print_history(candidates, result, out) -> None:
-    """Every scored candidate, per stage, with its dimensions; front members marked."""
+# Standard dimensions shown after the objective's own, when some candidate has them.
+HISTORY_EXTRA_DIMENSIONS = ("accuracy", "macro_f1", "ece", "auroc")
+
+
+def history_dimensions(
+    objective: Mapping[str, Any] | None, candidates: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """The history table's score columns: the objective's dimensions (weighted, lexicographic order,
+    judged) first, always, then the standard ones that some candidate was scored on.
+
+    Args:
+        objective: the run's saved ``objective`` section (None: the default objective's).
+        candidates: the scored candidates (rows of ``RunStore.candidates``).
+    """
+    from orchestrator.config import ObjectiveConfig
+
+    # Read leniently: a store written by another version may hold keys this one does not know.
+    saved, default = objective or {}, ObjectiveConfig()
+    weights = saved.get("weights", default.weights)
+    names = [name for name, weight in weights.items() if weight > 0]
+    if saved.get("acceptance", default.acceptance) == "lexicographic":
+        names += saved.get("lexicographic_order", default.lexicographic_order)
+    names += [f"judge_{name}" for name in saved.get("judge_dimensions", [])]
+    scored = {name for cand in candidates for name in cand["scores"]}
+    names += [name for name in HISTORY_EXTRA_DIMENSIONS if name in scored]
+    return list(dict.fromkeys(names))
+
+
+def print_history(candidates, result, out, objective: Mapping[str, Any] | None = None) -> None:
+    """Every scored candidate, per stage, with the objective's dimensions; stage bests marked.
+
+    ``objective``: the run's saved ``objective`` section (None: the default objective's)."""
     from rich.table import Table
 
-    dims = ["accuracy", "macro_f1", "ece", "auroc"]
+    dims = history_dimensions(objective, candidates)
     front = set()
     for stage, cand in ((result or {}).get("winners") or {}).items():
         front.add((stage, cand.get("id")))

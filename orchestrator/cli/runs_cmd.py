@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         store = _require(store)
         db = RunStore(store)
         out = console()
-        print_history(db.candidates(run_id), db.result(run_id), out)
+        print_history(db.candidates(run_id), db.result(run_id), out, db.config(run_id).get("objective"))
         print_result(result_from_store(db, run_id), out)
 
 
