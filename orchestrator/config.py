@@ -302,6 +302,10 @@ class SoftConfig(_Strict):
     train_examples: int = Field(32, ge=1, description="Training examples per task (few-shot).")
     dev_examples: int = Field(16, ge=1, description="Dev examples per task for curves and early stopping.")
     eval_every: int = Field(10, ge=0, description="Steps between dev evaluations (0: none).")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Training compute dtype: auto (bf16 where native, else fp32), fp32, bf16 (native only).",
+    )
 
 
 class RunConfig(_Strict):
