@@ -157,8 +157,9 @@ def _fitted_batch_size(model: SoftPromptModel, rows: list[list], config: TrainCo
     )
 
 
-def _sampler(rows: list[list], config: TrainConfig) -> MixedTaskSampler | LengthBucketedSampler:
-    """Tasks mixed by temperature; rows bucketed by length unless ``bucket_batches`` is 1."""
+def batch_sampler(rows: Sequence[Sequence], config: TrainConfig) -> MixedTaskSampler | LengthBucketedSampler:
+    """The training batches' sampler: tasks mixed by temperature, rows bucketed by length (unless
+    ``config.bucket_batches`` is 1). ``rows[task_id]`` are the task's tokenised training examples."""
     sampler = MixedTaskSampler([len(r) for r in rows], config.task_sampling_temperature, config.seed)
     if config.bucket_batches == 1:
         return sampler
@@ -237,7 +238,7 @@ def train_prompt(
         for task_id, task in enumerate(tasks)
     ]
     batch_size = _fitted_batch_size(model, rows, config)
-    sampler = _sampler(rows, config)
+    sampler = batch_sampler(rows, config)
     pad_id = pad_token_id(tokenizer)
     scorer = dev_scorer if dev_scorer is not None else default_dev_scorer(tokenizer, tasks, config)
     evaluating = scorer is not None and config.eval_every > 0
