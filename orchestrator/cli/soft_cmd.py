@@ -11,8 +11,13 @@ from pathlib import Path
 
 import typer
 
+from orchestrator.config import EMBEDDED_MODEL, RunConfig, ScoringConfig, SoftConfig
+
 soft_app = typer.Typer(help="Soft prompts on a local model: train and export.", no_args_is_help=True)
 vectors_app = typer.Typer(help="Task prompt vectors: list, combine, compare.", no_args_is_help=True)
+# --precision offers the campaign's choices, with its default.
+Precision = SoftConfig.model_fields["precision"].annotation
+PRECISION = SoftConfig.model_fields["precision"].default
 STORE = typer.Option(Path("runs/vectors"), "--store", help="Task-prompt-vector store (folder).")
 
 
@@ -21,17 +26,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(vectors_app, name="vectors")
 
 
-def _default(name: str):
-    """The stage's default of a setting: one source of truth, the campaign's ``SoftConfig``."""
-    from orchestrator.config import SoftConfig
-
-    return SoftConfig.model_fields[name].default
+def _default(name: str, section: str = "soft"):
+    """A campaign default (one source of truth): a field of its ``soft``, ``run`` or ``scoring`` section."""
+    return (
+        {"soft": SoftConfig, "run": RunConfig, "scoring": ScoringConfig}[section].model_fields[name].default
+    )
 
 
 @soft_app.command("train")
 def train(
     task: str = typer.Option(..., "--task", help="Built-in task name or a JSONL/CSV file."),
-    model: str = typer.Option("local/smollm2-135m-instruct", "--model", help="Local model to tune on."),
+    model: str = typer.Option(EMBEDDED_MODEL, "--model", help="Local model to tune on."),
     init: str = typer.Option("text", "--init", help="text | vocab | random | stored | vectors."),
     text: str = typer.Option(None, "--text", help="Discrete prompt for --init text."),
     init_path: str = typer.Option(None, "--init-path", help="Prompt dir or PEFT adapter for --init stored."),
@@ -43,19 +48,22 @@ def train(
     train_examples: int = typer.Option(_default("train_examples"), "--train-examples", help="Few-shot size."),
     dev_examples: int = typer.Option(_default("dev_examples"), "--dev-examples", help="Dev examples."),
     eval_every: int = typer.Option(_default("eval_every"), "--eval-every", help="Steps between dev checks."),
-    precision: str = typer.Option(_default("precision"), "--precision", help="auto | fp32 | bf16 (native)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of splits, init and batches."),
+    precision: Precision = typer.Option(
+        PRECISION,
+        "--precision",
+        help="Training compute dtype; bf16 only where native (auto: bf16 where native, else fp32).",
+    ),
+    seed: int = typer.Option(_default("seed", "run"), "--seed", help="Seed of splits, init and batches."),
     out: Path = typer.Option(Path("runs/soft"), "--out", help="Folder for the tuned prompt."),
     store: Path = STORE,
     peft: Path = typer.Option(None, "--peft", help="Also export a PEFT prompt-tuning adapter here."),
     calibration: str = typer.Option(
-        "batch", "--calibration", help="Test-split label scores: batch | none (as scoring.calibration)."
+        _default("calibration", "scoring"), "--calibration", help="Test-split label scores: batch | none."
     ),
 ) -> None:
     """Tune a soft prompt on TASK; store its task prompt vector; optionally export it for PEFT."""
     from orchestrator.cli.render import console
     from orchestrator.cli.soft_render import SoftProgressBar, held_out_line, summary_line
-    from orchestrator.config import SoftConfig
     from orchestrator.soft.standalone import train_on_task
     from soft_prompts.config import PromptInit
 
