@@ -25,7 +25,8 @@ class LengthBucketedSampler:
     Args:
         sampler: the ordinary sampler the examples are drawn from.
         lengths: ``lengths[task_id][index]`` is the example's token count (input plus target).
-        chunk_batches: batches per length-sorted chunk; 1 would sort within one batch only (no gain).
+        chunk_batches: batches per length-sorted chunk (fewer when the training set holds fewer examples);
+            1 would sort within one batch only (no gain).
         seed: seeds the order in which a chunk's batches are handed out.
 
     Raises:
@@ -47,9 +48,19 @@ class LengthBucketedSampler:
         self._batch_size: int | None = None
 
     def _refill(self, batch_size: int) -> None:
-        drawn = self.sampler.sample(batch_size * self.chunk_batches)
-        # sorted() is stable: equal lengths keep the sampler's random order.
-        ordered = sorted(drawn, key=lambda pair: self.lengths[pair[0]][pair[1]])
+        # A chunk no larger than the training set: a chunk of two passes over a small set would put both
+        # copies of an example (same length) side by side, in one batch.
+        chunk_batches = max(1, min(self.chunk_batches, sum(self.sampler.sizes) // batch_size))
+        drawn = self.sampler.sample(batch_size * chunk_batches)
+        # Repeats that remain (a chunk across a pass boundary, a small task drawn often) sort after every
+        # first occurrence, so they mostly land in other batches. sorted() is stable: ties keep the random
+        # draw order.
+        counts: dict[tuple[int, int], int] = {}
+        keyed = []
+        for pair in drawn:
+            keyed.append((counts.get(pair, 0), self.lengths[pair[0]][pair[1]], pair))
+            counts[pair] = counts.get(pair, 0) + 1
+        ordered = [pair for _, _, pair in sorted(keyed, key=lambda item: item[:2])]
         batches = [ordered[start : start + batch_size] for start in range(0, len(ordered), batch_size)]
         order = torch.randperm(len(batches), generator=self._generator).tolist()
         self._queue = [batches[index] for index in order]

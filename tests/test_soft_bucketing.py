@@ -46,6 +46,17 @@ def test_an_epoch_sees_every_example_once_with_no_more_padding(lengths, seed):
         )
 
 
+@pytest.mark.parametrize(("size", "batch_size"), [(16, 8), (8, 8), (24, 8), (12, 4)])
+def test_a_chunk_never_spans_two_passes_of_a_small_set(size, batch_size):
+    lengths = [[(index * 37) % 50 + 1 for index in range(size)]]
+    bucketed = LengthBucketedSampler(MixedTaskSampler([size], 1.0, 0), lengths, 4, 0)
+    per_epoch = size // batch_size
+    for _ in range(3):
+        batches = _epoch(bucketed, per_epoch, batch_size)
+        assert all(len(set(batch)) == batch_size for batch in batches)  # no example twice in a batch
+        assert sorted(index for batch in batches for _, index in batch) == list(range(size))
+
+
 def test_padding_drops_on_varied_lengths_and_the_order_is_seeded():
     generator = torch.Generator().manual_seed(0)
     lengths = (torch.randint(20, 300, (64,), generator=generator)).tolist()
