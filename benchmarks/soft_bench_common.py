@@ -82,6 +82,8 @@ class ModeStats:
     tokens: list[int] = field(default_factory=list)
     peak_bytes: list[int] = field(default_factory=list)
     step_bytes: list[int] = field(default_factory=list)
+    real_tokens: list[int] = field(default_factory=list)
+    padded_positions: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, float]:
         rates = [tokens / seconds for tokens, seconds in zip(self.tokens, self.seconds, strict=True)]
@@ -93,7 +95,17 @@ class ModeStats:
             "seconds_per_step_median": statistics.median(self.seconds),
             "peak_mib_median": statistics.median(self.peak_bytes) / 2**20,
             "step_mib_median": statistics.median(self.step_bytes) / 2**20,
+            "real_tokens_per_s": sum(self.real_tokens) / sum(self.seconds),
+            "padding_fraction": 1 - sum(self.real_tokens) / sum(self.padded_positions),
         }
+
+    def real_tokens_per_s_by_repeat(self, steps_per_repeat: int) -> list[float]:
+        """Real (non-padding) tokens per second of each run of ``steps_per_repeat`` kept steps (an epoch)."""
+        rates = []
+        for start in range(0, len(self.seconds) - steps_per_repeat + 1, steps_per_repeat):
+            window = slice(start, start + steps_per_repeat)
+            rates.append(sum(self.real_tokens[window]) / sum(self.seconds[window]))
+        return rates
 
 
 def prompt_init(base_model, n_virtual: int, seed: int) -> torch.Tensor:
@@ -169,19 +181,28 @@ def ours_runner(
 
 def run_interleaved(
     runners: dict[str, Callable[[EncodedBatch], float]],
-    batches: list[EncodedBatch],
+    batches: list[EncodedBatch] | dict[str, list[EncodedBatch]],
     n_virtual: int,
     warmup: int,
     device: torch.device,
     log: Callable[[str], None] = print,
 ) -> dict[str, ModeStats]:
-    """Run every runner on every batch in a rotating order; the first ``warmup`` steps are not kept."""
+    """Run every runner on every batch in a rotating order; the first ``warmup`` steps are not kept.
+
+    ``batches`` is one list that every runner gets, or one list per runner (equally long: step ``i`` of every
+    runner runs in round ``i``).
+    """
     names = list(runners)
+    per_runner = batches if isinstance(batches, dict) else dict.fromkeys(names, batches)
+    rounds = {len(per_runner[name]) for name in names}
+    if len(rounds) != 1:
+        raise ValueError(f"run_interleaved: runners have different numbers of batches {sorted(rounds)}")
     stats = {name: ModeStats() for name in names}
     probe = MemoryProbe(device)
-    for index, batch in enumerate(batches):
+    for index in range(rounds.pop()):
         order = names[index % len(names) :] + names[: index % len(names)]
         for name in order:
+            batch = per_runner[name][index]
             baseline = probe.start()
             started = time.perf_counter()
             loss = runners[name](batch)
@@ -196,4 +217,6 @@ def run_interleaved(
                 stats[name].tokens.append(tokens)
                 stats[name].peak_bytes.append(peak)
                 stats[name].step_bytes.append(max(0, peak - baseline))
+                stats[name].real_tokens.append(batch.num_tokens)
+                stats[name].padded_positions.append(batch.input_ids.numel())
     return stats

@@ -5,8 +5,16 @@ preset on the target device (frozen, bf16 on GPU), fed random token batches, and
 (single prompt, gated fusion, single prompt with gradient checkpointing) and with PEFT prompt tuning,
 interleaved step by step. Peak memory is ``torch.cuda.max_memory_allocated`` on GPU (peak RSS on CPU).
 
+Each mode's step time is also reported as a fraction of the roofline: the FLOPs of the frozen model's forward
+and backward over the whole batch (virtual tokens included; backward to the activations only, no weight
+gradients, so twice the forward), divided by the device's peak dense bf16 FLOP/s (``--peak-tflops``, or a
+table of known GPUs).
+
+It needs a CUDA device and exits with a message (status 2) when torch sees none; ``--device cpu`` is only for
+smoke runs of the script itself, never for numbers:
+
     python benchmarks/soft_gpu.py --size 1b --out benchmarks/results/soft_gpu.json   # batch 16, seq 256
-    python benchmarks/soft_gpu.py --size tiny --steps 3   # CPU smoke run
+    python benchmarks/soft_gpu.py --size tiny --steps 3 --device cpu   # CPU smoke run of the script
 """
 
 from __future__ import annotations
@@ -58,6 +66,38 @@ PRESETS = {
     },
 }
 MODES = ("peft", "ours", "fusion", "ours_checkpointed")
+# Peak dense bf16 tensor-core TFLOP/s (vendor data sheets, without sparsity).
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0}
+NO_GPU = (
+    "soft_gpu.py measures the GPU bf16 path and torch sees no CUDA device here. Run it on a machine with an "
+    "NVIDIA GPU (python benchmarks/soft_gpu.py --size 1b --out soft_gpu.json), or pass --device cpu for a "
+    "smoke run of the script (its numbers are not a GPU measurement)."
+)
+
+
+def roofline_step_flops(model_config, batch_size: int, seq_len: int, n_virtual: int) -> float:
+    """FLOPs of one forward and backward of the frozen decoder over a batch (the roofline's numerator).
+
+    Forward: ``2 P T`` for the matrix multiplications (``P``: decoder and head weights, ``T``: tokens in the
+    batch, virtual ones included) plus causal attention, ``2 L d S`` per token (``Q K^T`` and ``A V`` over
+    ``S / 2`` keys on average). Backward to the activations only (the model is frozen): as much again.
+    """
+    hidden, layers = model_config.hidden_size, model_config.num_hidden_layers
+    kv_hidden = hidden * model_config.num_key_value_heads // model_config.num_attention_heads
+    per_layer = 2 * hidden * hidden + 2 * hidden * kv_hidden + 3 * hidden * model_config.intermediate_size
+    weights = layers * per_layer + hidden * model_config.vocab_size
+    sequence = seq_len + n_virtual
+    tokens = batch_size * sequence
+    forward = 2 * weights * tokens + 2 * layers * hidden * sequence * tokens
+    return 2.0 * forward
+
+
+def peak_tflops(device_name: str, given: float | None) -> float | None:
+    """``given``, else the table's value for a GPU whose name contains a known model, else None."""
+    if given is not None:
+        return given
+    matches = [name for name in PEAK_BF16_TFLOPS if name in device_name]
+    return PEAK_BF16_TFLOPS[max(matches, key=len)] if matches else None
 
 
 def build_model(size: str, plan):
@@ -98,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-size", type=int, default=4)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--peak-tflops", type=float, help="device peak dense bf16 TFLOP/s (default: table)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -108,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    if not (args.device or "").startswith("cpu") and not torch.cuda.is_available():
+        print(f"error: {NO_GPU}", file=sys.stderr)
+        return 2
     plan = plan_devices(args.device)
     model = build_model(args.size, plan)
     device = model.get_input_embeddings().weight.device
@@ -142,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "summary": summary,
     }
+    flops = roofline_step_flops(model.config, args.batch_size, args.seq_len, args.n_virtual)
+    peak = peak_tflops(device_name, args.peak_tflops) if device.type == "cuda" else None
+    result["roofline"] = {"step_tflop": flops / 1e12, "peak_tflops": peak}
+    for mode in modes:
+        achieved = flops / summary[mode]["seconds_per_step_median"] / 1e12
+        summary[mode]["achieved_tflops"] = achieved
+        summary[mode]["roofline_fraction"] = achieved / peak if peak else None
     if "peft" in summary and "ours" in summary:
         result["ours_over_peft_tokens_per_s"] = (
             summary["ours"]["tokens_per_s_median"] / summary["peft"]["tokens_per_s_median"]

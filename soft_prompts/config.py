@@ -173,6 +173,8 @@ class TrainConfig:
         precision: compute dtype of the frozen model during training: ``bf16`` (autocast; prompt parameters,
             head and loss stay fp32), ``fp32`` (exact), or ``auto`` (bf16 on a CPU with AVX512-BF16 or AMX,
             else the model's own dtype; see :func:`soft_prompts.devices.autocast_dtype_for`).
+        bucket_batches: batches per length-sorted chunk of training examples, so rows of a batch have similar
+            lengths and little padding (see :mod:`soft_prompts.bucketing`); 1 turns bucketing off.
     """
 
     max_steps: int = 200
@@ -196,10 +198,19 @@ class TrainConfig:
     fit_batch_size: bool = True
     use_accelerate: bool = True
     precision: Precision = "auto"
+    bucket_batches: int = 4
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"
-        for name in ("max_steps", "batch_size", "max_length", "dwa_window", "eval_batch_size", "log_every"):
+        for name in (
+            "max_steps",
+            "batch_size",
+            "max_length",
+            "dwa_window",
+            "eval_batch_size",
+            "log_every",
+            "bucket_batches",
+        ):
             _positive_int(owner, name, getattr(self, name))
         for name in ("learning_rate", "gate_learning_rate", "task_sampling_temperature", "dwa_temperature"):
             _positive_float(owner, name, getattr(self, name))

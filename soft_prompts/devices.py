@@ -58,6 +58,30 @@ def cpu_has_fast_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
+class PrecisionUnsupported(ValueError):
+    """``precision="bf16"`` was asked of a device without native bf16 arithmetic."""
+
+
+def check_precision(precision: str, device: torch.device | str) -> None:
+    """Refuse ``bf16`` where the device has no native bf16, rather than run emulated (slow) or silently fp32.
+
+    ``auto`` and ``fp32`` always pass: ``auto`` is the portable choice (bf16 only where it is native).
+
+    Raises:
+        PrecisionUnsupported: ``bf16`` on a CPU without AVX512-BF16 or AMX, or on a GPU without bf16.
+    """
+    if precision != "bf16":
+        return
+    kind = torch.device(device).type
+    if kind == "cpu" and not cpu_has_fast_bf16():
+        raise PrecisionUnsupported(
+            "'bf16' needs a CPU with AVX512-BF16 or AMX (this one has neither) or a GPU with bf16; "
+            "use 'auto' (bf16 where native, else fp32) or 'fp32'"
+        )
+    if kind == "cuda" and not torch.cuda.is_bf16_supported():
+        raise PrecisionUnsupported("'bf16': this GPU has no bf16 support; use 'auto' or 'fp32'")
+
+
 def autocast_dtype_for(
     precision: str, device: torch.device | str, model_dtype: torch.dtype
 ) -> torch.dtype | None:
@@ -70,9 +94,11 @@ def autocast_dtype_for(
 
     Raises:
         ValueError: an unknown precision.
+        PrecisionUnsupported: ``bf16`` on a device without native bf16 (see :func:`check_precision`).
     """
     if precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"autocast_dtype_for: unknown precision {precision!r}")
+    check_precision(precision, device)
     if precision == "fp32" or model_dtype != torch.float32:
         return None
     if precision == "bf16":

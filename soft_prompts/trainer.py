@@ -1,8 +1,9 @@
 """Single-task and multi-task prompt training with early stopping on dev.
 
 One loop serves both: a single task is a multi-task run with one task. Batches mix tasks by temperature
-sampling; :class:`soft_prompts.train_step.PromptTrainer` runs each optimisation step (loss weighting,
-accelerate, clipping). This module adds the loop around it: tokenisation, dev evaluation, early stopping
+sampling and group rows of similar length (:mod:`soft_prompts.bucketing`);
+:class:`soft_prompts.train_step.PromptTrainer` runs each optimisation step (loss weighting, accelerate,
+clipping). This module adds the loop around it: tokenisation, dev evaluation, early stopping
 with the best prompt restored, and progress reports.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from soft_prompts.bucketing import LengthBucketedSampler
 from soft_prompts.config import TrainConfig
 from soft_prompts.data import TaskData, collate, pad_token_id, tokenize_examples
 from soft_prompts.devices import DevicePlan, suggest_batch_size
@@ -155,6 +157,16 @@ def _fitted_batch_size(model: SoftPromptModel, rows: list[list], config: TrainCo
     )
 
 
+def batch_sampler(rows: Sequence[Sequence], config: TrainConfig) -> MixedTaskSampler | LengthBucketedSampler:
+    """The training batches' sampler: tasks mixed by temperature, rows bucketed by length (unless
+    ``config.bucket_batches`` is 1). ``rows[task_id]`` are the task's tokenised training examples."""
+    sampler = MixedTaskSampler([len(r) for r in rows], config.task_sampling_temperature, config.seed)
+    if config.bucket_batches == 1:
+        return sampler
+    lengths = [[len(row.input_ids) + len(row.target_ids) for row in task_rows] for task_rows in rows]
+    return LengthBucketedSampler(sampler, lengths, config.bucket_batches, config.seed)
+
+
 def _snapshot(model: SoftPromptModel) -> dict[str, torch.Tensor]:
     return {name: value.detach().clone() for name, value in model.prompt.state_dict().items()}
 
@@ -225,8 +237,8 @@ def train_prompt(
         tokenize_examples(tokenizer, task.train, config.max_length, task_id)
         for task_id, task in enumerate(tasks)
     ]
-    sampler = MixedTaskSampler([len(r) for r in rows], config.task_sampling_temperature, config.seed)
     batch_size = _fitted_batch_size(model, rows, config)
+    sampler = batch_sampler(rows, config)
     pad_id = pad_token_id(tokenizer)
     scorer = dev_scorer if dev_scorer is not None else default_dev_scorer(tokenizer, tasks, config)
     evaluating = scorer is not None and config.eval_every > 0

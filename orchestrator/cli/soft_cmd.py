@@ -1,5 +1,9 @@
-"""``promptfusion soft train`` and ``promptfusion vectors list|combine|similarity``: thin shells over
-``soft_prompts``; models are resolved here (embedded names, GGUF files, HF directories)."""
+"""``promptfusion soft train`` and ``promptfusion vectors list|combine|similarity``: thin shells.
+
+``soft train`` parses its options into the campaign's ``SoftConfig`` (its defaults are that model's) and a
+``PromptInit``, calls :func:`orchestrator.soft.standalone.train_on_task` (the soft stage's own training path)
+and renders the result (:mod:`orchestrator.cli.soft_render`). The ``vectors`` commands wrap
+``soft_prompts.vectors``."""
 
 from __future__ import annotations
 
@@ -7,8 +11,13 @@ from pathlib import Path
 
 import typer
 
+from orchestrator.config import EMBEDDED_MODEL, RunConfig, ScoringConfig, SoftConfig
+
 soft_app = typer.Typer(help="Soft prompts on a local model: train and export.", no_args_is_help=True)
 vectors_app = typer.Typer(help="Task prompt vectors: list, combine, compare.", no_args_is_help=True)
+# --precision offers the campaign's choices, with its default.
+Precision = SoftConfig.model_fields["precision"].annotation
+PRECISION = SoftConfig.model_fields["precision"].default
 STORE = typer.Option(Path("runs/vectors"), "--store", help="Task-prompt-vector store (folder).")
 
 
@@ -17,17 +26,17 @@ def register(app: typer.Typer) -> None:
     app.add_typer(vectors_app, name="vectors")
 
 
-def _default(name: str):
-    """The stage's default of a setting: one source of truth, the campaign's ``SoftConfig``."""
-    from orchestrator.config import SoftConfig
-
-    return SoftConfig.model_fields[name].default
+def _default(name: str, section: str = "soft"):
+    """A campaign default (one source of truth): a field of its ``soft``, ``run`` or ``scoring`` section."""
+    return (
+        {"soft": SoftConfig, "run": RunConfig, "scoring": ScoringConfig}[section].model_fields[name].default
+    )
 
 
 @soft_app.command("train")
 def train(
     task: str = typer.Option(..., "--task", help="Built-in task name or a JSONL/CSV file."),
-    model: str = typer.Option("local/smollm2-135m-instruct", "--model", help="Local model to tune on."),
+    model: str = typer.Option(EMBEDDED_MODEL, "--model", help="Local model to tune on."),
     init: str = typer.Option("text", "--init", help="text | vocab | random | stored | vectors."),
     text: str = typer.Option(None, "--text", help="Discrete prompt for --init text."),
     init_path: str = typer.Option(None, "--init-path", help="Prompt dir or PEFT adapter for --init stored."),
@@ -39,22 +48,23 @@ def train(
     train_examples: int = typer.Option(_default("train_examples"), "--train-examples", help="Few-shot size."),
     dev_examples: int = typer.Option(_default("dev_examples"), "--dev-examples", help="Dev examples."),
     eval_every: int = typer.Option(_default("eval_every"), "--eval-every", help="Steps between dev checks."),
-    seed: int = typer.Option(0, "--seed", help="Seed of splits, init and batches."),
+    precision: Precision = typer.Option(
+        PRECISION,
+        "--precision",
+        help="Training compute dtype; bf16 only where native (auto: bf16 where native, else fp32).",
+    ),
+    seed: int = typer.Option(_default("seed", "run"), "--seed", help="Seed of splits, init and batches."),
     out: Path = typer.Option(Path("runs/soft"), "--out", help="Folder for the tuned prompt."),
     store: Path = STORE,
     peft: Path = typer.Option(None, "--peft", help="Also export a PEFT prompt-tuning adapter here."),
     calibration: str = typer.Option(
-        "batch", "--calibration", help="Test-split label scores: batch | none (as scoring.calibration)."
+        _default("calibration", "scoring"), "--calibration", help="Test-split label scores: batch | none."
     ),
 ) -> None:
     """Tune a soft prompt on TASK; store its task prompt vector; optionally export it for PEFT."""
     from orchestrator.cli.render import console
-    from orchestrator.config import SoftConfig
-    from orchestrator.soft.data import SoftSplits
-    from orchestrator.soft.training import train_task_prompt
-    from orchestrator.soft.twin import SoftModel
-    from orchestrator.tasks import resolve_task
-    from soft_prompts.api import export_prompt_as_peft
+    from orchestrator.cli.soft_render import SoftProgressBar, held_out_line, summary_line
+    from orchestrator.soft.standalone import train_on_task
     from soft_prompts.config import PromptInit
 
     settings = SoftConfig(
@@ -65,96 +75,28 @@ def train(
         train_examples=train_examples,
         dev_examples=dev_examples,
         eval_every=eval_every,
+        precision=precision,
     )
-    splits = SoftSplits.of(resolve_task(task), seed, train_examples, dev_examples)
     names = tuple(v.strip() for v in (vectors or "").split(",") if v.strip())
-    store_dir = str(store) if names else None
-    prompt_init = PromptInit(
-        kind=init, text=text, path=init_path, store_dir=store_dir, vector_names=names, seed=seed
-    )
-    twin = SoftModel(model.removeprefix("local/"))
-    base, tokenizer = twin.load()
-    with _ProgressBar(console(), splits.task.name, steps) as progress:
-        record = train_task_prompt(
-            base,
-            tokenizer,
-            twin.name,
-            splits,
+    prompt_init = PromptInit(init, text, init_path, str(store) if names else None, names, seed=seed)
+    with SoftProgressBar(console()) as progress:
+        run = train_on_task(
+            task,
+            model,
             prompt_init,
             settings,
             seed,
-            out / splits.task.name,
+            out,
             store,
+            calibration=calibration,
+            peft_dir=peft,
             progress=progress,
         )
-    console().print(_summary(record, store))
-    if splits.test:
-        console().print(_held_out(base, tokenizer, splits, record.prompt_dir, seed, calibration))
-    if peft is not None:
-        console().print(f"PEFT adapter: {export_prompt_as_peft(record.prompt_dir, peft, base_model=base)}")
-
-
-def _summary(record, store: Path) -> str:
-    steps = record.curve[-1].step if record.curve else 0
-    vector = f"vector: {record.vector} in {store}" if record.vector else "no vector stored"
-    untrained = (
-        "" if record.trained_past_start else " (not trained past its start: the initial prompt was kept)"
-    )
-    return (
-        f"trained {steps} steps, best dev {record.best_dev}{untrained}; prompt: {record.prompt_dir}; {vector}"
-    )
-
-
-def _held_out(base, tokenizer, splits, prompt_dir, seed: int, calibration: str) -> str:
-    """The tuned prompt on the test split, as the campaign's final comparison measures it, beside the
-    majority-class rate of the same split."""
-    from evaluators.trivial_baselines import trivial_baselines
-    from orchestrator.soft.final import held_out_row
-
-    row = held_out_row(
-        base, tokenizer, splits, prompt_dir, name="soft prompt", seed=seed, calibration=calibration
-    )
-    targets = [example.target for example in splits.test]
-    majority = trivial_baselines(targets, splits.task.labels, metrics=("accuracy",), seed=seed)[0]
-    low, high = row.ci
-    m_low, m_high = majority.intervals["accuracy"]
-    return (
-        f"test ({len(targets)} examples, {row.calibration} calibration): accuracy {row.accuracy:.3f} "
-        f"[{low:.2f}, {high:.2f}]; majority {majority.description}: "
-        f"{majority.scores['accuracy']:.3f} [{m_low:.2f}, {m_high:.2f}]"
-    )
-
-
-class _ProgressBar:
-    """A rich progress bar fed by ``SoftProgress`` reports: step, loss, dev score, time left."""
-
-    def __init__(self, console, name: str, steps: int):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[info]}"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        self._task = self._bar.add_task(name, total=steps, info="")
-
-    def __enter__(self):
-        self._bar.__enter__()
-        return self.update
-
-    def __exit__(self, *exc) -> None:
-        self._bar.__exit__(*exc)
-
-    def update(self, progress) -> None:
-        parts = [
-            f"loss {progress.loss:.3f}" if progress.loss is not None else "",
-            f"dev {progress.dev:.3f}" if progress.dev is not None else "",
-        ]
-        self._bar.update(self._task, completed=progress.step, info="  ".join(p for p in parts if p))
+    console().print(summary_line(run))
+    if run.held_out is not None:
+        console().print(held_out_line(run.held_out))
+    if run.peft_dir is not None:
+        console().print(f"PEFT adapter: {run.peft_dir}")
 
 
 @vectors_app.command("list")

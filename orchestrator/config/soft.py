@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from orchestrator.config.strict import _Strict
@@ -21,3 +23,7 @@ class SoftConfig(_Strict):
     train_examples: int = Field(32, ge=1, description="Training examples per task (few-shot).")
     dev_examples: int = Field(16, ge=1, description="Dev examples per task for curves and early stopping.")
     eval_every: int = Field(10, ge=0, description="Steps between dev evaluations (0: none).")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description="Training compute dtype: auto (bf16 where native, else fp32), fp32, bf16 (native only).",
+    )

@@ -5,6 +5,8 @@
 * :mod:`~orchestrator.soft.twin`: the local model the stage tunes (looked up and loaded once).
 * :mod:`~orchestrator.soft.training`: :func:`train_task_prompt` and :func:`train_fusion`, the one training
   path that the graph and ``promptfusion soft train`` both call.
+* :mod:`~orchestrator.soft.standalone`: :func:`train_on_task`, one task outside a campaign (what
+  ``promptfusion soft train`` calls): splits, twin, :func:`train_task_prompt`, test split, PEFT export.
 * :mod:`~orchestrator.soft.results`: the typed results the stage produces and the report reads.
 * :mod:`~orchestrator.soft.nodes` / :mod:`~orchestrator.soft.final`: the graph nodes.
 

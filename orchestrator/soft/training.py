@@ -60,6 +60,7 @@ def train_config(settings: SoftConfig, seed: int, steps: int | None = None):
         patience=None,
         seed=seed,
         use_accelerate=False,
+        precision=settings.precision,
     )
 
 

@@ -11,7 +11,7 @@ from orchestrator.config import Campaign
 from orchestrator.soft.data import SoftSplits, campaign_splits
 from orchestrator.tasks import Task
 
-__all__ = ["SoftModel", "SoftStage", "local_twin", "soft_stage_for"]
+__all__ = ["SoftModel", "SoftStage", "check_soft_precision", "local_twin", "soft_stage_for"]
 
 
 def local_twin(campaign: Campaign) -> tuple[str | None, str]:
@@ -28,6 +28,30 @@ def local_twin(campaign: Campaign) -> tuple[str | None, str]:
             "(set soft.model: local/<model>)"
         )
     return name.removeprefix("local/"), ""
+
+
+def check_soft_precision(precision: str, device: str | None = None) -> None:
+    """Fail before any work when ``soft.precision`` cannot run on the twin's device.
+
+    ``bf16`` on a device without native bf16 is refused rather than emulated (slow) or silently run in fp32,
+    so a stored prompt's ``TrainConfig`` says how it was really trained; ``auto`` is the portable choice.
+
+    Args:
+        precision: ``auto``, ``fp32`` or ``bf16``.
+        device: the twin's device (``None``: where the local model loads by default).
+
+    Raises:
+        ValueError: naming ``soft.precision`` and the remedy.
+    """
+    if precision != "bf16":
+        return
+    from orchestrator.local_model.loading import resolve_device
+    from soft_prompts.devices import check_precision
+
+    try:
+        check_precision(precision, resolve_device(device))
+    except ValueError as exc:
+        raise ValueError(f"soft.precision: {exc}") from None
 
 
 class SoftModel:
@@ -77,4 +101,5 @@ def soft_stage_for(campaign: Campaign, tasks: Mapping[str, Task]) -> SoftStage |
         return None
     scorer = campaign.models.scorer
     options = scorer.options if scorer.model.startswith("local/") else {}
+    check_soft_precision(campaign.soft.precision, options.get("device"))
     return SoftStage(SoftModel(name, options), campaign_splits(tasks, campaign))
