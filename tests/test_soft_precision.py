@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 
 import soft_prompts.devices as devices  # noqa: E402
 from orchestrator.cli.app import main  # noqa: E402
-from orchestrator.config import Campaign, ConfigError, SoftConfig, parse_campaign  # noqa: E402
+from orchestrator.config import Campaign, SoftConfig, parse_campaign  # noqa: E402
+from orchestrator.errors import ConfigError  # noqa: E402
 from orchestrator.soft.standalone import train_on_task  # noqa: E402
 from orchestrator.soft.training import train_config  # noqa: E402
 from orchestrator.soft.twin import check_soft_precision, soft_stage_for  # noqa: E402
