@@ -70,13 +70,14 @@ def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def popen_cli(*args: str, cwd: Path) -> subprocess.Popen:
+def popen_cli(*args: str, cwd: Path, output: int = subprocess.PIPE) -> subprocess.Popen:
+    """``promptfusion ARGS`` started in a subprocess; ``output=subprocess.DEVNULL`` when nobody reads it."""
     return subprocess.Popen(
         [sys.executable, "-m", "orchestrator.cli.app", *args],
         cwd=cwd,
         env=cli_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
 

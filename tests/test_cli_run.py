@@ -4,62 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests import simulated_llm
+from tests.runtime_campaign import cli, popen_cli, query, write_campaign
 
-REPO = Path(__file__).resolve().parents[1]
+# More rounds and candidates than the runtime tests' campaign: enough work for a kill to land mid-run
+# and for a 25-call budget to stop the run early.
+CLI_SEARCH = {"stage1_iterations": 2, "stage2_iterations": 2, "candidates_per_step": 3}
 
 
-def _write_campaign(tmp_path: Path, server, name: str = "c.yaml", **search) -> Path:
-    paths = simulated_llm.write_tasks(tmp_path / "tasks")
-    model = {"model": "openai/sim", "api_base": server.openai_base, "max_retries": 1, "timeout": 20}
-    config = {
-        "name": "cli-sim",
-        "models": {"reference": {**model, "temperature": 1.0}, "scorer": {**model, "concurrency": 8}},
-        "tasks": {
-            "source": [{"name": n, "path": f"tasks/{n}.jsonl"} for n in ("claims_a", "claims_b")],
-            "target": {"name": "claims_target", "path": "tasks/claims_target.jsonl"},
-            "dev_size": 16,
-            "test_size": 24,
-        },
-        "search": {
-            "stage1_iterations": 2,
-            "stage2_iterations": 2,
-            "candidates_per_step": 3,
-            "minibatch_size": 10,
-            "baseline_prompts": ["You are an assistant."],
-            **search,
-        },
-        "run": {
-            "store": str(tmp_path / "runs" / "store.sqlite"),
-            "cache": str(tmp_path / "runs" / "cache.sqlite"),
-        },
-    }
-    assert all(p.exists() for p in paths.values())
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(config))
-    return path
+def _write_campaign(folder: Path, server) -> Path:
+    return write_campaign(folder, server, search=CLI_SEARCH)
 
 
 def _cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestrator.cli.app", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    proc = cli(*args, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -78,7 +44,7 @@ def test_run_then_runs_and_show(tmp_path, sim_server):
     run_id = out.split("run ", 1)[1].split()[0] if "run " in out else None
     store = str(tmp_path / "runs" / "store.sqlite")
     listing = _cli("runs", "--store", store, cwd=tmp_path).stdout
-    assert "cli-sim" in listing and "done" in listing
+    assert "runtime" in listing and "done" in listing
     run_id = sqlite3.connect(store).execute("SELECT run_id FROM runs").fetchone()[0]
     shown = _cli("show", run_id, "--store", store, cwd=tmp_path).stdout
     assert "history" in shown and "baseline" in shown and "winner" in shown
@@ -111,13 +77,7 @@ def _keys(requests) -> list[str]:
 
 
 def _events(store: Path, kind: str) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with sqlite3.connect(store, timeout=5) as db:
-            return db.execute("SELECT COUNT(*) FROM events WHERE kind=?", (kind,)).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    return len(query(store, "SELECT 1 FROM events WHERE kind=?", kind))
 
 
 @pytest.mark.slow
@@ -125,14 +85,7 @@ def test_sigkill_mid_scoring_then_resume_matches_uninterrupted_run(tmp_path, sim
     sim_server.latency = 0.03  # scoring takes a while, so the kill lands inside it
     campaign = _write_campaign(tmp_path / "killed", sim_server)
     store = tmp_path / "killed" / "runs" / "store.sqlite"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orchestrator.cli.app", "run", str(campaign)],
-        cwd=campaign.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = popen_cli("run", str(campaign), cwd=campaign.parent, output=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     # Kill once stage 1 has proposed candidates and the server is answering their scoring calls.
     while time.monotonic() < deadline and not (_events(store, "proposed") >= 1 and sim_server.in_flight > 0):

@@ -143,3 +143,42 @@ def test_plan_groups_partitions_and_groups_share_a_prefix(prompts, min_shared):
                 min(len(first), len(other)),
             )
             assert min(common, len(first) - 1, len(other) - 1) >= min_shared
+
+
+def test_under_the_default_precision_a_requests_scores_do_not_depend_on_its_micro_batch(tiny_pair):
+    """bfloat16 autocast moves label probabilities with the make-up of the micro-batch a request
+    lands in (so two runs with one seed differ); the default precision keeps them put."""
+    import math
+    import random
+
+    from orchestrator.local_model import LocalEngine, LocalModelOptions, ScoreJob
+
+    model, tokenizer = tiny_pair
+    words = " ".join(REVIEWS).split()
+    rng = random.Random(0)
+    jobs = [
+        ScoreJob(
+            (("system", INSTRUCTION), ("user", " ".join(rng.choices(words, k=rng.randint(2, 40))))), labels
+        )
+        for labels in LABEL_SETS
+        for _ in range(5)
+    ]
+
+    def probabilities(logprobs):
+        weights = [math.exp(value - max(logprobs)) for value in logprobs]
+        return [weight / sum(weights) for weight in weights]
+
+    def drift(options: LocalModelOptions) -> float:
+        engine = LocalEngine("tiny", options, model=model, tokenizer=tokenizer)
+        together = engine.score(jobs)
+        return max(
+            abs(a - b)
+            for job, batched in zip(jobs, together, strict=True)
+            for a, b in zip(
+                probabilities(engine.score([job])[0].logprobs), probabilities(batched.logprobs), strict=True
+            )
+        )
+
+    assert LocalModelOptions().scoring_precision == "float32"
+    assert drift(LocalModelOptions()) < 1e-5
+    assert drift(LocalModelOptions(scoring_precision="bfloat16")) > 1e-4  # this batch shows the effect

@@ -27,10 +27,13 @@ class LocalModelOptions(BaseModel):
         max_batch: the most requests in one micro-batch.
         max_batch_tokens: padded tokens per label-scoring forward pass.
         max_generate_tokens: padded prompt-plus-completion tokens per generation batch.
-        scoring_precision: ``auto``, ``float32`` or ``bfloat16``: the precision of label-scoring
-            forward passes. ``auto`` uses bfloat16 autocast for a float32 model on a CPU with native
-            bf16 (AVX512-BF16/AMX: about 2.5x faster, label probabilities within a few hundredths)
-            and the model's own precision otherwise. Generation always uses the model's precision.
+        scoring_precision: ``float32``, ``auto`` or ``bfloat16``: the precision of label-scoring
+            forward passes. ``float32`` (the default) keeps the model's own precision: a request's
+            label probabilities then do not depend on what it is micro-batched with (within 1e-5),
+            so a seeded run repeats. ``auto`` uses bfloat16 autocast for a float32 model on a CPU
+            with native bf16 (AVX512-BF16/AMX: faster, but probabilities move by a few hundredths
+            with the batch's make-up, enough to flip arg-max labels) and the model's own precision
+            otherwise. Generation always uses the model's precision.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -44,7 +47,7 @@ class LocalModelOptions(BaseModel):
     max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per label-scoring forward pass.")
     max_generate_tokens: int = Field(16384, ge=1, description="Padded tokens per generation batch.")
     scoring_precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="Precision of label-scoring passes."
+        "float32", description="Precision of label-scoring passes (float32: batch-invariant scores)."
     )
 
     @field_validator("dtype")
