@@ -201,12 +201,15 @@ def _data(folder: Path, seed: int) -> tuple[Path, list[tuple[str, str]]]:
     return path, [(task.render_input(e), e.target) for e in dev]
 
 
-# Our search's settings per variant: the budget does the rest (rounds run until it is spent).
+# Our search's settings per variant: the budget does the rest (rounds run until it is spent). `ours`
+# leaves search.screen at auto (a paired screen when the budget scores few candidates fully);
+# `noscreen` turns it off; the race variants are interval racing at the settings shown.
 OURS_VARIANTS: dict[str, dict[str, Any]] = {
     "ours": {"minibatch_size": 10, "dev_size": 20, "finalists": 2},
     "noscreen": {"minibatch_size": 10, "dev_size": 20, "finalists": 2, "screen": "off"},
-    "racing": {"minibatch_size": 20, "dev_size": 40, "finalists": 2, "screen_size": 8},
+    "racing": {"minibatch_size": 20, "dev_size": 40, "finalists": 2, "screen": "interval", "screen_size": 8},
     "race4": {
+        "screen": "interval",
         "minibatch_size": 10,
         "dev_size": 20,
         "finalists": 2,
@@ -214,6 +217,7 @@ OURS_VARIANTS: dict[str, dict[str, Any]] = {
         "racing_confidence": 0.5,
     },
     "race3": {
+        "screen": "interval",
         "minibatch_size": 12,
         "dev_size": 24,
         "finalists": 3,
@@ -221,6 +225,7 @@ OURS_VARIANTS: dict[str, dict[str, Any]] = {
         "racing_confidence": 0.5,
     },
     "race5": {
+        "screen": "interval",
         "minibatch_size": 16,
         "dev_size": 32,
         "finalists": 3,
