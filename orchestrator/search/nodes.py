@@ -353,8 +353,8 @@ def target_reached(state: SearchState, ctx: SearchContext) -> bool:
 
 
 def _contenders(candidates: list[dict]) -> list[dict]:
-    """Candidates scored on the whole minibatch: a candidate screened out by racing was measured on a
-    few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
+    """Candidates scored on the whole minibatch: a candidate screened out (or left unfinished) was
+    measured on a few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
     return [c for c in candidates if not c.get("screened_out")] or candidates
 
 
