@@ -255,7 +255,10 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
         _finalist_row(cand, aggregate({ctx.target_task: result}, ctx.objective))
         for cand, result in zip(finalists, results, strict=True)
     ]
-    winner = {**max(rescored, key=lambda c: (c["objective"], c["id"])), "confirmed": True}
+    # A tie on the few fresh examples (common with accuracy alone) goes to the finalist the selection
+    # minibatch ranked higher: more evidence, not the id's alphabet.
+    ranking = {c["id"]: i for i, c in enumerate(finalists)}
+    winner = {**max(rescored, key=lambda c: (c["objective"], -ranking[c["id"]])), "confirmed": True}
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
     return {
         "stage_stop": stage_stop,
