@@ -50,7 +50,9 @@ def screen_positions(sizes: Mapping[str, int], k: int, seed: int) -> dict[str, l
     return {task: sorted(rng.sample(range(n), min(k, n))) for task, n in sizes.items()}
 
 
-def paired_counts(screened: Mapping[str, Mapping[str, Any]], reference: Mapping[str, Mapping[str, Any]]):
+def paired_counts(
+    screened: Mapping[str, Mapping[str, Any]], reference: Mapping[str, Mapping[str, Any]]
+) -> tuple[int, int]:
     """``(candidate right, reference right)`` on the examples both were screened on, pooled over the
     tasks; each result holds the ``indices`` it was scored on and the ``wrong`` ones among them."""
     mine = theirs = 0
