@@ -2,8 +2,10 @@
 
 The calls come from the allocation plan the run itself follows (``orchestrator.search.plan``), with
 the real split sizes of the campaign's tasks: every round the iteration limits and the call budget
-allow proposes its full quota and every candidate survives the filter; patience, a target score,
-duplicate proposals and cache hits (a resumed or repeated run) can only make the real run cheaper.
+allow proposes its full quota, every candidate survives the filter, and screened candidates pass at
+the screen's expected rate (``plan.PASS_RATE``; under a call budget the rate only moves calls
+between rounds); patience, a target score, duplicate proposals and cache hits (a resumed or
+repeated run) can only make the real run cheaper.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def estimate_campaign(campaign: Campaign, tasks: Mapping[str, Task] | None = Non
         # Contextual calibration scores the content-free inputs once per prompt evaluation: one per
         # proposal and baseline on each stage-1 task, plus the finalists and the held-out contenders.
         baselines = len(search.baseline_prompts)
-        evaluations = (proposals + baselines) * max(1, len(campaign.tasks.source)) + search.finalists + 3
+        evaluations = (proposals + baselines) * max(1, len(campaign.tasks.source)) + plan.finalists + 3
         extra = len(CONTENT_FREE_INPUTS) * evaluations
         scored_examples += extra
         calls["scorer"] += extra

@@ -93,7 +93,7 @@ async def test_transient_errors_on_most_baseline_examples_fail_the_run(tmp_path,
 
 def test_resume_refuses_a_change_to_what_was_scored(tmp_path, sim_server):
     campaign = write_campaign(tmp_path, sim_server)
-    stopped = cli("run", str(campaign), "--max-calls", "60", "--no-report", cwd=tmp_path)
+    stopped = cli("run", str(campaign), "--max-calls", "30", "--no-report", cwd=tmp_path)
     assert stopped.returncode == 3, stopped.stdout + stopped.stderr
     store = tmp_path / "runs" / "store.sqlite"
     ((run_id,),) = query(store, "SELECT run_id FROM runs")

@@ -55,11 +55,25 @@ class SearchConfig(_Strict):
     screen_size: int | None = Field(
         None,
         ge=1,
-        description="Racing: screen new candidates on this many minibatch examples per task first; only "
-        "those whose accuracy interval overlaps the leader's get the rest (None: no racing).",
+        description="Screen new candidates on this many minibatch examples per task first (see screen; "
+        "None: 3). Racing ('interval'): only those whose accuracy interval overlaps the leader's get "
+        "the rest.",
     )
     racing_confidence: float = Field(
         0.95, gt=0.0, lt=1.0, description="Two-sided confidence of the racing intervals (lower: prunes more)."
+    )
+    screen: Literal["auto", "off", "interval", "paired"] = Field(
+        "auto",
+        description="How new candidates are screened before the rest of the minibatch: 'paired' (on "
+        "screen_size examples, default 3, the leader was scored on; continue only if not worse there), "
+        "'interval' (racing above), 'off'; 'auto': paired when budget.max_calls scores fewer than 10 "
+        "candidates fully, else interval when screen_size is set, else off.",
+    )
+    budget_rounds: bool | None = Field(
+        None,
+        description="With budget.max_calls: rounds run until the budget, less what the end needs, is spent "
+        "(stage*_iterations then split exploration between the stages; patience only ends stage 1 early). "
+        "None: on whenever budget.max_calls is set; false: the iteration counts cap the rounds.",
     )
     patience: int = Field(2, ge=1, description="Rounds without improvement before a stage stops.")
     target_score: float | None = Field(None, description="Stop a stage once the objective reaches this.")

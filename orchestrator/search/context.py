@@ -18,11 +18,19 @@ class PromptScorer(Protocol):
     """Scores one prompt on one task split with the scorer LLM and the objective evaluator."""
 
     async def score(
-        self, prompt: str, task: str, split: str, limit: int | None = None, *, baseline: bool = False
+        self,
+        prompt: str,
+        task: str,
+        split: str,
+        limit: int | None = None,
+        *,
+        baseline: bool = False,
+        indices: Sequence[int] | None = None,
     ) -> dict[str, Any]:
         """Returns ``{"scores": {dim: raw}, "normalized": {dim: [0,1]}, "objective": float,
-        "wrong": [example index], "n": int, "failures": int}`` (JSON-serialisable). A ``baseline``
-        prompt that the backend fails systematically raises ``SystematicFailure``."""
+        "wrong": [example index], "n": int, "failures": int}`` (JSON-serialisable), on the split's
+        first ``limit`` examples or on the examples at ``indices`` (indices stay split positions). A
+        ``baseline`` prompt that the backend fails systematically raises ``SystematicFailure``."""
         ...
 
     def exemplars(self, task: str, k: int, wrong: Sequence[int], seed: int) -> list[tuple[str, str]]:

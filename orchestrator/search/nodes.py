@@ -10,12 +10,13 @@ from langgraph.runtime import Runtime
 
 from orchestrator.comparison import headline_metric
 from orchestrator.search.candidates import candidate_id, filter_proposals
-from orchestrator.search.context import SearchContext
+from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.demos import write_demos
 from orchestrator.search.gather import gather_settled
+from orchestrator.search.plan import plan_for
 from orchestrator.search.proposers import write_candidates, write_merges, write_reflections
-from orchestrator.search.racing import accuracy_interval, still_in_contention
 from orchestrator.search.reflection import complementary_pair, example_front, operator_stats
+from orchestrator.search.screening import score_all, screen_round
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
 from orchestrator.search.state import SearchState, by_id, stage_history
 
@@ -128,22 +129,25 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
 async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     """The scorer LLM runs every pending candidate on every stage task's minibatch, all concurrently.
 
-    With racing (``search.screen_size``) and a leader in the stage, new candidates are first screened
-    on the first ``screen_size`` examples of each minibatch; only those still in contention with the
-    leader (``orchestrator.search.racing``) are scored on the rest.
+    With a screen (``search.screen``, see ``orchestrator.search.screening``) and a leader in the
+    stage, new candidates are first scored on a few examples of each minibatch; only those that pass
+    (and that the budget lets finish) are scored on the rest.
     """
     ctx = _ctx(runtime)
     stage, iteration = state["stage"], state["iteration"]
     tasks = ctx.stage_tasks(stage)
     pending = state.get("pending", [])
-    screen = ctx.campaign.search.screen_size
+    prompts = [item["prompt"] for item in pending]
+    plan = ctx.plan()
     leader_id = state.get("best", {}).get(stage)
-    if screen is None or leader_id is None:
+    if plan.screen_rule == "off" or leader_id is None:
         baselines = [item["origin"] == "baseline" for item in pending]
-        results = await _score_all(ctx, [item["prompt"] for item in pending], tasks, None, baselines)
+        results = await score_all(ctx, prompts, tasks, baselines=baselines)
         screened_out = [False] * len(pending)
     else:
-        results, screened_out = await _race(ctx, pending, tasks, screen, by_id(state, stage, leader_id))
+        leader = by_id(state, stage, leader_id)
+        seed = derive_seed(ctx.campaign.run.seed, "screen", stage, iteration)
+        results, screened_out = await screen_round(ctx, prompts, tasks, leader, plan, stage, seed)
     scored = []
     for item, per_task, dropped in zip(pending, results, screened_out, strict=True):
         cand = {
@@ -159,43 +163,6 @@ async def score(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "scored", stage=stage, iteration=iteration, candidates=len(scored), screened_out=sum(screened_out)
     )
     return {"scored": scored}
-
-
-async def _score_all(
-    ctx: SearchContext,
-    prompts: list[str],
-    tasks: list[str],
-    limit: int | None,
-    baselines: list[bool] | None = None,
-) -> list[dict[str, dict]]:
-    """Each prompt on each task's minibatch (its first ``limit`` examples), all concurrently.
-
-    A baseline prompt (``baselines[i]``) is scored on every example and fails the run when the backend
-    fails it systematically (``orchestrator.search.systematic``)."""
-    flags = baselines or [False] * len(prompts)
-    jobs = [
-        ctx.scorer.score(prompt, task, "minibatch", limit, baseline=flag)
-        for prompt, flag in zip(prompts, flags, strict=True)
-        for task in tasks
-    ]
-    flat = await gather_settled(jobs)
-    return [{task: flat[i * len(tasks) + j] for j, task in enumerate(tasks)} for i in range(len(prompts))]
-
-
-async def _race(
-    ctx: SearchContext, pending: list[dict], tasks: list[str], screen: int, leader: dict
-) -> tuple[list[dict[str, dict]], list[bool]]:
-    """Screen every pending candidate, then finish the minibatch for those still in contention."""
-    prompts = [item["prompt"] for item in pending]
-    screened = await _score_all(ctx, prompts, tasks, screen)
-    confidence = ctx.campaign.search.racing_confidence
-    leader_interval = accuracy_interval(leader["per_task"], confidence)
-    alive = [still_in_contention(accuracy_interval(r, confidence), leader_interval) for r in screened]
-    finished = iter(
-        await _score_all(ctx, [p for p, ok in zip(prompts, alive, strict=True) if ok], tasks, None)
-    )
-    results = [next(finished) if ok else r for r, ok in zip(screened, alive, strict=True)]
-    return results, [not ok for ok in alive]
 
 
 def evaluate(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
@@ -270,8 +237,9 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     """
     ctx = _ctx(runtime)
     ranked = sorted(_contenders(stage_history(state, "target")), key=lambda c: (-c["objective"], c["id"]))
-    finalists = ranked[: ctx.campaign.search.finalists]
-    n_confirm = len(ctx.scorer.split(ctx.target_task, "confirm"))
+    plan = ctx.plan()  # at small budgets fewer finalists, on fewer fresh examples, than configured
+    finalists = ranked[: plan.finalists]
+    n_confirm = min(plan.confirm, len(ctx.scorer.split(ctx.target_task, "confirm")))
     operators = operator_stats(state.get("history", []))
     stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
     if n_confirm == 0:
@@ -281,13 +249,16 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
         final = {"finalists": [], "winner": winner, "operators": operators, **confirmation}
         return {"stage_stop": stage_stop, "final": final}
     results = await gather_settled(
-        ctx.scorer.score(c["prompt"], ctx.target_task, "confirm") for c in finalists
+        ctx.scorer.score(c["prompt"], ctx.target_task, "confirm", n_confirm) for c in finalists
     )
     rescored = [
         _finalist_row(cand, aggregate({ctx.target_task: result}, ctx.objective))
         for cand, result in zip(finalists, results, strict=True)
     ]
-    winner = {**max(rescored, key=lambda c: (c["objective"], c["id"])), "confirmed": True}
+    # A tie on the few fresh examples (common with accuracy alone) goes to the finalist the selection
+    # minibatch ranked higher: more evidence, not the id's alphabet.
+    ranking = {c["id"]: i for i, c in enumerate(finalists)}
+    winner = {**max(rescored, key=lambda c: (c["objective"], -ranking[c["id"]])), "confirmed": True}
     ctx.emit("finalists", winner=winner["id"], objective=winner["objective"], finalists=len(rescored))
     return {
         "stage_stop": stage_stop,
@@ -348,10 +319,13 @@ def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
     """Why the current stage should stop now, or None to keep searching."""
     search = ctx.campaign.search
     stage = state["stage"]
-    limit = search.stage1_iterations if stage == "source" else search.stage2_iterations
+    plan = plan_for(ctx.campaign)  # round caps do not depend on the split sizes
+    limit = plan.round_cap(stage)
     if state["iteration"] >= limit:
         return f"iterations ({limit})"
-    if state.get("stale", 0) >= search.patience:
+    # Under budget-driven rounds the budget is the knob: patience only hands stage 1's calls to stage 2.
+    patience_ends = not plan.budget_rounds or (stage == "source" and plan.round_cap("target") > 0)
+    if patience_ends and state.get("stale", 0) >= search.patience:
         return f"patience ({search.patience} rounds without improvement)"
     if target_reached(state, ctx):
         return f"target score {search.target_score} reached"
@@ -382,8 +356,8 @@ def target_reached(state: SearchState, ctx: SearchContext) -> bool:
 
 
 def _contenders(candidates: list[dict]) -> list[dict]:
-    """Candidates scored on the whole minibatch: a candidate screened out by racing was measured on a
-    few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
+    """Candidates scored on the whole minibatch: a candidate screened out (or left unfinished) was
+    measured on a few examples only, so it may neither lead, nor be promoted, nor be a finalist."""
     return [c for c in candidates if not c.get("screened_out")] or candidates
 
 

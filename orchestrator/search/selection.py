@@ -76,7 +76,7 @@ def mark_accepted(
         else:
             front = pool
         if cand.get("screened_out"):
-            out.append({**cand, "accepted": False, "decision": "screened out by racing"})
+            out.append({**cand, "accepted": False, "decision": "screened out: measured on its screen only"})
             continue
         decision = accept(_point(cand, policy), [_point(c, policy) for c in front], policy)
         marked = {**cand, "accepted": decision.accepted, "decision": decision.reason}

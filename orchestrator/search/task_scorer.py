@@ -85,15 +85,26 @@ class TaskPromptScorer:
             seed=seed,
             reraise=(BudgetExceeded, Fatal),
         )
-        self._known: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+        self._known: dict[tuple[str, str, str, int | tuple[int, ...]], dict[str, Any]] = {}
 
     def split(self, task: str, split: str) -> tuple:
         return self._splits[task][split]
 
     async def score(
-        self, prompt: str, task: str, split: str, limit: int | None = None, *, baseline: bool = False
+        self,
+        prompt: str,
+        task: str,
+        split: str,
+        limit: int | None = None,
+        *,
+        baseline: bool = False,
+        indices: Sequence[int] | None = None,
     ) -> dict[str, Any]:
         """Evaluate ``prompt`` on ``split`` of ``task``; JSON-serialisable (``nan`` kept as float nan).
+
+        ``indices`` picks examples of the split instead of its first ``limit`` (a screen); the
+        result's example indices (``wrong``, ``mistakes``) are then positions in the split too, and
+        ``indices`` is kept in it.
 
         A ``baseline`` prompt is evaluated on every example, and a systematic failure on it (see
         ``orchestrator.search.systematic``) raises ``SystematicFailure`` instead of scoring it.
@@ -103,12 +114,16 @@ class TaskPromptScorer:
         its minibatch, reuses its earlier result). The response cache would answer every call anyway;
         this skips the evaluation's own work too. Only evaluations without a failed call are kept.
         """
-        examples = self._splits[task][split][:limit]
-        key = (prompt, task, "dev" if split == "minibatch" else split, len(examples))
+        rows = self._splits[task][split]
+        examples = rows[:limit] if indices is None else tuple(rows[i] for i in indices)
+        span: int | tuple[int, ...] = len(examples) if indices is None else tuple(indices)
+        key = (prompt, task, "dev" if split == "minibatch" else split, span)
         known = self._known.get(key)
         if known is not None:
             return known
         result = await self._evaluate(prompt, task, split, examples, baseline=baseline)
+        if indices is not None:
+            result = _at_positions(result, list(indices))
         if result["scoring"] != "failed" and not result["failures"]:
             self._known[key] = result
         return result
@@ -228,6 +243,17 @@ class TaskPromptScorer:
         else:
             answer = "answer briefly with the answer only"
         return description, answer
+
+
+def _at_positions(result: dict[str, Any], indices: list[int]) -> dict[str, Any]:
+    """A result over picked examples, its example indices mapped back to positions in the split."""
+    mistakes = [{**m, "index": indices[m["index"]]} for m in result.get("mistakes", [])]
+    return {
+        **result,
+        "wrong": [indices[i] for i in result["wrong"]],
+        "mistakes": mistakes,
+        "indices": indices,
+    }
 
 
 def _intervals(report: Any, seed: int) -> dict[str, list[float]]:
