@@ -33,3 +33,7 @@ class SystematicFailure(PromptfusionError):
 
 class DataWarning(UserWarning):
     """Task data was changed to be usable (duplicate inputs dropped); the message says what and where."""
+
+
+class BudgetWarning(UserWarning):
+    """The campaign's call budget cannot reach a tested winner: the run will stop with its best so far."""

@@ -171,17 +171,35 @@ async def test_ctrl_c_saves_the_best_so_far_before_unwinding(tmp_path, sim_serve
     assert "not confirmed on dev" in saved.answer["measured"]
 
 
-def test_a_preset_sets_the_call_budget_and_lets_it_decide_the_rounds(tmp_path, sim_server):
+async def test_a_preset_buys_what_a_tested_winner_needs_plus_its_exploration(tmp_path, sim_server):
+    from orchestrator.config import PRESET_CALLS, Campaign
+    from orchestrator.validation.reach import needed_calls
+
     campaign = _campaign(tmp_path, sim_server, preset="light")
-    assert campaign.budget.max_calls == 150
+    tasks = load_campaign_tasks(campaign)
+    unlimited = campaign.model_copy(update={"budget": campaign.budget.model_copy(update={"max_calls": None})})
+    assert campaign.budget.max_calls == needed_calls(unlimited, tasks) + PRESET_CALLS["light"]
     assert campaign.search.stage1_iterations == 2  # set explicitly by the campaign: kept
     config = campaign.model_dump()
     del config["search"]["stage1_iterations"], config["search"]["stage2_iterations"]
     config["budget"]["max_calls"] = None
-    from orchestrator.config import Campaign
+    again = Campaign.model_validate(config)  # built without loading: the exploration alone
+    assert again.budget.max_calls == PRESET_CALLS["light"] and again.search.stage2_iterations == 100
+    saved = Campaign.model_validate(campaign.resolved())
+    assert saved.budget.max_calls == campaign.budget.max_calls  # a saved config reloads the same
+    result = await optimize_async(campaign)
+    assert result.status == "done", result.message
+    assert result.answer["tested"] and result.answer["confirmed"]
+    assert len(sim_server.requests) <= campaign.budget.max_calls
 
-    again = Campaign.model_validate(config)
-    assert again.budget.max_calls == 150 and again.search.stage2_iterations == 100
-    assert (
-        Campaign.model_validate(again.resolved()).budget.max_calls == 150
-    )  # a saved config reloads the same
+
+def test_a_budget_below_what_a_tested_winner_needs_is_said_at_load(tmp_path, sim_server):
+    from orchestrator.errors import BudgetWarning
+
+    with pytest.warns(BudgetWarning, match=r"sim\.yaml:\d+: budget\.max_calls: 60 is below the \d+ calls"):
+        _campaign(tmp_path, sim_server, budget={"max_calls": 60})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BudgetWarning)
+        _campaign(tmp_path, sim_server, budget={"max_calls": 420})  # enough: no warning

@@ -14,7 +14,7 @@ __all__ = ["load_for_command", "load_with_tasks_for_command"]
 
 
 def load_for_command(path: Path, *, allow_unpriced: bool = False) -> Campaign:
-    """``load_campaign(path)``, printing each ``DataWarning`` as ``warning: ...`` on stderr.
+    """``load_campaign(path)``, printing each ``DataWarning`` and ``BudgetWarning`` as ``warning: ...``.
 
     Args:
         path: the campaign file.
@@ -28,13 +28,14 @@ def load_with_tasks_for_command(
 ) -> tuple[Campaign, dict[str, Any]]:
     """``load_for_command``, and the tasks its validation loaded (name -> task)."""
     from orchestrator.config import load_campaign_and_tasks
-    from orchestrator.errors import DataWarning
+    from orchestrator.errors import BudgetWarning, DataWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
+        warnings.simplefilter("always", BudgetWarning)
         loaded = load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None)
     for warning in caught:
-        if issubclass(warning.category, DataWarning):
+        if issubclass(warning.category, (DataWarning, BudgetWarning)):
             typer.echo(f"warning: {warning.message}", err=True)
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -77,6 +77,7 @@ def _parse(
     text: str, source: str, env: Mapping[str, str] | None, base_dir: str, allow_unpriced: bool | None
 ) -> tuple[Campaign, dict[str, Task]]:
     from orchestrator.validation import Location, check_campaign, check_duplicate_keys
+    from orchestrator.validation.reach import resolve_budget
 
     try:
         root = yaml.compose(text)
@@ -102,8 +103,10 @@ def _parse(
     _check_environment(campaign, source, root, environ)
     _check_scoring(campaign, source, root)
     campaign = _absolute_task_paths(campaign, Path(base_dir))
-    tasks = check_campaign(campaign, Location(source, root), environ)
-    return campaign, tasks
+    where = Location(source, root)
+    tasks = check_campaign(campaign, where, environ)
+    given = isinstance(data.get("budget"), dict) and data["budget"].get("max_calls") is not None
+    return resolve_budget(campaign, tasks, where, max_calls_given=given), tasks
 
 
 def _absolute_task_paths(campaign: Campaign, base_dir: Path) -> Campaign:

@@ -8,7 +8,9 @@ from pydantic import Field, model_validator
 
 from orchestrator.config.strict import _Strict
 
-# Call budgets of the search presets (what a campaign may spend when budget.max_calls is not given).
+# Exploration calls of the search presets: on top of what the campaign needs to reach a tested winner
+# (baselines, promotion, confirmation, held-out test), which the campaign's load adds
+# (``orchestrator.validation.reach``); this alone is the budget of a campaign built without loading.
 PRESET_CALLS = {"light": 150, "medium": 400, "heavy": 1200}
 # Rounds per stage under a preset when the campaign does not set them: the budget ends the search.
 PRESET_ROUNDS = 100
@@ -19,8 +21,9 @@ class SearchConfig(_Strict):
 
     preset: Literal["light", "medium", "heavy"] | None = Field(
         None,
-        description="A call budget (light 150, medium 400, heavy 1200) for budget.max_calls when it is "
-        "unset; rounds not set explicitly then run until the budget, less what the end needs, is spent.",
+        description="When budget.max_calls is unset: the calls a tested winner needs plus light 150, "
+        "medium 400 or heavy 1200 calls of exploration; rounds not set explicitly then run until the "
+        "budget, less what the end needs, is spent.",
     )
 
     stage1_iterations: int = Field(3, ge=0, description="Propose-score rounds over the source tasks.")
