@@ -218,25 +218,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants", default="default", help=f"comma-separated fusion variants, from {sorted(VARIANTS)}"
     )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        help="merge the per-seed results of earlier runs (e.g. one process per seed) instead of training",
+    )
     args = parser.parse_args(argv)
     variants = [VARIANTS[name] for name in args.variants.split(",")]
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, tokenizer = load_model(args.model_dir)
     tasks = {}
     for name in args.tasks.split(","):
         data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
         tasks[name] = (data, test, instruction)
     started = time.perf_counter()
     per_seed = {}
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants)
+    if args.combine:
+        for path in args.combine:
+            per_seed |= json.loads(path.read_text())["per_seed"]
+    else:
+        model, tokenizer = load_model(args.model_dir)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants)
     tables = {variant.name: markdown(per_seed, tasks, variant.name) for variant in variants}
     for name, table in tables.items():
         print(f"\nfusion variant {name}: {VARIANTS[name]}\n{table}")
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "settings": vars(args) | {"out": str(args.out) if args.out else None},
+        "settings": vars(args)
+        | {"out": str(args.out) if args.out else None, "combine": [str(p) for p in args.combine or []]},
         "variants": {variant.name: dataclasses.asdict(variant) for variant in variants},
         "load_average_end": os.getloadavg(),
         "wall_s": time.perf_counter() - started,
