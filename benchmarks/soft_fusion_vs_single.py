@@ -3,9 +3,11 @@
 Per seed: one text-initialised prompt per task, tuned ``--steps`` steps on that task alone; then a
 gated fusion whose pool is those tuned prompts (frozen) plus a zero-initialised target prompt, with a
 task-conditioned gate, tuned ``--steps`` steps on all tasks jointly (mixed batches). Each prompt is
-scored on dev every ``--eval-every`` steps; the best-dev prompt is scored on a held-out test split. The
-table gives, per task, the majority-class rate of its test split, the single prompt's and the fusion's
-test accuracy (mean and standard deviation over seeds), and the gate's weight on the task's own prompt.
+scored on dev every ``--eval-every`` steps; the best-dev prompt is scored on dev (per task) and on a
+held-out test split. The tables give, per task, the best constant answer of each split, the single prompt's
+and the fusion's accuracy (mean and standard deviation over seeds), and the gate's weight on the task's own
+prompt. ``--variants`` trains several fusions over the same pool (gate learning rate, gate start, target
+prompt, loss weighting), so the variants are compared on identical pools.
 
     python benchmarks/soft_fusion_vs_single.py --threads 1 --out benchmarks/results/soft_fusion_vs_single.json
 """
@@ -13,12 +15,14 @@ test accuracy (mean and standard deviation over seeds), and the gate's weight on
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,10 +35,12 @@ from soft_repro_tasks import load_builtin_split  # noqa: E402
 from soft_prompts.api import train_fused_prompt, train_soft_prompt  # noqa: E402
 from soft_prompts.config import PromptInit, TrainConfig  # noqa: E402
 from soft_prompts.devices import load_base_model, plan_devices  # noqa: E402
+from soft_prompts.fusion import own_prompt_gate_logits  # noqa: E402
 from soft_prompts.scoring import label_probabilities  # noqa: E402
 
 
-def _accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -> float:
+def accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -> float:
+    """Label-likelihood accuracy of ``model`` (prompted for ``task_id``) on ``examples``."""
     inputs = [e.input_text for e in examples]
     probabilities = label_probabilities(
         model, tokenizer, inputs, task.labels, [task_id] * len(inputs), max_length=max_length
@@ -43,25 +49,47 @@ def _accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -
     return float((probabilities.argmax(dim=-1) == gold).float().mean())
 
 
-def _majority(task, examples) -> float:
+def train_majority(task, examples) -> float:
+    """The score of always answering the train split's majority label on ``examples``."""
     counts = {label: sum(e.target_text == label for e in task.train) for label in task.labels}
     majority = max(counts, key=counts.get)
     return sum(e.target_text == majority for e in examples) / max(1, len(examples))
 
 
-def _best_constant(task, examples) -> float:
+def best_constant(task, examples) -> float:
     """The best a constant answer can score on ``examples`` (the share of their most frequent label)."""
     return max(sum(e.target_text == label for e in examples) for label in task.labels) / max(1, len(examples))
 
 
-def _mean_std(values: list[float]) -> str:
+def mean_std(values: list[float]) -> str:
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.fmean(values):.3f} ± {spread:.3f}"
 
 
-def run_seed(args, model, tokenizer, tasks, seed: int) -> dict:
-    """Single prompts per task, then the fusion over them; test accuracy per task for both."""
-    config = TrainConfig(
+@dataclass(frozen=True)
+class FusionVariant:
+    """One way to train the fusion over a fixed pool (the defaults are the campaign's)."""
+
+    name: str = "default"
+    gate_lr: float = 1e-2
+    temperature: float = 1.0
+    own_margin: float = 0.0  # logit gap of each task's own prompt at the start (0: uniform gate)
+    target_prompt: bool = True
+    loss_weighting: str = "uncertainty"
+
+
+VARIANTS = {
+    "default": FusionVariant(),
+    "gate_lr_0.1": FusionVariant("gate_lr_0.1", gate_lr=1e-1),
+    "own_start": FusionVariant("own_start", own_margin=4.0),
+    "own_start_gate_lr_0.1": FusionVariant("own_start_gate_lr_0.1", gate_lr=1e-1, own_margin=4.0),
+    "no_target": FusionVariant("no_target", target_prompt=False),
+    "equal_loss": FusionVariant("equal_loss", loss_weighting="equal"),
+}
+
+
+def _config(args, seed: int, **overrides) -> TrainConfig:
+    return TrainConfig(
         max_steps=args.steps,
         batch_size=args.batch_size,
         max_length=args.max_length,
@@ -69,7 +97,45 @@ def run_seed(args, model, tokenizer, tasks, seed: int) -> dict:
         eval_every=args.eval_every,
         patience=None,
         seed=seed,
+        **overrides,
     )
+
+
+def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVariant) -> dict:
+    """One fusion over ``pool`` (pool prompt i is task i's own): dev and test per task, gate, dev curve."""
+    started = time.perf_counter()
+    config = _config(args, seed, gate_learning_rate=variant.gate_lr, loss_weighting=variant.loss_weighting)
+    start_logits = None
+    if variant.own_margin > 0:
+        start_logits = own_prompt_gate_logits(range(len(pool)), len(pool), variant.own_margin)
+    fused = train_fused_prompt(
+        model,
+        tokenizer,
+        [data for data, _, _ in tasks.values()],
+        pool,
+        config=config,
+        temperature=variant.temperature,
+        use_target_prompt=variant.target_prompt,
+        initial_gate_logits=start_logits,
+    )
+    gate = fused.gate_matrix.tolist()
+    result: dict = {"per_task": {}, "best_dev_mean": fused.result.best_dev_score}
+    result["best_step"] = fused.result.best_step
+    result["dev_curve"] = [list(point) for point in fused.result.dev_curve]
+    for task_id, (name, (data, test, _)) in enumerate(tasks.items()):
+        result["per_task"][name] = {
+            "dev": accuracy(fused.model, tokenizer, data, data.dev, task_id, args.max_length),
+            "test": accuracy(fused.model, tokenizer, data, test, task_id, args.max_length),
+            "gate_own": gate[task_id][task_id],
+        }
+    result["seconds"] = time.perf_counter() - started
+    print(f"  seed {seed} fusion {variant.name}: {json.dumps(result)}", flush=True)
+    return result
+
+
+def run_seed(args, model, tokenizer, tasks, seed: int, variants: list[FusionVariant]) -> dict:
+    """Single prompts per task, then each fusion variant over them; dev and test accuracy per task."""
+    config = _config(args, seed)
     result: dict = {"single": {}, "fusion": {}}
     pool = []
     for name, (data, test, instruction) in tasks.items():
@@ -78,43 +144,49 @@ def run_seed(args, model, tokenizer, tasks, seed: int) -> dict:
             model, tokenizer, data, PromptInit(kind="text", text=instruction), args.n_virtual, config
         )
         pool.append(run.model.prompt.static_prompt())
-        accuracy = _accuracy(run.model, tokenizer, data, test, 0, args.max_length)
-        result["single"][name] = {"best_dev": run.result.best_dev_score, "test": accuracy}
-        print(
-            f"  seed {seed} single {name}: test {accuracy:.3f} ({time.perf_counter() - started:.0f}s)",
-            flush=True,
-        )
-    started = time.perf_counter()
-    datas = [data for data, _, _ in tasks.values()]
-    fused = train_fused_prompt(model, tokenizer, datas, pool, config=config)
-    gate = fused.gate_matrix.tolist()
-    for task_id, (name, (data, test, _)) in enumerate(tasks.items()):
-        accuracy = _accuracy(fused.model, tokenizer, data, test, task_id, args.max_length)
-        result["fusion"][name] = {"test": accuracy, "gate_own": gate[task_id][task_id]}
-        print(f"  seed {seed} fusion {name}: test {accuracy:.3f}, gate {gate[task_id]}", flush=True)
-    result["fusion_best_dev_mean_over_tasks"] = fused.result.best_dev_score
-    result["fusion_seconds"] = time.perf_counter() - started
+        single = {
+            "best_dev": run.result.best_dev_score,
+            "best_step": run.result.best_step,
+            "dev_curve": [list(point) for point in run.result.dev_curve],
+            "test": accuracy(run.model, tokenizer, data, test, 0, args.max_length),
+            "seconds": time.perf_counter() - started,
+        }
+        result["single"][name] = single
+        print(f"  seed {seed} single {name}: {json.dumps(single)}", flush=True)
+    for variant in variants:
+        result["fusion"][variant.name] = run_fusion(args, model, tokenizer, tasks, pool, seed, variant)
     return result
 
 
-def markdown(per_seed: dict[int, dict], majority: dict[str, float], constant: dict[str, float]) -> str:
+def markdown(per_seed: dict[int, dict], tasks, variant: str) -> str:
+    """Per task: constants, single vs fusion on dev and test (mean ± sd over seeds), gate on own prompt."""
     lines = [
-        "| task | train-majority label (test) | best constant (test) | single prompt (test) "
-        "| gated fusion (test) | gate on own prompt |",
-        "|---|---|---|---|---|---|",
+        "| task | best constant (dev) | single (dev) | fusion (dev) | best constant (test) | single (test) "
+        "| fusion (test) | gate on own prompt |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for name, rate in majority.items():
-        single = [run["single"][name]["test"] for run in per_seed.values()]
-        fusion = [run["fusion"][name]["test"] for run in per_seed.values()]
-        gate = [run["fusion"][name]["gate_own"] for run in per_seed.values()]
+    runs = list(per_seed.values())
+    for name, (data, test, _) in tasks.items():
+        single = [run["single"][name] for run in runs]
+        fusion = [run["fusion"][variant]["per_task"][name] for run in runs]
         lines.append(
-            f"| {name} | {rate:.3f} | {_mean_std(single)} | {_mean_std(fusion)} | {_mean_std(gate)} |"
+            f"| {name} | {best_constant(data, data.dev):.3f} | {mean_std([r['best_dev'] for r in single])} "
+            f"| {mean_std([r['dev'] for r in fusion])} | {best_constant(data, test):.3f} "
+            f"| {mean_std([r['test'] for r in single])} | {mean_std([r['test'] for r in fusion])} "
+            f"| {mean_std([r['gate_own'] for r in fusion])} |"
         )
+    single_mean = [statistics.fmean(run["single"][n]["best_dev"] for n in tasks) for run in runs]
+    fusion_mean = [run["fusion"][variant]["best_dev_mean"] for run in runs]
+    constant_mean = statistics.fmean(best_constant(d, d.dev) for d, _, _ in tasks.values())
+    lines.append(
+        f"| **mean over tasks** | {constant_mean:.3f} "
+        f"| {mean_std(single_mean)} | {mean_std(fusion_mean)} | | | | |"
+    )
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Data, model and training flags shared with ``soft_single_screen.py``."""
     parser.add_argument("--model-dir", help="HF model directory (default: the embedded SmolLM2-135M)")
     parser.add_argument("--tasks", default="sports_understanding,irony_identification")
     parser.add_argument("--seeds", default="0,1,2")
@@ -129,37 +201,61 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=3e-2)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.model_dir:
-        model_dir = Path(args.model_dir)
-    else:
+
+
+def load_model(model_dir: str | None):
+    """The frozen base model and tokenizer (the embedded SmolLM2-135M unless ``model_dir``)."""
+    if model_dir is None:
         from orchestrator.local_model import ensure_embedded_model
 
         model_dir = ensure_embedded_model()
-    model, tokenizer = load_base_model(model_dir, plan_devices("cpu"))
+    return load_base_model(Path(model_dir), plan_devices("cpu"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--variants", default="default", help=f"comma-separated fusion variants, from {sorted(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        type=Path,
+        help="merge the per-seed results of earlier runs (e.g. one process per seed) instead of training",
+    )
+    args = parser.parse_args(argv)
+    variants = [VARIANTS[name] for name in args.variants.split(",")]
+    if args.threads:
+        torch.set_num_threads(args.threads)
     tasks = {}
     for name in args.tasks.split(","):
         data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
         tasks[name] = (data, test, instruction)
-    majority = {name: _majority(data, test) for name, (data, test, _) in tasks.items()}
-    constant = {name: _best_constant(data, test) for name, (data, test, _) in tasks.items()}
     started = time.perf_counter()
     per_seed = {}
-    for seed in [int(s) for s in args.seeds.split(",")]:
-        per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed)
-    table = markdown(per_seed, majority, constant)
-    print(table)
+    if args.combine:
+        for path in args.combine:
+            per_seed |= json.loads(path.read_text())["per_seed"]
+    else:
+        model, tokenizer = load_model(args.model_dir)
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants)
+    tables = {variant.name: markdown(per_seed, tasks, variant.name) for variant in variants}
+    for name, table in tables.items():
+        print(f"\nfusion variant {name}: {VARIANTS[name]}\n{table}")
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "settings": vars(args) | {"out": str(args.out) if args.out else None},
+        "settings": vars(args)
+        | {"out": str(args.out) if args.out else None, "combine": [str(p) for p in args.combine or []]},
+        "variants": {variant.name: dataclasses.asdict(variant) for variant in variants},
         "load_average_end": os.getloadavg(),
         "wall_s": time.perf_counter() - started,
-        "majority_test": majority,
-        "best_constant_test": constant,
+        "train_majority_test": {n: train_majority(d, t) for n, (d, t, _) in tasks.items()},
+        "best_constant_dev": {n: best_constant(d, d.dev) for n, (d, _, _) in tasks.items()},
+        "best_constant_test": {n: best_constant(d, t) for n, (d, t, _) in tasks.items()},
         "per_seed": per_seed,
-        "table": table,
+        "tables": tables,
     }
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

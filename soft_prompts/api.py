@@ -188,6 +188,7 @@ def train_fused_prompt(
     freeze_pool: bool = True,
     task_embedding_dim: int = 32,
     target_init: torch.Tensor | None = None,
+    initial_gate_logits: torch.Tensor | None = None,
     model_id: str = "unknown",
     out_dir: str | Path | None = None,
     progress: ProgressCallback | None = None,
@@ -208,6 +209,8 @@ def train_fused_prompt(
         freeze_pool: keep pool prompts fixed.
         task_embedding_dim: task embedding size.
         target_init: start value of the target prompt (zeros by default).
+        initial_gate_logits: ``(len(tasks), len(pool))`` gate logits to start from (uniform gate by default;
+            :func:`soft_prompts.fusion.own_prompt_gate_logits` starts each task on its own prompt).
         model_id: recorded with the saved prompt.
         out_dir: save the fused prompt here.
         progress: progress callback.
@@ -234,7 +237,7 @@ def train_fused_prompt(
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(config.seed)
     try:
-        fusion = GatedPromptFusion(fusion_config, pool_tensor, target_init)
+        fusion = GatedPromptFusion(fusion_config, pool_tensor, target_init, initial_gate_logits)
     finally:
         torch.random.set_rng_state(generator_state)
     prompted = prompted_for_training(model, fusion, config)

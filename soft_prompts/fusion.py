@@ -7,7 +7,9 @@ For a row of task ``t`` with input embeddings ``X``::
     prompt   = sum_j gate_j P_j  [+ P_target]
 
 ``W`` starts at zero, so the gate starts uniform over the pool and the fused prompt starts as the pool mean
-(plus a zero-initialised target prompt).
+(plus a zero-initialised target prompt). Given ``initial_gate_logits``, ``W`` starts instead at the
+least-squares solution of ``W e_t = initial_gate_logits[t]`` (exact while ``num_tasks <= e``), so the gate can
+start on a known prior (each task on its own prompt) without any parameter beyond the design's.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class GatedPromptFusion(nn.Module):
         config: sizes and switches (see :class:`soft_prompts.config.FusionConfig`).
         pool: ``(M, n_virtual, d)`` source prompts, or a sequence of ``(n_virtual, d)`` tensors.
         target_prompt: optional ``(n_virtual, d)`` start value of the shared target prompt (zeros if omitted).
+        initial_gate_logits: optional ``(num_tasks, M)`` task gate logits to start from (before the
+            temperature; zeros, a uniform gate, if omitted). See :func:`own_prompt_gate_logits`.
 
     Shapes:
         pool ``(M, n_virtual, d)``, task embeddings ``(num_tasks, e)``, gate ``(batch, M)``;
@@ -35,7 +39,7 @@ class GatedPromptFusion(nn.Module):
         -> ``(batch, n_virtual, d)``.
 
     Raises:
-        ValueError: pool or target shapes disagree with ``config``.
+        ValueError: pool, target or initial gate logit shapes disagree with ``config``.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class GatedPromptFusion(nn.Module):
         config: FusionConfig,
         pool: torch.Tensor | Sequence[torch.Tensor],
         target_prompt: torch.Tensor | None = None,
+        initial_gate_logits: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         pool_tensor = pool if isinstance(pool, torch.Tensor) else torch.stack(list(pool))
@@ -67,6 +72,8 @@ class GatedPromptFusion(nn.Module):
         nn.init.normal_(self.task_embeddings.weight, std=1.0)
         self.gate = nn.Linear(config.task_embedding_dim, config.pool_size, bias=False)
         nn.init.zeros_(self.gate.weight)
+        if initial_gate_logits is not None:
+            self._start_gate_at(initial_gate_logits)
         self.instance_projector: nn.Sequential | None = None
         if config.instance_aware:
             # ATTEMPT's attention module: LayerNorm, down-projection, SiLU, up-projection back to d.
@@ -78,6 +85,17 @@ class GatedPromptFusion(nn.Module):
             )
             nn.init.zeros_(self.instance_projector[3].weight)
             nn.init.zeros_(self.instance_projector[3].bias)
+
+    def _start_gate_at(self, logits: torch.Tensor) -> None:
+        expected = (self.config.num_tasks, self.config.pool_size)
+        if tuple(logits.shape) != expected:
+            raise ValueError(
+                f"GatedPromptFusion: initial_gate_logits shape {tuple(logits.shape)} != {expected}"
+            )
+        with torch.no_grad():
+            embeddings = self.task_embeddings.weight  # (num_tasks, e)
+            # Minimum-norm W with E W^T = logits (exact: E has full row rank while num_tasks <= e).
+            self.gate.weight.copy_((torch.linalg.pinv(embeddings) @ logits.float()).T)
 
     @property
     def n_virtual_tokens(self) -> int:
@@ -188,3 +206,31 @@ class GatedPromptFusion(nn.Module):
         with torch.no_grad():
             task_ids = torch.tensor([task_id], device=self.pool.device)
             return self.forward(1, task_ids=task_ids)[0].detach().float().cpu().clone()
+
+
+def own_prompt_gate_logits(own_prompt: Sequence[int | None], pool_size: int, margin: float) -> torch.Tensor:
+    """``(num_tasks, M)`` gate logits that put each task on its own pool prompt, ``margin`` above the rest.
+
+    With temperature ``tau`` the own prompt starts with weight ``1 / (1 + (M - 1) exp(-margin / tau))``
+    (0.98 for M=2, margin 4, tau 1). A task without an own prompt (``None``) starts uniform.
+
+    Args:
+        own_prompt: per task, the index of its own prompt in the pool, or ``None``.
+        pool_size: number M of pool prompts.
+        margin: logit gap between the own prompt and every other one (>= 0).
+
+    Raises:
+        ValueError: an index outside the pool, or a negative margin.
+    """
+    if margin < 0:
+        raise ValueError(f"own_prompt_gate_logits: margin must be >= 0, got {margin}")
+    logits = torch.zeros(len(own_prompt), pool_size)
+    for task_id, index in enumerate(own_prompt):
+        if index is None:
+            continue
+        if not 0 <= index < pool_size:
+            raise ValueError(
+                f"own_prompt_gate_logits: task {task_id}: pool index {index} outside 0..{pool_size - 1}"
+            )
+        logits[task_id, index] = margin
+    return logits

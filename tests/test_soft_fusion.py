@@ -12,7 +12,7 @@ from hypothesis import strategies as st  # noqa: E402
 from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt  # noqa: E402
 from soft_prompts.config import FusionConfig  # noqa: E402
 from soft_prompts.data import PromptExample, collate, encode_texts, pad_token_id, tokenize_examples  # noqa: E402
-from soft_prompts.fusion import GatedPromptFusion  # noqa: E402
+from soft_prompts.fusion import GatedPromptFusion, own_prompt_gate_logits  # noqa: E402
 from soft_prompts.model import SoftPromptModel  # noqa: E402
 from soft_prompts.tiny import build_tiny_pair  # noqa: E402
 
@@ -169,3 +169,55 @@ def test_bad_shapes_are_refused():
         GatedPromptFusion(config, torch.zeros(3, 3, 4))
     with pytest.raises(ValueError, match="target_prompt shape"):
         GatedPromptFusion(config, torch.zeros(2, 3, 4), target_prompt=torch.zeros(2, 4))
+    with pytest.raises(ValueError, match=r"initial_gate_logits shape \(2, 2\) != \(1, 2\)"):
+        GatedPromptFusion(config, torch.zeros(2, 3, 4), initial_gate_logits=torch.zeros(2, 2))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.integers(0, POOL - 1)), min_size=N_TASKS, max_size=N_TASKS),
+    st.floats(min_value=0.0, max_value=8.0),
+    st.floats(min_value=0.1, max_value=4.0),
+)
+def test_gate_starts_on_the_given_logits(own_prompt, margin, temperature):
+    logits = own_prompt_gate_logits(own_prompt, POOL, margin)
+    config = FusionConfig(
+        num_tasks=N_TASKS, pool_size=POOL, n_virtual_tokens=N_VIRTUAL, token_dim=DIM, temperature=temperature
+    )
+    torch.manual_seed(0)
+    fusion = GatedPromptFusion(config, _pool(), initial_gate_logits=logits)
+    torch.testing.assert_close(fusion.gate_logits(torch.arange(N_TASKS)), logits, atol=1e-4, rtol=0)
+    own_weight = 1 / (1 + (POOL - 1) * torch.exp(torch.tensor(-margin / temperature)))
+    weights = fusion.task_gate_matrix()
+    for task, index in enumerate(own_prompt):
+        expected = torch.full((POOL,), 1 / POOL) if index is None else None
+        if expected is None:
+            torch.testing.assert_close(weights[task, index], own_weight, atol=1e-4, rtol=0)
+        else:
+            torch.testing.assert_close(weights[task], expected, atol=1e-4, rtol=0)
+
+
+def test_own_prompt_start_gives_each_task_its_own_prompt_and_trains():
+    fusion_config = FusionConfig(num_tasks=2, pool_size=2, n_virtual_tokens=N_VIRTUAL, token_dim=DIM)
+    pool = _pool()[:2]
+    # Tasks ordered against the pool; a margin of 12 makes the start one-hot to within 1e-5.
+    fusion = GatedPromptFusion(
+        fusion_config, pool, initial_gate_logits=own_prompt_gate_logits([1, 0], 2, 12.0)
+    )
+    prompts = fusion(2, task_ids=torch.tensor([0, 1]))
+    torch.testing.assert_close(prompts[0], pool[1], atol=1e-4, rtol=0)
+    torch.testing.assert_close(prompts[1], pool[0], atol=1e-4, rtol=0)
+    # The gate is not saturated into silence: task embeddings and gate both get gradients.
+    moderate = GatedPromptFusion(
+        fusion_config, pool, initial_gate_logits=own_prompt_gate_logits([1, 0], 2, 4.0)
+    )
+    moderate(2, task_ids=torch.tensor([0, 1])).pow(2).sum().backward()
+    assert moderate.gate.weight.grad.abs().sum() > 0
+    assert moderate.task_embeddings.weight.grad.abs().sum() > 0
+
+
+def test_own_prompt_gate_logits_refuses_bad_input():
+    with pytest.raises(ValueError, match="outside 0..1"):
+        own_prompt_gate_logits([0, 2], 2, 4.0)
+    with pytest.raises(ValueError, match="margin must be >= 0"):
+        own_prompt_gate_logits([0, 1], 2, -1.0)
