@@ -88,7 +88,7 @@ VARIANTS = {
 }
 
 
-def _config(args, seed: int, **overrides) -> TrainConfig:
+def train_config(args, seed: int, **overrides) -> TrainConfig:
     return TrainConfig(
         max_steps=args.steps,
         batch_size=args.batch_size,
@@ -104,7 +104,9 @@ def _config(args, seed: int, **overrides) -> TrainConfig:
 def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVariant) -> dict:
     """One fusion over ``pool`` (pool prompt i is task i's own): dev and test per task, gate, dev curve."""
     started = time.perf_counter()
-    config = _config(args, seed, gate_learning_rate=variant.gate_lr, loss_weighting=variant.loss_weighting)
+    config = train_config(
+        args, seed, gate_learning_rate=variant.gate_lr, loss_weighting=variant.loss_weighting
+    )
     start_logits = None
     if variant.own_margin > 0:
         start_logits = own_prompt_gate_logits(range(len(pool)), len(pool), variant.own_margin)
@@ -135,7 +137,7 @@ def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVa
 
 def run_seed(args, model, tokenizer, tasks, seed: int, variants: list[FusionVariant]) -> dict:
     """Single prompts per task, then each fusion variant over them; dev and test accuracy per task."""
-    config = _config(args, seed)
+    config = train_config(args, seed)
     result: dict = {"single": {}, "fusion": {}}
     pool = []
     for name, (data, test, instruction) in tasks.items():

@@ -25,25 +25,23 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soft_fusion_vs_single import accuracy, add_common_arguments, best_constant, load_model  # noqa: E402
+from soft_fusion_vs_single import (  # noqa: E402
+    accuracy,
+    add_common_arguments,
+    best_constant,
+    load_model,
+    train_config,
+)
 from soft_repro_tasks import load_builtin_split  # noqa: E402
 
 from soft_prompts.api import train_soft_prompt  # noqa: E402
-from soft_prompts.config import PromptInit, TrainConfig  # noqa: E402
+from soft_prompts.config import PromptInit  # noqa: E402
 
 
 def screen_task(args, model, tokenizer, name: str, seed: int) -> dict:
     """One single-task run: dev curve, best dev, test of the best prompt, constant-answer baselines."""
     data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
-    config = TrainConfig(
-        max_steps=args.steps,
-        batch_size=args.batch_size,
-        max_length=args.max_length,
-        learning_rate=args.lr,
-        eval_every=args.eval_every,
-        patience=None,
-        seed=seed,
-    )
+    config = train_config(args, seed)
     started = time.perf_counter()
     run = train_soft_prompt(
         model, tokenizer, data, PromptInit(kind="text", text=instruction), args.n_virtual, config
