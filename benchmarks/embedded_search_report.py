@@ -104,8 +104,8 @@ def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
     lines = [
         "| budget | tool | seeds (failed) | test n | accuracy [95% CI] | balanced acc. [95% CI] | "
         "bal. acc. per seed | bal. acc. batch-calibrated | vs start: accuracy | vs start: bal. acc. | "
-        "calls (median, range) | wall s (median) |",
-        "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "calls (median, range) | generated tokens (median) | wall s (median) |",
+        "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     seeds = sorted(starts)
     majority = [
@@ -137,13 +137,16 @@ def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
                 for m in ("accuracy", "balanced_accuracy")
             ]
         calls = [r.get("calls", 0) for r in group]
-        spend = "-" if not any(calls) else f"{statistics.median(calls):.0f} ({min(calls)}-{max(calls)})"
-        wall = "-" if "wall_s" not in group[0] else f"{statistics.median(r['wall_s'] for r in group):.0f}"
+        spend, tokens, wall = "-", "-", "-"
+        if any(calls):  # a search (the starting instruction and the majority class cost nothing)
+            spend = f"{statistics.median(calls):.0f} ({min(calls)}-{max(calls)})"
+            tokens = f"{statistics.median(r['completion_tokens'] for r in group):.0f}"
+            wall = f"{statistics.median(r['wall_s'] for r in group):.0f}"
         failed = sum(bool(r.get("error")) for r in group)
         lines.append(
             f"| {budget or '-'} | {tool} | {len(group)} ({failed}) | {n} | {_ci(ci['accuracy'])} | "
             f"{_ci(ci['balanced_accuracy'])} | {per_seed} | {calibrated:.3f} | {versus[0]} | {versus[1]} | "
-            f"{spend} | {wall} |"
+            f"{spend} | {tokens} | {wall} |"
         )
     return "\n".join(lines)
 

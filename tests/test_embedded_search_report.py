@@ -59,6 +59,7 @@ def _run(tool, budget, seed, predicted, gold, calls=0):
         "seed": seed,
         "instruction": tool,
         "calls": calls,
+        "completion_tokens": 2 * calls,
         "wall_s": 1.0,
         "error": None,
         "notes": [],
