@@ -188,12 +188,16 @@ def _compile_dspy(server: ModelServer, task, tool: str, budget: int, seed: int, 
             )
         else:
             from dspy.teleprompt import GEPA
+            from dspy.teleprompt.gepa import InstructionProposer
 
             n, max_metric_calls = settings
             optimizer = GEPA(
                 metric=metric,
                 max_metric_calls=max_metric_calls,
                 reflection_lm=prompt_lm,
+                # Its proposer's default JSONAdapter rejects every reply of the 135M model (no new
+                # candidate ever); the lenient adapter reads the reply as the new instruction instead.
+                instruction_proposer=InstructionProposer(adapter=_dspy_adapter("lenient", failures)),
                 num_threads=CONCURRENCY,
                 seed=seed,
                 track_stats=False,
