@@ -8,7 +8,7 @@ indices). The interval is test-sample noise around the instructions the tools re
 between seeds (the search's own luck) shows in the per-seed column. The majority-class row answers
 each seed's most frequent test label everywhere.
 
-Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [--markdown PATH]``.
+Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]``.
 """
 
 from __future__ import annotations
@@ -73,12 +73,18 @@ def majority_test(test: dict[str, Any]) -> dict[str, Any]:
     return {**test, "predicted": [label] * len(test["gold"]), "probs": [one_hot] * len(test["gold"])}
 
 
-def load(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    headers, runs = [], []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            (headers.append(record["header"]) if "header" in record else runs.append(record))
+def load(*paths: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Headers and runs of one or more result files (a grid split over processes); a run repeated
+    (the starting instruction, copied into each process's file) counts once."""
+    headers, runs, seen = [], [], set()
+    for path in paths:
+        for line in path.read_text().splitlines():
+            record = json.loads(line) if line.strip() else {}
+            if "header" in record:
+                headers.append(record["header"])
+            elif record and (key := (record["tool"], record["budget"], record["seed"])) not in seen:
+                seen.add(key)
+                runs.append(record)
     return headers, runs
 
 
@@ -167,10 +173,10 @@ def instructions(runs: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_search_report", description=__doc__)
-    parser.add_argument("results", type=Path)
+    parser.add_argument("results", type=Path, nargs="+", help="JSON-lines files of one grid")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
-    headers, runs = load(args.results)
+    headers, runs = load(*args.results)
     report = "\n".join([*headers, "", table(runs), "", instructions(runs)])
     print(report)
     if args.markdown:

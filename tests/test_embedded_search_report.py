@@ -75,10 +75,11 @@ def test_table_pools_seeds_and_pairs_each_tool_with_the_starting_instruction(tmp
         runs.append(_run(START, 0, seed, ["Yes"] * 60, gold))
         runs.append(_run("perfect", 100, seed, gold, gold, calls=98 + 2 * seed))
         runs.append(_run("same", 100, seed, ["Yes"] * 60, gold, calls=90))
-    path = tmp_path / "results.jsonl"
+    path, other = tmp_path / "results.jsonl", tmp_path / "more.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, *runs]) + "\n")
-    headers, loaded = load(path)
-    assert headers == ["h"] and len(loaded) == 6
+    other.write_text(json.dumps({"header": "h2"}) + "\n" + json.dumps(runs[0]) + "\n")  # a copied start
+    headers, loaded = load(path, other)
+    assert headers == ["h", "h2"] and len(loaded) == 6
     rows = {line.split(" | ")[1]: line.split(" | ") for line in table(loaded).splitlines()[2:]}
     assert list(rows) == ["majority class", START, "perfect", "same"]
     perfect, same = rows["perfect"], rows["same"]
