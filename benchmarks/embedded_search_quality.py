@@ -17,7 +17,8 @@ Each finished run is appended to ``--results`` (JSON lines) at once, so a grid t
 still reports; ``python -m benchmarks.embedded_search_report RESULTS`` writes the tables.
 
 Usage: ``python -m benchmarks.embedded_search_quality [--task strategyqa] [--budgets 100 200]
-[--seeds 0 1 2] [--tools ours copro mipro gepa] --results PATH`` (needs ``pip install dspy==3.4.1``).
+[--seeds 0 1 2] [--tools ours copro mipro gepa] --results PATH`` (needs ``pip install dspy==3.4.1
+optuna``).
 """
 
 from __future__ import annotations
@@ -239,6 +240,8 @@ def main(argv: list[str] | None = None) -> None:
     import dspy
 
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+    if "mipro" in args.tools:
+        import optuna  # noqa: F401 - MIPROv2 needs it only after its proposals: fail before, not 20 min in
     from orchestrator.tasks import load_builtin_task
 
     task = load_builtin_task(args.task)
