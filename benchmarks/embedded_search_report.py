@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     headers, runs = load(*args.results)
-    report = "\n".join([*headers, "", table(runs), "", instructions(runs)])
+    report = "\n".join([*dict.fromkeys(headers), "", table(runs), "", instructions(runs)])
     print(report)
     if args.markdown:
         args.markdown.write_text(report + "\n")
