@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -79,9 +80,14 @@ class ToolRun:
 
 
 def pick_label(text: str, labels: tuple[str, ...]) -> str | None:
-    """The label an answer names: the longest one found in it (``non-entailment`` over ``entailment``)."""
-    found = [label for label in labels if label.lower() in str(text).lower()]
-    return max(found, key=len) if found else None
+    """The label an answer names first, as a whole word; at the same place the longest one
+    (``non-entailment`` over ``entailment``). ``No`` inside ``not`` or ``know`` is not an answer."""
+    found = [
+        (match.start(), -len(label), label)
+        for label in labels
+        if (match := re.search(rf"(?<!\w){re.escape(label)}(?!\w)", str(text), flags=re.IGNORECASE))
+    ]
+    return min(found)[2] if found else None
 
 
 def _dspy_adapter(kind: str, failures: list[int]):
@@ -144,7 +150,21 @@ def run_copro(server: ModelServer, task, dev, baseline: str, adapter: str) -> To
     return run
 
 
-def _campaign(server: ModelServer, task_name: str, baseline: str, scorer: str, threads: int, folder: Path):
+def _campaign(
+    server: ModelServer,
+    task_name: str,
+    baseline: str,
+    scorer: str,
+    threads: int,
+    folder: Path,
+    *,
+    seed: int = SEED,
+    dev_size: int = DEV,
+    search: dict[str, Any] | None = None,
+    budget: dict[str, Any] | None = None,
+):
+    """Our campaign on ``task_name``: issue 5's fixed rounds, or ``search``/``budget`` laid over them
+    (``benchmarks.embedded_search_quality`` runs it with a call budget)."""
     from orchestrator.config import parse_campaign
 
     served = {"model": "openai/smollm2", "api_base": f"{server.url}/v1", "timeout": 1800, "max_retries": 2}
@@ -161,7 +181,7 @@ def _campaign(server: ModelServer, task_name: str, baseline: str, scorer: str, t
         },
         # One task as source and target and no stage-2 rounds: stage 1 is the whole search; the
         # held-out test is scored below, in-process, like DSPy's result (2 examples here, the minimum).
-        "tasks": {"source": [task_name], "target": task_name, "dev_size": DEV, "test_size": 2},
+        "tasks": {"source": [task_name], "target": task_name, "dev_size": dev_size, "test_size": 2},
         "search": {
             "stage1_iterations": DEPTH,
             "stage2_iterations": 0,
@@ -169,10 +189,13 @@ def _campaign(server: ModelServer, task_name: str, baseline: str, scorer: str, t
             "minibatch_size": MINIBATCH,
             "patience": DEPTH + 1,
             "baseline_prompts": [baseline],
+            **(search or {}),
         },
         "objective": {"weights": {"accuracy": 1.0}},
-        "run": {"store": str(folder / "store.sqlite"), "cache": str(folder / "cache.sqlite"), "seed": SEED},
+        "run": {"store": str(folder / "store.sqlite"), "cache": str(folder / "cache.sqlite"), "seed": seed},
     }
+    if budget:
+        config["budget"] = budget
     return parse_campaign(yaml.safe_dump(config), source="search_vs_dspy", env={})
 
 

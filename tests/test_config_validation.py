@@ -408,6 +408,14 @@ def test_the_valid_base_campaign_passes(folder, fake_server, capsys):
     assert _check(capsys, "c.yaml") == (0, "ok c.yaml\n", "")
 
 
+def test_the_target_may_be_the_source_task_itself(folder, fake_server, capsys):
+    # A search on the target alone (the DSPy comparisons of benchmarks/): the same entry twice is one
+    # task, not two tasks with one name.
+    _campaign(folder, fake_server.openai_base, target="{name: a, path: a.jsonl}")
+    assert _check(capsys, "c.yaml") == (0, "ok c.yaml\n", "")
+    assert load_campaign("c.yaml", env={}).tasks.target.name == "a"
+
+
 def test_allow_unpriced_accepts_max_usd_and_is_saved_in_the_config(folder, fake_server, capsys):
     _campaign(folder, fake_server.openai_base, extra="budget: {max_usd: 1.0}")
     code, out, err = _check(capsys, "c.yaml", "--allow-unpriced")

@@ -30,22 +30,26 @@ def check_tasks(campaign: Campaign, where: Location) -> dict[str, Task]:
         Task name -> task (duplicates dropped).
 
     Raises:
-        ConfigError: a repeated task name, a bad label list, a task that cannot be loaded (the
+        ConfigError: a task name repeated for a different task (the target may be one of the source
+            tasks itself, the same entry), a bad label list, a task that cannot be loaded (the
             message adds the data file's own ``file:line``), too few examples for the splits.
 
     Warns:
         DataWarning: a task file had examples with repeated inputs (dropped before splitting).
     """
     names: dict[str, tuple[Any, ...]] = {}
+    configs: dict[str, TaskConfig] = {}
     loaded: dict[str, Task] = {}
     for loc, config in _entries(campaign):
+        if configs.get(config.name) == config:
+            continue  # the same task again (target = a source task: search on the target alone)
         if config.name in names:
             raise where.error(
                 (*loc, "name"),
                 f"task name {config.name!r} is already used by {_dotted(names[config.name])}; "
                 "every task needs its own name (set name: for a task file)",
             )
-        names[config.name] = loc
+        names[config.name], configs[config.name] = loc, config
         _check_labels(config.labels, where, (*loc, "labels"))
         try:
             task = load_configured_task(config, campaign.run.seed, campaign.tasks.max_example_chars)

@@ -1,0 +1,297 @@
+"""Issue 14 on the embedded model: our search against DSPy COPRO, MIPROv2 (0-shot) and GEPA per call budget.
+
+The simulated-landscape comparison (``benchmarks/search_quality.py``) on SmolLM2-135M-Instruct
+instead: one built-in task, the model served by ``python -m orchestrator.serve`` (one process, one
+torch thread) and used by every tool as task model, proposer and (GEPA) reflection model. Every
+request of every tool goes through that server and is counted there (``/stats``), proposals
+included. Ours runs with ``budget.max_calls`` = the budget and the search settings of
+``search_quality.OURS_VARIANTS['ours']``; DSPy's optimizers are sized per budget by
+``search_quality.DSPY_SETTINGS`` (the sizes that land near the budget on the simulated LLM), from the
+pinned dspy, with the lenient adapter of ``benchmarks.search_vs_dspy``. Each seed is a different
+split of the task: every tool searches that seed's dev examples (ours its first 20; DSPy its first n
+as train set and the next n as validation set) and every returned instruction, and the starting one,
+is scored the same way afterwards, in-process: label-likelihood arg-max on the seed's whole test
+split (``evaluate_on_task``, calibration none; the batch-calibrated prediction is kept beside).
+
+Each finished run is appended to ``--results`` (JSON lines) at once, so a grid that is cut short
+still reports; ``python -m benchmarks.embedded_search_report RESULTS`` writes the tables.
+
+Usage: ``python -m benchmarks.embedded_search_quality [--task strategyqa] [--budgets 100 200]
+[--seeds 0 1 2] [--tools ours copro mipro gepa] --results PATH`` (needs ``pip install dspy==3.4.1
+optuna``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.search_quality import DSPY_SETTINGS, OURS_VARIANTS
+from benchmarks.search_vs_dspy import CONCURRENCY, MODEL, ModelServer, _campaign, _dspy_adapter, pick_label
+
+DSPY_TOOLS = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
+# Ours as a user gets it (fresh OPRO-style proposals), and with the reflective and merge operators on.
+OURS_TOOLS = {"ours": ("promptfusion", {}), "ours-reflect": ("promptfusion reflect", {"reflection": 0.5})}
+# DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
+# reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``
+# marker, and on 2 shared cores each generated token of an evaluation costs about half a second.
+ANSWER_TOKENS = 12
+TOOL_NAMES = {**{key: name for key, (name, _) in OURS_TOOLS.items()}, **DSPY_TOOLS}
+
+
+@dataclass
+class GridRun:
+    """One tool's search at one budget and seed, and its returned instruction on the test split."""
+
+    tool: str
+    budget: int
+    seed: int
+    instruction: str
+    calls: int = 0
+    completion_tokens: int = 0
+    wall_s: float = 0.0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    test: dict[str, Any] = field(default_factory=dict)
+
+
+class Counter:
+    """Requests and generated tokens the server saw between ``start`` and ``stop``."""
+
+    def __init__(self, server: ModelServer) -> None:
+        self.server = server
+
+    def _stats(self) -> dict[str, int]:
+        import httpx
+
+        return httpx.get(f"{self.server.url}/stats", timeout=10).json()
+
+    def start(self) -> None:
+        self.before, self.started = self._stats(), time.perf_counter()
+
+    def stop(self, run: GridRun) -> GridRun:
+        run.wall_s = time.perf_counter() - self.started
+        after = self._stats()
+        run.calls = after["requests"] - self.before["requests"]
+        run.completion_tokens = after["completion_tokens"] - self.before["completion_tokens"]
+        return run
+
+
+def run_ours(server: ModelServer, task, tool: str, budget: int, seed: int, threads: int) -> GridRun:
+    """Our search with ``budget.max_calls`` = ``budget``, scorer and reference both on the server."""
+    from orchestrator.runner import optimize_async
+
+    name, extra = OURS_TOOLS[tool]
+    settings = dict(OURS_VARIANTS["ours"])
+    dev_size = settings.pop("dev_size")
+    search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **extra}
+    run, counter = GridRun(name, budget, seed, task.instruction), Counter(server)
+    with tempfile.TemporaryDirectory(prefix="pf-embedded-quality-") as tmp:
+        campaign = _campaign(
+            server,
+            task.name,
+            task.instruction,
+            "served",
+            threads,
+            Path(tmp),
+            seed=seed,
+            dev_size=dev_size,
+            search=search,
+            budget={"max_calls": budget},
+        )
+        counter.start()
+        try:
+            result = asyncio.run(optimize_async(campaign, run_id=f"embedded-{tool}-{budget}-{seed}"))
+            run.instruction = result.answer["prompt"]
+            run.notes.append(f"status {result.status}; {result.message or ''}".strip())
+        except Exception as error:  # noqa: BLE001 - a failed tool is a result to report, not a crash
+            run.error = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+        counter.stop(run)
+    return run
+
+
+def run_dspy(server: ModelServer, task, tool: str, budget: int, seed: int) -> GridRun:
+    """One DSPy optimizer sized by ``DSPY_SETTINGS[budget]``; a run that raises keeps the starting
+    instruction (what its user is left with) and is marked failed."""
+    run, counter = GridRun(DSPY_TOOLS[tool], budget, seed, task.instruction), Counter(server)
+    failures: list[int] = []
+    counter.start()
+    try:
+        run.instruction = _compile_dspy(server, task, tool, budget, seed, failures)
+    except Exception as error:  # noqa: BLE001 - a failed tool is a result to report, not a crash
+        run.error = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+    counter.stop(run)
+    run.notes.append(f"replies without DSPy's field markers: {len(failures)}")
+    return run
+
+
+def _compile_dspy(server: ModelServer, task, tool: str, budget: int, seed: int, failures: list[int]) -> str:
+    import dspy
+
+    fields = {name: (str, dspy.InputField()) for name in task.input_fields}
+    fields["answer"] = (str, dspy.OutputField(desc="one of: " + ", ".join(task.labels)))
+    program = dspy.Predict(dspy.make_signature(fields, instructions=task.instruction))
+    dev = task.splits(seed).dev
+    data = [dspy.Example(**e.inputs, answer=e.target).with_inputs(*task.input_fields) for e in dev]
+
+    def metric(example, prediction, trace=None, pred_name=None, pred_trace=None):
+        answer = pick_label(prediction.answer, task.labels)
+        right = answer == example.answer
+        if pred_name is None:
+            return float(right)
+        said = f"the answer named {answer}" if answer else "the answer named no label"
+        feedback = "correct" if right else f"wrong: {said}; the right answer is {example.answer}"
+        return dspy.Prediction(score=float(right), feedback=feedback)
+
+    base = {"api_base": f"{server.url}/v1", "api_key": "unused", "cache": False}
+    task_lm = dspy.LM("openai/smollm2", temperature=0.0, max_tokens=ANSWER_TOKENS, **base)
+    prompt_lm = dspy.LM("openai/smollm2", temperature=1.0, max_tokens=160, **base)
+    settings = DSPY_SETTINGS[budget][tool]
+    with dspy.context(lm=task_lm, adapter=_dspy_adapter("lenient", failures)):
+        if tool == "copro":
+            from dspy.teleprompt import COPRO
+
+            n, breadth, depth = settings
+            optimizer = COPRO(prompt_model=prompt_lm, metric=metric, breadth=breadth, depth=depth)
+            eval_kwargs = {"num_threads": CONCURRENCY, "display_progress": False}
+            best = optimizer.compile(program, trainset=data[:n], eval_kwargs=eval_kwargs)
+        elif tool == "mipro":
+            from dspy.teleprompt import MIPROv2
+
+            n, candidates, trials, minibatch = settings
+            optimizer = MIPROv2(
+                metric=metric,
+                prompt_model=prompt_lm,
+                task_model=task_lm,
+                auto=None,
+                num_candidates=candidates,
+                max_bootstrapped_demos=0,
+                max_labeled_demos=0,
+                num_threads=CONCURRENCY,
+                seed=seed,
+                verbose=False,
+            )
+            best = optimizer.compile(
+                program,
+                trainset=data[:n],
+                valset=data[n : 2 * n],
+                num_trials=trials,
+                minibatch_size=minibatch,
+                minibatch_full_eval_steps=max(2, trials // 2),
+            )
+        else:
+            from dspy.teleprompt import GEPA
+            from dspy.teleprompt.gepa import InstructionProposer
+
+            n, max_metric_calls = settings
+            optimizer = GEPA(
+                metric=metric,
+                max_metric_calls=max_metric_calls,
+                reflection_lm=prompt_lm,
+                # Its proposer's default JSONAdapter rejects every reply of the 135M model (no new
+                # candidate ever); the lenient adapter reads the reply as the new instruction instead.
+                instruction_proposer=InstructionProposer(adapter=_dspy_adapter("lenient", failures)),
+                num_threads=CONCURRENCY,
+                seed=seed,
+                track_stats=False,
+            )
+            best = optimizer.compile(program, trainset=data[:n], valset=data[n : 2 * n])
+    return best.predictors()[0].signature.instructions
+
+
+def score_instruction(task, instruction: str, seed: int, threads: int) -> dict[str, Any]:
+    """Label likelihoods of ``instruction`` on the seed's whole test split, in-process: gold labels,
+    raw arg-max predictions and label probabilities per example (for batch calibration later)."""
+    from orchestrator.tasks.evaluation import evaluate_on_task
+
+    options = {"device": "cpu", "threads": threads}
+    evaluation = asyncio.run(
+        evaluate_on_task(task, instruction, model=MODEL, split="test", seed=seed, options=options)
+    )
+    report = evaluation.report
+    return {
+        "labels": list(task.labels),
+        "gold": list(report.targets),
+        "predicted": [e.prediction for e in report.examples],
+        "probs": [list(e.probs) if e.probs is not None else None for e in report.examples],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_search_quality", description=__doc__)
+    parser.add_argument("--task", default="strategyqa", help="built-in task (issue 13: most traction)")
+    parser.add_argument("--budgets", type=int, nargs="+", default=[100, 200], choices=[100, 200, 400])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--tools", nargs="+", default=["ours", *DSPY_TOOLS], choices=[*OURS_TOOLS, *DSPY_TOOLS]
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, server and test scoring")
+    parser.add_argument("--results", type=Path, required=True, help="JSON lines, one run each (appended)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
+    import dspy
+
+    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+    if "mipro" in args.tools:
+        import optuna  # noqa: F401 - MIPROv2 needs it only after its proposals: fail before, not 20 min in
+    from orchestrator.tasks import load_builtin_task
+
+    task = load_builtin_task(args.task)
+    header = {
+        "header": f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC | {platform.platform()} | "
+        f"{os.cpu_count()} cpus | load {os.getloadavg()[0]:.1f} | python {platform.python_version()} | "
+        f"dspy {dspy.__version__} | task {task.name} | model {MODEL} served (threads {args.threads}) | "
+        f"DSPy answers <= {ANSWER_TOKENS} tokens"
+    }
+    done = _done(args.results)
+    with args.results.open("a") as out:
+        out.write(json.dumps(header) + "\n")
+    server = ModelServer(args.threads)
+    try:
+        for seed in args.seeds:
+            if ("starting instruction", 0, seed) not in done:
+                _record(args, task, GridRun("starting instruction", 0, seed, task.instruction))
+            for budget in args.budgets:
+                for tool in args.tools:
+                    if (TOOL_NAMES[tool], budget, seed) in done:
+                        continue  # resumed: this run is already in the results
+                    if tool in OURS_TOOLS:
+                        run = run_ours(server, task, tool, budget, seed, args.threads)
+                    else:
+                        run = run_dspy(server, task, tool, budget, seed)
+                    _record(args, task, run)
+    finally:
+        server.close()
+
+
+def _done(path: Path) -> set[tuple[str, int, int]]:
+    """(tool, budget, seed) of the runs already in ``path``."""
+    if not path.exists():
+        return set()
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["tool"], r["budget"], r["seed"]) for r in records if "header" not in r}
+
+
+def _record(args, task, run: GridRun) -> None:
+    run.test = score_instruction(task, run.instruction, run.seed, args.threads)
+    right = sum(p == g for p, g in zip(run.test["predicted"], run.test["gold"], strict=True))
+    print(
+        f"{time.strftime('%H:%M:%S')} seed {run.seed} budget {run.budget} {run.tool}: {run.calls} calls, "
+        f"{run.wall_s:.0f} s, test {right}/{len(run.test['gold'])}",
+        f"FAILED {run.error}" if run.error else "",
+        flush=True,
+    )
+    with args.results.open("a") as out:
+        out.write(json.dumps(asdict(run)) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Tables of ``benchmarks.embedded_search_quality``'s results: held-out quality with 95% intervals.
+
+Per budget and tool, the test examples of all seeds are pooled (each seed's returned instruction on
+that seed's test split): accuracy and balanced accuracy of the raw label-likelihood arg-max with
+percentile-bootstrap intervals over those examples, balanced accuracy after batch calibration, and
+the paired difference against the starting instruction on the same examples (same resampled
+indices). The interval is test-sample noise around the instructions the tools returned; the spread
+between seeds (the search's own luck) shows in the per-seed column. The majority-class row answers
+each seed's most frequent test label everywhere.
+
+Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evaluators.bootstrap import bootstrap_metric_ci, paired_bootstrap
+from evaluators.label_calibration import batch_calibrate
+from evaluators.label_rows import encode_labels, label_metric_rows
+
+START = "starting instruction"
+RESAMPLES = 2000
+
+
+@dataclass
+class Pooled:
+    """Gold and predicted label indices of several runs' test examples, concatenated in seed order."""
+
+    k: int
+    gold: np.ndarray
+    raw: np.ndarray
+    calibrated: np.ndarray
+
+    def metric(self, name: str, which: str = "raw"):
+        predicted = self.raw if which == "raw" else self.calibrated
+
+        def value(idx: np.ndarray) -> float:
+            return float(label_metric_rows(self.gold[idx], predicted[idx], self.k, name)[0])
+
+        value.batched = lambda idx: label_metric_rows(self.gold[idx], predicted[idx], self.k, name)
+        return value
+
+
+def pool(tests: Sequence[dict[str, Any]]) -> Pooled:
+    """Pool the test results of runs (one per seed); calibration is per run, over its own split."""
+    labels = tests[0]["labels"]
+    gold, raw, calibrated = [], [], []
+    for test in tests:
+        gold.append(encode_labels(test["gold"], labels))
+        raw.append(encode_labels(test["predicted"], labels))
+        if all(p is not None for p in test["probs"]):
+            calibrated.append(np.argmax(batch_calibrate(test["probs"]), axis=1))
+        else:  # no label probabilities (a failed example): the raw prediction stands
+            calibrated.append(raw[-1])
+    return Pooled(len(labels), np.concatenate(gold), np.concatenate(raw), np.concatenate(calibrated))
+
+
+def majority_test(test: dict[str, Any]) -> dict[str, Any]:
+    """The same split answered with its most frequent gold label everywhere (ties: the first label)."""
+    counts = Counter(test["gold"])
+    label = max(test["labels"], key=lambda name: counts[name])
+    one_hot = [1.0 if name == label else 0.0 for name in test["labels"]]
+    return {**test, "predicted": [label] * len(test["gold"]), "probs": [one_hot] * len(test["gold"])}
+
+
+def load(*paths: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Headers and runs of one or more result files (a grid split over processes); a run repeated
+    (the starting instruction, copied into each process's file) counts once."""
+    headers, runs, seen = [], [], set()
+    for path in paths:
+        for line in path.read_text().splitlines():
+            record = json.loads(line) if line.strip() else {}
+            if "header" in record:
+                headers.append(record["header"])
+            elif record and (key := (record["tool"], record["budget"], record["seed"])) not in seen:
+                seen.add(key)
+                runs.append(record)
+    return headers, runs
+
+
+def _ci(interval) -> str:
+    return f"{interval.estimate:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
+
+
+def _diff(interval) -> str:
+    return f"{interval.estimate:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
+
+
+def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
+    """One row per (budget, tool), the majority class and starting instruction first.
+
+    Only seeds that have a starting-instruction run are used; a group is compared with the starting
+    instruction on the seeds it has.
+    """
+    starts = {r["seed"]: r for r in runs if r["tool"] == START}
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in runs:
+        if r["seed"] in starts:
+            groups.setdefault((r["budget"], r["tool"]), []).append(r)
+    lines = [
+        "| budget | tool | seeds (failed) | test n | accuracy [95% CI] | balanced acc. [95% CI] | "
+        "bal. acc. per seed | bal. acc. batch-calibrated | vs start: accuracy | vs start: bal. acc. | "
+        "calls (median, range) | generated tokens (median) | wall s (median) |",
+        "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    seeds = sorted(starts)
+    majority = [
+        {"tool": "majority class", "seed": s, "test": majority_test(starts[s]["test"])} for s in seeds
+    ]
+    for (budget, tool), group in [((0, "majority class"), majority), *sorted(groups.items())]:
+        group = sorted(group, key=lambda r: r["seed"])
+        pooled = pool([r["test"] for r in group])
+        base = pool([starts[r["seed"]]["test"] for r in group])
+        n = len(pooled.gold)
+        ci = {
+            m: bootstrap_metric_ci(pooled.metric(m), n, n_resamples=RESAMPLES, seed=seed)
+            for m in ("accuracy", "balanced_accuracy")
+        }
+        calibrated = pooled.metric("balanced_accuracy", "calibrated")(np.arange(n))
+        per_seed = ", ".join(
+            f"{pool([r['test']]).metric('balanced_accuracy')(np.arange(len(r['test']['gold']))):.2f}"
+            for r in group
+        )
+        if tool == START:
+            versus = ["-", "-"]
+        else:
+            versus = [
+                _diff(
+                    paired_bootstrap(
+                        pooled.metric(m), base.metric(m), n, n_resamples=RESAMPLES, seed=seed
+                    ).difference
+                )
+                for m in ("accuracy", "balanced_accuracy")
+            ]
+        calls = [r.get("calls", 0) for r in group]
+        spend, tokens, wall = "-", "-", "-"
+        if any(calls):  # a search (the starting instruction and the majority class cost nothing)
+            spend = f"{statistics.median(calls):.0f} ({min(calls)}-{max(calls)})"
+            tokens = f"{statistics.median(r['completion_tokens'] for r in group):.0f}"
+            wall = f"{statistics.median(r['wall_s'] for r in group):.0f}"
+        failed = sum(bool(r.get("error")) for r in group)
+        lines.append(
+            f"| {budget or '-'} | {tool} | {len(group)} ({failed}) | {n} | {_ci(ci['accuracy'])} | "
+            f"{_ci(ci['balanced_accuracy'])} | {per_seed} | {calibrated:.3f} | {versus[0]} | {versus[1]} | "
+            f"{spend} | {tokens} | {wall} |"
+        )
+    return "\n".join(lines)
+
+
+def instructions(runs: list[dict[str, Any]]) -> str:
+    """The returned instructions (shortened), errors and notes, one line per run."""
+    lines = []
+    for r in sorted(runs, key=lambda r: (r["budget"], r["tool"], r["seed"])):
+        if r["tool"] == START and r["seed"] > 0:
+            continue
+        text = " ".join(r["instruction"].split())
+        text = text if len(text) <= 160 else text[:157] + "..."
+        extra = f" FAILED: {r['error']}" if r.get("error") else ""
+        notes = "; ".join(n for n in r.get("notes", []) if n)
+        lines.append(f"- {r['budget'] or '-'} / {r['tool']} / seed {r['seed']}: {text!r}{extra} ({notes})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_search_report", description=__doc__)
+    parser.add_argument("results", type=Path, nargs="+", help="JSON-lines files of one grid")
+    parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    headers, runs = load(*args.results)
+    report = "\n".join([*dict.fromkeys(headers), "", table(runs), "", instructions(runs)])
+    print(report)
+    if args.markdown:
+        args.markdown.write_text(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

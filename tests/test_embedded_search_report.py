@@ -1,0 +1,91 @@
+"""The embedded-model comparison's metric and tables (benchmarks/embedded_search_*), without a model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.embedded_search_report import START, load, majority_test, pool, table
+from benchmarks.search_vs_dspy import pick_label
+
+LABELS = ["Yes", "No"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No, it cannot.", "No"),
+        ("I do not know. Yes", "Yes"),  # "no" inside "not" and "know" is no answer
+        ("[[ ## answer ## ]]\nyes", "Yes"),
+        ("Yes or no? No.", "Yes"),  # the first label named
+        ("nothing here", None),
+    ],
+)
+def test_pick_label_reads_the_first_whole_word_label(text, expected):
+    assert pick_label(text, tuple(LABELS)) == expected
+
+
+def test_pick_label_prefers_the_longer_label_at_the_same_place():
+    labels = ("entailment", "non-entailment")
+    assert pick_label("non-entailment", labels) == "non-entailment"
+    assert pick_label("entailment, not non-entailment", labels) == "entailment"
+
+
+def _test(gold, predicted, probs=None):
+    probs = probs or [[0.9, 0.1] if p == "Yes" else [0.1, 0.9] for p in predicted]
+    return {"labels": LABELS, "gold": gold, "predicted": predicted, "probs": probs}
+
+
+def test_batch_calibration_turns_a_constant_answer_into_one_that_follows_the_input():
+    # Always "Yes" raw, but "Yes" is less likely on the examples whose answer is "No".
+    probs = [[0.9, 0.1], [0.6, 0.4], [0.9, 0.1], [0.6, 0.4]]
+    pooled = pool([_test(["Yes", "No", "Yes", "No"], ["Yes"] * 4, probs)])
+    assert pooled.raw.tolist() == [0, 0, 0, 0]
+    assert pooled.calibrated.tolist() == [0, 1, 0, 1]
+
+
+def test_majority_class_answers_the_most_frequent_gold_label():
+    test = majority_test(_test(["No", "No", "Yes"], ["Yes", "Yes", "Yes"]))
+    assert test["predicted"] == ["No", "No", "No"]
+    assert pool([test]).metric("balanced_accuracy")(np.arange(3)) == 0.5
+
+
+def _run(tool, budget, seed, predicted, gold, calls=0):
+    return {
+        "tool": tool,
+        "budget": budget,
+        "seed": seed,
+        "instruction": tool,
+        "calls": calls,
+        "completion_tokens": 2 * calls,
+        "wall_s": 1.0,
+        "error": None,
+        "notes": [],
+        "test": _test(gold, predicted),
+    }
+
+
+def test_table_pools_seeds_and_pairs_each_tool_with_the_starting_instruction(tmp_path):
+    rng = np.random.default_rng(0)
+    runs = []
+    for seed in (0, 1):
+        gold = [LABELS[i] for i in rng.integers(0, 2, size=60)]
+        runs.append(_run(START, 0, seed, ["Yes"] * 60, gold))
+        runs.append(_run("perfect", 100, seed, gold, gold, calls=98 + 2 * seed))
+        runs.append(_run("same", 100, seed, ["Yes"] * 60, gold, calls=90))
+    path, other = tmp_path / "results.jsonl", tmp_path / "more.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, *runs]) + "\n")
+    other.write_text(json.dumps({"header": "h2"}) + "\n" + json.dumps(runs[0]) + "\n")  # a copied start
+    headers, loaded = load(path, other)
+    assert headers == ["h", "h2"] and len(loaded) == 6
+    rows = {line.split(" | ")[1]: line.split(" | ") for line in table(loaded).splitlines()[2:]}
+    assert list(rows) == ["majority class", START, "perfect", "same"]
+    perfect, same = rows["perfect"], rows["same"]
+    assert perfect[3] == "120" and perfect[4].startswith("1.000 [1.000, 1.000]")
+    low = float(perfect[9].split("[")[1].split(",")[0])
+    assert low > 0  # a perfect instruction is clear of a constant one on balanced accuracy
+    assert same[9] == "+0.000 [+0.000, +0.000]"
+    assert perfect[10] == "99 (98-100)"
+    assert same[5].startswith("0.500")  # a constant answer: chance balanced accuracy
