@@ -33,9 +33,11 @@ def _campaign(
         budget = campaign.budget.model_copy(update={"allow_unpriced": True})
         campaign = campaign.model_copy(update={"budget": budget})
     from orchestrator.validation import Location, check_campaign
+    from orchestrator.validation.reach import resolve_budget
 
-    check_campaign(campaign, Location("<campaign>", None), os.environ if environ is None else environ)
-    return campaign
+    where = Location("<campaign>", None)
+    tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
+    return resolve_budget(campaign, tasks, where)
 
 
 def optimize(

@@ -183,8 +183,13 @@ async def test_a_preset_buys_what_a_tested_winner_needs_plus_its_exploration(tmp
     config = campaign.model_dump()
     del config["search"]["stage1_iterations"], config["search"]["stage2_iterations"]
     config["budget"]["max_calls"] = None
-    again = Campaign.model_validate(config)  # built without loading: the exploration alone
+    again = Campaign.model_validate(config)  # built in Python: the exploration alone until checked
     assert again.budget.max_calls == PRESET_CALLS["light"] and again.search.stage2_iterations == 100
+    from orchestrator.api import _campaign as checked
+
+    loaded_again = checked(again, False, {})  # what optimize() runs: the need added, once
+    assert loaded_again.budget.max_calls == needed_calls(unlimited, tasks) + PRESET_CALLS["light"]
+    assert checked(loaded_again, False, {}).budget.max_calls == loaded_again.budget.max_calls
     saved = Campaign.model_validate(campaign.resolved())
     assert saved.budget.max_calls == campaign.budget.max_calls  # a saved config reloads the same
     result = await optimize_async(campaign)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from orchestrator.config.budget import BudgetConfig
 from orchestrator.config.models import ModelsConfig
@@ -31,6 +31,9 @@ class Campaign(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
+    # True while budget.max_calls holds only the preset's exploration: loading the campaign adds what
+    # a tested winner needs (orchestrator.validation.reach.resolve_budget), once.
+    _preset_budget: bool = PrivateAttr(False)
 
     @model_validator(mode="after")
     def _apply_preset(self) -> Campaign:
@@ -39,6 +42,7 @@ class Campaign(_Strict):
             return self
         if self.budget.max_calls is None:
             self.budget.max_calls = PRESET_CALLS[preset]
+            self._preset_budget = True
         for rounds in ("stage1_iterations", "stage2_iterations"):
             if rounds not in self.search.model_fields_set:
                 setattr(self.search, rounds, PRESET_ROUNDS)

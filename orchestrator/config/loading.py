@@ -105,8 +105,7 @@ def _parse(
     campaign = _absolute_task_paths(campaign, Path(base_dir))
     where = Location(source, root)
     tasks = check_campaign(campaign, where, environ)
-    given = isinstance(data.get("budget"), dict) and data["budget"].get("max_calls") is not None
-    return resolve_budget(campaign, tasks, where, max_calls_given=given), tasks
+    return resolve_budget(campaign, tasks, where), tasks
 
 
 def _absolute_task_paths(campaign: Campaign, base_dir: Path) -> Campaign:

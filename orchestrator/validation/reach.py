@@ -32,26 +32,23 @@ def needed_calls(campaign: Campaign, tasks: Mapping[str, Task]) -> int:
     return plan_for(campaign, sizes).minimum_calls()
 
 
-def resolve_budget(
-    campaign: Campaign, tasks: Mapping[str, Task], where: Location, *, max_calls_given: bool
-) -> Campaign:
+def resolve_budget(campaign: Campaign, tasks: Mapping[str, Task], where: Location) -> Campaign:
     """The campaign with its preset's budget resolved, warning when an explicit budget is too small.
 
     Args:
         campaign: a campaign that passed the other load-time checks.
         tasks: its tasks, as loaded by those checks.
         where: the campaign file (for the warning's line).
-        max_calls_given: whether the file sets ``budget.max_calls`` itself.
 
     Returns:
-        ``campaign``, with ``budget.max_calls`` = needed calls + the preset's exploration when a preset
-        supplied it.
+        ``campaign``, with ``budget.max_calls`` = needed calls + the preset's exploration when the
+        preset supplied it (and the budget not resolved yet).
 
     Warns:
         BudgetWarning: ``budget.max_calls`` is below the calls a tested winner needs.
     """
     preset = campaign.search.preset
-    if preset is not None and not max_calls_given:
+    if preset is not None and campaign._preset_budget:
         # The need at the end's configured size (no budget to shrink it), then the exploration.
         unlimited = campaign.model_copy(
             update={"budget": campaign.budget.model_copy(update={"max_calls": None})}
@@ -59,7 +56,9 @@ def resolve_budget(
         budget = campaign.budget.model_copy(
             update={"max_calls": needed_calls(unlimited, tasks) + PRESET_CALLS[preset]}
         )
-        return campaign.model_copy(update={"budget": budget})
+        resolved = campaign.model_copy(update={"budget": budget})
+        resolved._preset_budget = False
+        return resolved
     max_calls = campaign.budget.max_calls
     if max_calls is not None:
         need = needed_calls(campaign, tasks)
