@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import Campaign, load_campaign
+from orchestrator.config import Campaign, load_campaign, load_campaign_and_tasks
 from orchestrator.errors import RunNotFound
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path
+from orchestrator.tasks.task import Task
 
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
 
@@ -27,8 +28,15 @@ def _campaign(
 ) -> Campaign:
     """The campaign to run, checked as ``load_campaign`` checks a file (a ``Campaign`` built in
     Python gets the same checks; its errors read ``<campaign>: dotted.path: message``)."""
+    return _campaign_and_tasks(campaign, allow_unpriced, environ)[0]
+
+
+def _campaign_and_tasks(
+    campaign: Campaign | str | Path, allow_unpriced: bool, environ: Mapping[str, str] | None
+) -> tuple[Campaign, dict[str, Task]]:
+    """``_campaign``, and the tasks its checks read (so that the run does not read them again)."""
     if not isinstance(campaign, Campaign):
-        return load_campaign(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
+        return load_campaign_and_tasks(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
     if allow_unpriced:
         budget = campaign.budget.model_copy(update={"allow_unpriced": True})
         campaign = campaign.model_copy(update={"budget": budget})
@@ -37,7 +45,7 @@ def _campaign(
 
     where = Location("<campaign>", None)
     tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
-    return resolve_budget(campaign, tasks, where)
+    return resolve_budget(campaign, tasks, where), tasks
 
 
 def optimize(
@@ -66,10 +74,12 @@ def optimize(
     Raises:
         ConfigError, DataError: bad campaign or task data (nothing run).
     """
-    campaign = _campaign(campaign, allow_unpriced, environ)
+    campaign, tasks = _campaign_and_tasks(campaign, allow_unpriced, environ)
     run_id = new_run_id()
     try:
-        return asyncio.run(optimize_async(campaign, on_event=on_event, environ=environ, run_id=run_id))
+        return asyncio.run(
+            optimize_async(campaign, on_event=on_event, environ=environ, run_id=run_id, tasks=tasks)
+        )
     except KeyboardInterrupt:
         return _saved_result(campaign.run.store, run_id)
 

@@ -21,6 +21,7 @@ from orchestrator.scoring.capability import decide_scoring
 from orchestrator.stoppers import run_until_stopped
 from orchestrator.store import RunStore
 from orchestrator.store_location import existing_store
+from orchestrator.tasks.task import Task
 
 __all__ = [
     "EventCallback",
@@ -74,13 +75,20 @@ async def optimize_async(
     on_event: EventCallback | None = None,
     environ: Mapping[str, str] | None = None,
     run_id: str | None = None,
+    tasks: Mapping[str, Task] | None = None,
 ) -> RunResult:
-    """Run a campaign from the start. See ``orchestrator.optimize``."""
+    """Run a campaign from the start. See ``orchestrator.optimize``.
+
+    Args:
+        tasks: the campaign's tasks as its load-time validation read them (None: read them here).
+    """
     store = RunStore(campaign.run.store)
     try:
         run_id = store.create_run(campaign.name, campaign.resolved(), campaign.run.seed, run_id=run_id)
         with RunLease.acquire(store.path, run_id):
-            return await _execute(campaign, store, run_id, fresh=True, on_event=on_event, environ=environ)
+            return await _execute(
+                campaign, store, run_id, fresh=True, on_event=on_event, environ=environ, tasks=tasks
+            )
     finally:
         store.close()
 
@@ -143,6 +151,7 @@ async def _execute(
     fresh: bool,
     on_event: EventCallback | None,
     environ: Mapping[str, str] | None,
+    tasks: Mapping[str, Task] | None = None,
 ) -> RunResult:
     from orchestrator.resources import RunResources
     from orchestrator.tasks.resolve import load_campaign_tasks
@@ -150,7 +159,7 @@ async def _execute(
     emit = on_event or (lambda kind, payload: None)
     emit("run", {"run_id": run_id, "resumed": not fresh})
     try:
-        tasks = load_campaign_tasks(campaign)
+        tasks = dict(tasks) if tasks is not None else load_campaign_tasks(campaign)
         resources = RunResources.open(campaign, store=store, run_id=run_id, environ=environ)
     except Exception as exc:
         # A run that could not start is failed, not "running" forever; the caller shows the error.

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                     resume, store_path=config.run.store, campaign=config, on_event=live.on_event
                 )
             else:
-                job = optimize_async(config, on_event=live.on_event, run_id=run_id)
+                job = optimize_async(config, on_event=live.on_event, run_id=run_id, tasks=tasks)
             try:
                 result = asyncio.run(job)
             except KeyboardInterrupt:  # the run saved its best prompt so far before unwinding
