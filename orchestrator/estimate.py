@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from evaluators.label_calibration import CONTENT_FREE_INPUTS
 from orchestrator.config import Campaign
-from orchestrator.search.plan import plan_for, split_sizes
+from orchestrator.search.plan import campaign_split_sizes, plan_for
 from orchestrator.tasks.task import Task
 
 __all__ = ["Estimate", "estimate_campaign"]
@@ -95,7 +95,6 @@ def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[s
     """The real split sizes (tasks smaller than ``dev_size``/``test_size`` hold fewer); None when the
     task data cannot be read here (the configured sizes are used)."""
     from orchestrator.errors import DataError
-    from orchestrator.search.task_scorer import TaskPromptScorer
     from orchestrator.tasks.resolve import load_campaign_tasks
 
     if tasks is None:
@@ -103,8 +102,7 @@ def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[s
             tasks = load_campaign_tasks(campaign)
         except DataError:
             return None
-    scorer = TaskPromptScorer(tasks, campaign, scorer_llm=None)
-    return split_sizes(scorer.split, [t.name for t in campaign.tasks.source], campaign.tasks.target.name)
+    return campaign_split_sizes(campaign, tasks)
 
 
 def _price(campaign: Campaign, tokens: dict[str, tuple[int, int]]) -> float | None:

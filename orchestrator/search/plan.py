@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 
 from orchestrator.config import Campaign, SearchConfig
 from orchestrator.search.demos import bootstrap_calls
+from orchestrator.tasks.task import Task
 
-__all__ = ["SearchPlan", "plan_for", "screen_setting", "split_sizes"]
+__all__ = ["SearchPlan", "campaign_split_sizes", "plan_for", "screen_setting", "split_sizes"]
 
 # Distinct prompts the held-out test usually scores: the winner is usually also the stage-1 best, or
 # the baseline; three when all differ. The reserve keeps three (the worst case).
@@ -307,3 +308,11 @@ def split_sizes(
         "confirm": len(split(target, "confirm")),
         "test": len(split(target, "test")),
     }
+
+
+def campaign_split_sizes(campaign: Campaign, tasks: Mapping[str, Task]) -> dict[str, int]:
+    """``split_sizes`` of ``campaign`` on its loaded ``tasks``, split as the run splits them."""
+    from orchestrator.search.task_scorer import TaskPromptScorer
+
+    scorer = TaskPromptScorer(tasks, campaign, scorer_llm=None)
+    return split_sizes(scorer.split, [t.name for t in campaign.tasks.source], campaign.tasks.target.name)

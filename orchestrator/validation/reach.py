@@ -24,12 +24,9 @@ def needed_calls(campaign: Campaign, tasks: Mapping[str, Task]) -> int:
     """Calls a run of ``campaign`` needs to reach a tested winner with no exploration round, on the
     real split sizes of ``tasks`` (under a small ``budget.max_calls`` the plan shrinks the finalists'
     confirmation, so the need is the plan's at that budget: what the dry-run estimate says too)."""
-    from orchestrator.search.plan import plan_for, split_sizes
-    from orchestrator.search.task_scorer import TaskPromptScorer
+    from orchestrator.search.plan import campaign_split_sizes, plan_for
 
-    scorer = TaskPromptScorer(tasks, campaign, scorer_llm=None)
-    sizes = split_sizes(scorer.split, [t.name for t in campaign.tasks.source], campaign.tasks.target.name)
-    return plan_for(campaign, sizes).minimum_calls()
+    return plan_for(campaign, campaign_split_sizes(campaign, tasks)).minimum_calls()
 
 
 def resolve_budget(campaign: Campaign, tasks: Mapping[str, Task], where: Location) -> Campaign:
