@@ -52,9 +52,13 @@ def test_run_then_runs_and_show(tmp_path, sim_server):
 
 def test_dry_run_estimates_without_calls(tmp_path, sim_server):
     campaign = _write_campaign(tmp_path, sim_server)
-    out = _cli("run", str(campaign), "--dry-run", "--max-calls", "10", cwd=tmp_path).stdout
-    assert "pre-flight estimate" in out and "max_calls=10 is below" in out
+    proc = _cli("run", str(campaign), "--dry-run", "--max-calls", "10", cwd=tmp_path)
+    assert "pre-flight estimate" in proc.stdout and "max_calls=10 is below" in proc.stdout
+    # The flag's shortfall is said before anything runs, as the file's budget.max_calls would be.
+    assert "warning: --max-calls: 10 is below the" in proc.stderr
     assert sim_server.requests == []
+    enough = _cli("run", str(campaign), "--dry-run", "--max-calls", "5000", cwd=tmp_path)
+    assert "warning" not in enough.stderr
 
 
 def test_errors_are_one_line_and_debug_shows_traceback(tmp_path):

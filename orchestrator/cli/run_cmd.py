@@ -32,12 +32,15 @@ def register(app: typer.Typer) -> None:
         from orchestrator.runner import optimize_async, result_from_store, resume_async
         from orchestrator.store import RunStore, new_run_id
         from orchestrator.validation import check_budget_override
+        from orchestrator.validation.reach import budget_shortfall
 
         config, tasks = load_with_tasks_for_command(campaign, allow_unpriced=allow_unpriced)
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
         if overrides:
             config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
             check_budget_override(config, "--max-usd")
+        if max_calls is not None and (shortfall := budget_shortfall(config, tasks)):
+            typer.echo(f"warning: --max-calls: {shortfall}", err=True)
         if dry_run:
             print_estimate(config, tasks)
             return

@@ -17,7 +17,7 @@ from orchestrator.errors import BudgetWarning
 from orchestrator.tasks.task import Task
 from orchestrator.validation.locate import Location
 
-__all__ = ["needed_calls", "resolve_budget"]
+__all__ = ["budget_shortfall", "needed_calls", "resolve_budget"]
 
 
 def needed_calls(campaign: Campaign, tasks: Mapping[str, Task]) -> int:
@@ -56,14 +56,23 @@ def resolve_budget(campaign: Campaign, tasks: Mapping[str, Task], where: Locatio
         resolved = campaign.model_copy(update={"budget": budget})
         resolved._preset_budget = False
         return resolved
-    max_calls = campaign.budget.max_calls
-    if max_calls is not None:
-        need = needed_calls(campaign, tasks)
-        if max_calls < need:
-            message = (
-                f"{max_calls} is below the {need} calls this campaign needs to reach a tested winner "
-                "(baselines, promotion, confirmation, held-out test): the run will stop with its best so "
-                "far, unconfirmed and untested"
-            )
-            warnings.warn(f"{where.error(('budget', 'max_calls'), message)}", BudgetWarning, stacklevel=2)
+    message = budget_shortfall(campaign, tasks)
+    if message is not None:
+        warnings.warn(f"{where.error(('budget', 'max_calls'), message)}", BudgetWarning, stacklevel=2)
     return campaign
+
+
+def budget_shortfall(campaign: Campaign, tasks: Mapping[str, Task]) -> str | None:
+    """Why ``budget.max_calls`` cannot reach a tested winner, in one phrase (None: it can, or no
+    budget). ``resolve_budget`` says it with the file's line; ``run --max-calls`` with the flag."""
+    max_calls = campaign.budget.max_calls
+    if max_calls is None:
+        return None
+    need = needed_calls(campaign, tasks)
+    if max_calls >= need:
+        return None
+    return (
+        f"{max_calls} is below the {need} calls this campaign needs to reach a tested winner "
+        "(baselines, promotion, confirmation, held-out test): the run will stop with its best so "
+        "far, unconfirmed and untested"
+    )
