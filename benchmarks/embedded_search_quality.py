@@ -6,7 +6,7 @@ torch thread) and used by every tool as task model, proposer and (GEPA) reflecti
 request of every tool goes through that server and is counted there (``/stats``), proposals
 included. Ours runs with ``budget.max_calls`` = the budget and the search settings of
 ``search_quality.OURS_VARIANTS['ours']``; DSPy's optimizers are sized per budget by
-``search_quality.DSPY_SETTINGS`` (the sizes that land near the budget on the simulated LLM), from the
+``dspy_optimizers.DSPY_SETTINGS`` (the sizes that land near the budget on the simulated LLM), from the
 pinned dspy, with the lenient adapter of ``benchmarks.search_vs_dspy``. Each seed is a different
 split of the task: every tool searches that seed's dev examples (ours its first 20; DSPy its first n
 as train set and the next n as validation set) and every returned instruction, and the starting one,
@@ -34,7 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.search_quality import DSPY_SETTINGS, OURS_VARIANTS
+from benchmarks.dspy_optimizers import compile_instruction
+from benchmarks.search_quality import OURS_VARIANTS
 from benchmarks.search_vs_dspy import CONCURRENCY, MODEL, ModelServer, _campaign, _dspy_adapter, pick_label
 
 DSPY_TOOLS = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
@@ -154,57 +155,24 @@ def _compile_dspy(server: ModelServer, task, tool: str, budget: int, seed: int, 
     base = {"api_base": f"{server.url}/v1", "api_key": "unused", "cache": False}
     task_lm = dspy.LM("openai/smollm2", temperature=0.0, max_tokens=ANSWER_TOKENS, **base)
     prompt_lm = dspy.LM("openai/smollm2", temperature=1.0, max_tokens=160, **base)
-    settings = DSPY_SETTINGS[budget][tool]
-    with dspy.context(lm=task_lm, adapter=_dspy_adapter("lenient", failures)):
-        if tool == "copro":
-            from dspy.teleprompt import COPRO
+    from dspy.teleprompt.gepa import InstructionProposer
 
-            n, breadth, depth = settings
-            optimizer = COPRO(prompt_model=prompt_lm, metric=metric, breadth=breadth, depth=depth)
-            eval_kwargs = {"num_threads": CONCURRENCY, "display_progress": False}
-            best = optimizer.compile(program, trainset=data[:n], eval_kwargs=eval_kwargs)
-        elif tool == "mipro":
-            from dspy.teleprompt import MIPROv2
-
-            n, candidates, trials, minibatch = settings
-            optimizer = MIPROv2(
-                metric=metric,
-                prompt_model=prompt_lm,
-                task_model=task_lm,
-                auto=None,
-                num_candidates=candidates,
-                max_bootstrapped_demos=0,
-                max_labeled_demos=0,
-                num_threads=CONCURRENCY,
-                seed=seed,
-                verbose=False,
-            )
-            best = optimizer.compile(
-                program,
-                trainset=data[:n],
-                valset=data[n : 2 * n],
-                num_trials=trials,
-                minibatch_size=minibatch,
-                minibatch_full_eval_steps=max(2, trials // 2),
-            )
-        else:
-            from dspy.teleprompt import GEPA
-            from dspy.teleprompt.gepa import InstructionProposer
-
-            n, max_metric_calls = settings
-            optimizer = GEPA(
-                metric=metric,
-                max_metric_calls=max_metric_calls,
-                reflection_lm=prompt_lm,
-                # Its proposer's default JSONAdapter rejects every reply of the 135M model (no new
-                # candidate ever); the lenient adapter reads the reply as the new instruction instead.
-                instruction_proposer=InstructionProposer(adapter=_dspy_adapter("lenient", failures)),
-                num_threads=CONCURRENCY,
-                seed=seed,
-                track_stats=False,
-            )
-            best = optimizer.compile(program, trainset=data[:n], valset=data[n : 2 * n])
-    return best.predictors()[0].signature.instructions
+    adapter = _dspy_adapter("lenient", failures)
+    with dspy.context(lm=task_lm, adapter=adapter):
+        return compile_instruction(
+            tool,
+            budget,
+            program,
+            data,
+            metric,
+            seed=seed,
+            task_lm=task_lm,
+            prompt_lm=prompt_lm,
+            threads=CONCURRENCY,
+            # GEPA's proposer's default JSONAdapter rejects every reply of the 135M model (no new
+            # candidate ever); the lenient adapter reads the reply as the new instruction instead.
+            instruction_proposer=InstructionProposer(adapter=_dspy_adapter("lenient", failures)),
+        )
 
 
 def score_instruction(task, instruction: str, seed: int, threads: int) -> dict[str, Any]:

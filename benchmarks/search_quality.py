@@ -39,6 +39,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.dspy_optimizers import DSPY_SETTINGS, compile_instruction
 from benchmarks.search_vs_copro import DSPY_ASK, DSPY_FIELD
 from tests import simulated_llm
 from tests.fakeserver import FakeServer, Reply, ServerThread
@@ -49,12 +50,6 @@ GEPA_ASK = "Provide the new instructions within ``` blocks"
 
 # Per budget: COPRO (trainset, breadth, depth), MIPROv2 (train/val size, candidates, trials,
 # minibatch), GEPA (train/val size, max_metric_calls). Sized so each lands near the budget.
-DSPY_SETTINGS: dict[int, dict[str, Any]] = {
-    100: {"copro": (10, 4, 2), "mipro": (10, 4, 6, 5), "gepa": (8, 80)},
-    200: {"copro": (20, 4, 2), "mipro": (15, 6, 12, 8), "gepa": (12, 170)},
-    400: {"copro": (20, 6, 3), "mipro": (20, 8, 24, 10), "gepa": (16, 350)},
-    800: {"copro": (20, 8, 5)},  # COPRO at twice our largest budget only
-}
 
 
 @dataclass(frozen=True)
@@ -328,51 +323,10 @@ def run_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) ->
 
 def _compile_dspy(server: FakeServer, tool: str, budget: int, seed: int, examples) -> str:
     dspy, claim, metric, data, lm = _dspy_parts(server, examples)
-    settings = DSPY_SETTINGS[budget][tool]
     with dspy.context(lm=lm):
-        if tool == "copro":
-            from dspy.teleprompt import COPRO
-
-            n, breadth, depth = settings
-            optimizer = COPRO(metric=metric, breadth=breadth, depth=depth, init_temperature=1.4)
-            eval_kwargs = {"num_threads": 16, "display_progress": False}
-            best = optimizer.compile(dspy.Predict(claim), trainset=data[:n], eval_kwargs=eval_kwargs)
-        elif tool == "mipro":
-            from dspy.teleprompt import MIPROv2
-
-            n, candidates, trials, minibatch = settings
-            optimizer = MIPROv2(
-                metric=metric,
-                auto=None,
-                num_candidates=candidates,
-                max_bootstrapped_demos=0,
-                max_labeled_demos=0,
-                num_threads=16,
-                seed=seed,
-                verbose=False,
-            )
-            best = optimizer.compile(
-                dspy.Predict(claim),
-                trainset=data[:n],
-                valset=data[n : 2 * n],
-                num_trials=trials,
-                minibatch_size=minibatch,
-                minibatch_full_eval_steps=max(2, trials // 2),
-            )
-        else:
-            from dspy.teleprompt import GEPA
-
-            n, max_metric_calls = settings
-            optimizer = GEPA(
-                metric=metric,
-                max_metric_calls=max_metric_calls,
-                reflection_lm=lm,
-                num_threads=16,
-                seed=seed,
-                track_stats=False,
-            )
-            best = optimizer.compile(dspy.Predict(claim), trainset=data[:n], valset=data[n : 2 * n])
-    return best.predictors()[0].signature.instructions
+        return compile_instruction(
+            tool, budget, dspy.Predict(claim), data, metric, seed=seed, task_lm=lm, prompt_lm=lm, threads=16
+        )
 
 
 def _table(outcomes: list[Outcome]) -> str:
