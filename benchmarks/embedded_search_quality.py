@@ -39,8 +39,13 @@ from benchmarks.search_quality import OURS_VARIANTS
 from benchmarks.search_vs_dspy import CONCURRENCY, MODEL, ModelServer, _campaign, _dspy_adapter, pick_label
 
 DSPY_TOOLS = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
-# Ours as a user gets it (fresh OPRO-style proposals), and with the reflective and merge operators on.
-OURS_TOOLS = {"ours": ("promptfusion", {}), "ours-reflect": ("promptfusion reflect", {"reflection": 0.5})}
+# Ours as a user gets it (fresh OPRO-style proposals); with the reflective and merge operators on; with
+# two bootstrapped demonstrations searched jointly (one demonstrated candidate per round).
+OURS_TOOLS = {
+    "ours": ("promptfusion", {}),
+    "ours-reflect": ("promptfusion reflect", {"reflection": 0.5}),
+    "ours-demos": ("promptfusion demos", {"demos": 2}),
+}
 # DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
 # reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``
 # marker, and on 2 shared cores each generated token of an evaluation costs about half a second.
