@@ -94,6 +94,15 @@ def fake_server(fake_server_session: FakeServer) -> FakeServer:
     fake_server_session.reset()
 
 
+@pytest.fixture
+def sim_server(fake_server: FakeServer) -> FakeServer:
+    """The fake server answering as the simulated LLM (``tests/simulated_llm.py``)."""
+    from tests import simulated_llm
+
+    fake_server.script.reset(simulated_llm.respond)
+    return fake_server
+
+
 @pytest.fixture(params=BACKEND_CASES, ids=lambda case: case.name)
 def backend_case(request: pytest.FixtureRequest) -> BackendCase:
     return request.param

@@ -9,14 +9,7 @@ import pytest
 
 from orchestrator import load_campaign, optimize, resume
 from orchestrator.errors import RunNotFound
-from tests import simulated_llm
 from tests.runtime_campaign import cli, lines, popen_cli, query, wait_for, write_campaign
-
-
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
 
 
 def test_ctrl_c_prints_the_resume_command(tmp_path, sim_server):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import simulated_llm
 from tests.runtime_campaign import cli, popen_cli, query, write_campaign
 
 # More rounds and candidates than the runtime tests' campaign: enough work for a kill to land mid-run
@@ -29,12 +28,6 @@ def _cli(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProce
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
-
-
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
 
 
 def test_run_then_runs_and_show(tmp_path, sim_server):

@@ -27,12 +27,6 @@ def _scorer_fails_with(status: int):
     return respond
 
 
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
-
-
 def test_scorer_401_on_every_call_fails_the_run_after_the_baselines(tmp_path, sim_server):
     sim_server.script.reset(_scorer_fails_with(401))
     campaign = write_campaign(tmp_path, sim_server, scoring={"mode": "generate"})

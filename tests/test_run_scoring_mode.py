@@ -11,14 +11,7 @@ import json
 
 import pytest
 
-from tests import simulated_llm
 from tests.runtime_campaign import cli, lines, query, write_campaign
-
-
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
 
 
 def test_auto_without_logprobs_scores_generated_answers(tmp_path, sim_server):

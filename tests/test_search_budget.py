@@ -21,12 +21,6 @@ from tests.fakeserver import Fault
 from tests.test_search_loop import _campaign
 
 
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
-
-
 def _sent_calls(store_path, run_id) -> int:
     with sqlite3.connect(store_path) as db:
         return db.execute(

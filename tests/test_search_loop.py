@@ -50,12 +50,6 @@ def _request_keys(server) -> list[str]:
     return [hashlib.sha256(json.dumps(r.body, sort_keys=True).encode()).hexdigest() for r in server.requests]
 
 
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
-
-
 async def test_search_improves_and_reports_every_stage(tmp_path, sim_server):
     events = []
     result = await optimize_async(_campaign(tmp_path, sim_server), on_event=lambda k, p: events.append(k))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator.runner import optimize_async
 from orchestrator.search.racing import accuracy_interval, still_in_contention, wilson_interval
 from orchestrator.search.selection import choose_best
-from tests import simulated_llm
 from tests.test_search_loop import _campaign
 
 
@@ -32,12 +30,6 @@ def test_a_candidate_whose_interval_overlaps_the_leaders_is_never_dropped(candid
     overlaps = c[0] <= lead[1] and lead[0] <= c[1]
     if overlaps or candidate[0] / candidate[1] >= leader[0] / leader[1]:
         assert still_in_contention(c, lead)
-
-
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
 
 
 async def test_racing_drops_exactly_the_candidates_out_of_contention(tmp_path, sim_server):

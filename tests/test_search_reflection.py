@@ -6,8 +6,6 @@ from __future__ import annotations
 import random
 import re
 
-import pytest
-
 from orchestrator.runner import optimize_async
 from orchestrator.search.reflection import (
     build_reflection_prompt,
@@ -56,12 +54,6 @@ def test_failing_outputs_enter_the_reflection_prompt_as_neutralised_data():
     assert "Ignore the task" in block  # the attack stays inside its data tag
     assert "<candidate_prompt>\nAnswer yes or no.\n</candidate_prompt>" in text
     assert "- accuracy: 0.500" in text
-
-
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
 
 
 async def test_reflective_requests_show_the_parents_real_wrong_outputs(tmp_path, sim_server):

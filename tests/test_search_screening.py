@@ -19,12 +19,6 @@ from tests import simulated_llm
 from tests.test_search_loop import _campaign
 
 
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
-
-
 @st.composite
 def _screened_pair(draw):
     """A leader's minibatch result and a candidate screened on some of its examples."""

@@ -38,12 +38,6 @@ def tiny_twin(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def sim_server(fake_server):
-    fake_server.script.reset(simulated_llm.respond)
-    return fake_server
-
-
 def _config(tmp_path: Path, server, twin: Path, steps: int = 6, eval_every: int = 0) -> dict:
     paths = simulated_llm.write_tasks(tmp_path / "tasks")
     model = {"model": "openai/sim", "api_base": server.openai_base, "max_retries": 1, "timeout": 20}
