@@ -4,8 +4,9 @@ Per budget and tool, the test examples of all seeds are pooled (each seed's retu
 that seed's test split): accuracy and balanced accuracy of the raw label-likelihood arg-max with
 percentile-bootstrap intervals over those examples, balanced accuracy after batch calibration, and
 the paired difference against the starting instruction on the same examples (same resampled
-indices). The interval is test-sample noise around the instructions the tools returned; the spread
-between seeds (the search's own luck) shows in the per-seed column. The majority-class row answers
+indices); then ours against each other tool at the same budget, paired the same way. The interval
+is test-sample noise around the instructions the tools returned; the spread between seeds (the
+search's own luck) shows in the per-seed column. The majority-class row answers
 each seed's most frequent test label everywhere.
 
 Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]``.
@@ -157,6 +158,38 @@ def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
     return "\n".join(lines)
 
 
+def head_to_head(runs: list[dict[str, Any]], ours: str = "promptfusion", seed: int = 0) -> str:
+    """Ours against every other tool at the same budget, on the seeds both ran: the paired difference
+    (ours - theirs) on the same pooled test examples and resamples. Better only where it excludes 0."""
+    by_key = {(r["budget"], r["tool"], r["seed"]): r for r in runs}
+    lines = [
+        "| budget | ours vs | seeds | test n | accuracy: ours - theirs [95% CI] | "
+        "balanced acc.: ours - theirs [95% CI] | verdict (balanced acc.) |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    others = sorted({(r["budget"], r["tool"]) for r in runs if r["budget"] and r["tool"] != ours})
+    for budget, tool in others:
+        seeds = sorted(s for (b, t, s) in by_key if b == budget and t == tool and (budget, ours, s) in by_key)
+        if not seeds:
+            continue
+        mine = pool([by_key[(budget, ours, s)]["test"] for s in seeds])
+        theirs = pool([by_key[(budget, tool, s)]["test"] for s in seeds])
+        n = len(mine.gold)
+        diffs = {
+            m: paired_bootstrap(
+                mine.metric(m), theirs.metric(m), n, n_resamples=RESAMPLES, seed=seed
+            ).difference
+            for m in ("accuracy", "balanced_accuracy")
+        }
+        gap = diffs["balanced_accuracy"]
+        verdict = "ours better" if gap.low > 0 else ("ours worse" if gap.high < 0 else "no difference shown")
+        lines.append(
+            f"| {budget} | {tool} | {len(seeds)} | {n} | {_diff(diffs['accuracy'])} | "
+            f"{_diff(gap)} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
 def instructions(runs: list[dict[str, Any]]) -> str:
     """The returned instructions (shortened), errors and notes, one line per run."""
     lines = []
@@ -177,7 +210,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
     args = parser.parse_args(argv)
     headers, runs = load(*args.results)
-    report = "\n".join([*dict.fromkeys(headers), "", table(runs), "", instructions(runs)])
+    report = "\n".join(
+        [*dict.fromkeys(headers), "", table(runs), "", head_to_head(runs), "", instructions(runs)]
+    )
     print(report)
     if args.markdown:
         args.markdown.write_text(report + "\n")
