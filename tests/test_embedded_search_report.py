@@ -1,4 +1,4 @@
-"""The embedded-model comparison's metric and tables (benchmarks/embedded_search_*), without a model."""
+"""The search comparisons' metrics and tables (embedded_search_*, search_quality_report), no model."""
 
 from __future__ import annotations
 
@@ -89,3 +89,41 @@ def test_table_pools_seeds_and_pairs_each_tool_with_the_starting_instruction(tmp
     assert same[9] == "+0.000 [+0.000, +0.000]"
     assert perfect[10] == "99 (98-100)"
     assert same[5].startswith("0.500")  # a constant answer: chance balanced accuracy
+
+
+def test_head_to_head_pairs_ours_with_each_tool_on_the_seeds_both_ran():
+    from benchmarks.embedded_search_report import head_to_head
+
+    rng = np.random.default_rng(1)
+    runs = []
+    for seed in (0, 1):
+        gold = [LABELS[i] for i in rng.integers(0, 2, size=80)]
+        runs.append(_run("promptfusion", 100, seed, gold, gold, calls=90))  # always right
+        runs.append(_run("constant", 100, seed, ["Yes"] * 80, gold, calls=90))
+        runs.append(_run("twin", 100, seed, gold, gold, calls=90))
+    runs.append(_run("constant", 200, 0, ["Yes"] * 80, gold, calls=180))  # no ours at 200: no row
+    rows = {line.split(" | ")[1]: line for line in head_to_head(runs).splitlines()[2:]}
+    assert set(rows) == {"constant", "twin"}
+    assert "ours better" in rows["constant"] and "| 2 | 160 |" in rows["constant"]
+    assert "+0.000 [+0.000, +0.000]" in rows["twin"] and "no difference shown" in rows["twin"]
+
+
+def test_search_quality_report_pairs_seeds_and_compares_copro_at_twice_the_calls(tmp_path):
+    from benchmarks.search_quality_report import paired_rows, read_runs
+
+    lines = []
+    for seed in range(12):
+        lines.append(
+            f"seed {seed} budget 100 promptfusion ours (minibatch_size 10): quality 0.860, 96 calls, 0.5 s"
+        )
+        lines.append(f"seed {seed} budget 100 DSPy GEPA: quality 0.860, 88 calls, 0.5 s")
+        lines.append(f"seed {seed} budget 100 DSPy COPRO: quality 0.500, 87 calls, 0.5 s")
+        lines.append(f"seed {seed} budget 200 DSPy COPRO: quality 0.620, 167 calls, 0.5 s")
+    log = tmp_path / "run.log"
+    log.write_text("noise\n" + "\n".join(lines) + "\n")
+    rows = paired_rows(read_runs([log]))
+    assert len(rows) == 3  # COPRO and GEPA at 100, COPRO at 200 against ours at 100
+    by = {row.split(" | ")[1]: row for row in rows}
+    assert "+0.360 [+0.360, +0.360]" in by["DSPy COPRO at 100"] and "ours better" in by["DSPy COPRO at 100"]
+    assert "12/0/0" in by["DSPy COPRO at 200"]
+    assert "0/12/0" in by["DSPy GEPA at 100"] and "no difference shown" in by["DSPy GEPA at 100"]
