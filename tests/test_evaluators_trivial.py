@@ -11,7 +11,7 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from evaluators import balanced_accuracy, compare_predictions, dominant_answer, macro_f1, trivial_baselines
 from evaluators.bootstrap import ConfidenceInterval
 from evaluators.label_rows import encode_labels, label_metric_rows
-from evaluators.significance import verdict
+from evaluators.significance import sign_test_p, verdict
 
 LABELS = ["a", "b", "c"]
 label_lists = st.integers(1, 40).flatmap(
@@ -116,6 +116,32 @@ def test_significance_says_improved_only_when_the_interval_excludes_zero():
     )
     worse = compare_predictions(reference, strong, targets, ["a", "b"])
     assert worse.kind == "worse" and worse.text.startswith("worse (-0.")
+
+
+def test_a_direction_on_few_differing_examples_is_held_back_by_the_sign_test():
+    # Two test examples, the contender right on both, the reference on neither: every bootstrap
+    # resample differs by +1, so the interval alone would say "improved (+1.00 [+1.00, +1.00])".
+    tiny = compare_predictions(["a", "b"], ["b", "a"], ["a", "b"], ["a", "b"], metric="accuracy")
+    assert tiny.difference.low == tiny.difference.high == 1.0
+    assert tiny.kind == "no significant difference"
+    assert tiny.text == (
+        "no significant difference (+1.00 [+1.00, +1.00]; "
+        "only 2 examples differ (2 vs 0), sign test p = 0.50)"
+    )
+    # Five of five differing examples won: p = 0.0625, still no direction; six of six: p = 0.031.
+    targets = ["a"] * 30
+    five = compare_predictions(["a"] * 30, ["b"] * 5 + ["a"] * 25, targets, ["a", "b"], metric="accuracy")
+    assert five.kind == "no significant difference" and "only 5 examples differ" in five.text
+    six = compare_predictions(["a"] * 30, ["b"] * 6 + ["a"] * 24, targets, ["a", "b"], metric="accuracy")
+    assert six.kind == "improved" and six.held_back is None
+
+
+@given(st.integers(0, 40), st.integers(0, 40))
+def test_the_sign_test_is_symmetric_and_a_probability(wins, losses):
+    p = sign_test_p(wins, losses)
+    assert 0 < p <= 1 and p == sign_test_p(losses, wins)
+    if wins == losses:
+        assert p == 1.0
 
 
 def test_verdict_wording_format():
