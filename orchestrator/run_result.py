@@ -52,8 +52,9 @@ class RunResult:
     def improved(self) -> bool | None:
         """Whether the winner beat the baseline prompt on the held-out test split (None: not known).
 
-        For label tasks: the paired bootstrap interval of the difference in the comparison's metric
-        excludes zero on the positive side. Otherwise (no saved answers): the held-out objective is
+        For label tasks: the verdict of ``evaluators.compare_predictions`` is "improved" (the paired
+        bootstrap interval of the difference excludes zero on the positive side and the sign test
+        on the differing examples agrees). Otherwise (no saved answers): the held-out objective is
         higher by at least ``SAME_OBJECTIVE``.
         """
         test = (self.final or {}).get("test")
