@@ -103,6 +103,22 @@ def sim_server(fake_server: FakeServer) -> FakeServer:
     return fake_server
 
 
+@pytest.fixture
+def task_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the task files read from now on (``orchestrator.tasks.resolve.load_task``)."""
+    import orchestrator.tasks.resolve as resolve
+
+    reads: list[str] = []
+    real_load_task = resolve.load_task
+
+    def counting_load_task(path, **kwargs):
+        reads.append(kwargs["name"])
+        return real_load_task(path, **kwargs)
+
+    monkeypatch.setattr(resolve, "load_task", counting_load_task)
+    return reads
+
+
 @pytest.fixture(params=BACKEND_CASES, ids=lambda case: case.name)
 def backend_case(request: pytest.FixtureRequest) -> BackendCase:
     return request.param

@@ -109,10 +109,9 @@ def test_scoring_calibration_is_checked_and_costs_content_free_calls():
     assert free > plain and (free - plain) % 3 == 0
 
 
-def test_dry_run_reads_each_task_file_once(tmp_path, monkeypatch, capsys):
+def test_dry_run_reads_each_task_file_once(tmp_path, task_reads, capsys):
     import json
 
-    import orchestrator.tasks.resolve as resolve
     from orchestrator.cli.app import main
 
     rows = "".join(
@@ -124,16 +123,8 @@ def test_dry_run_reads_each_task_file_once(tmp_path, monkeypatch, capsys):
         "tasks:\n  source: [{name: a, path: a.jsonl}, {name: b, path: b.jsonl}]\n"
         "  target: {name: c, path: c.jsonl}\n  dev_size: 4\n  test_size: 4\n"
     )
-    reads: list[str] = []
-    real_load_task = resolve.load_task
-
-    def counting_load_task(path, **kwargs):
-        reads.append(kwargs["name"])
-        return real_load_task(path, **kwargs)
-
-    monkeypatch.setattr(resolve, "load_task", counting_load_task)
     with pytest.raises(SystemExit) as exited:
         main(["run", str(tmp_path / "c.yaml"), "--dry-run"])
     assert exited.value.code in (0, None), capsys.readouterr().err
     assert "pre-flight estimate" in capsys.readouterr().out
-    assert sorted(reads) == ["a", "b", "c"]
+    assert sorted(task_reads) == ["a", "b", "c"]

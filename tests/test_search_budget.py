@@ -204,19 +204,11 @@ def test_a_budget_below_what_a_tested_winner_needs_is_said_at_load(tmp_path, sim
         _campaign(tmp_path, sim_server, budget={"max_calls": 420})  # enough: no warning
 
 
-def test_a_run_reads_each_task_file_once(tmp_path, sim_server, monkeypatch):
-    import orchestrator.tasks.resolve as resolve
+def test_a_run_reads_each_task_file_once(tmp_path, sim_server, request):
     from orchestrator.api import optimize
 
     campaign = _campaign(tmp_path, sim_server, budget={"max_calls": 300})
-    reads: list[str] = []
-    real_load_task = resolve.load_task
-
-    def counting_load_task(path, **kwargs):
-        reads.append(kwargs["name"])
-        return real_load_task(path, **kwargs)
-
-    monkeypatch.setattr(resolve, "load_task", counting_load_task)
+    reads = request.getfixturevalue("task_reads")  # counting starts after the campaign loaded
     result = optimize(campaign)  # the checks read the files; the run uses what they read
     assert result.status == "done", result.message
     assert sorted(reads) == ["claims_a", "claims_b", "claims_target"]
