@@ -8,7 +8,9 @@ gateway retries, once, for every backend.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -19,14 +21,19 @@ from orchestrator.backends.base import (
     BackendSettings,
     ChatRequest,
     Completion,
+    Fatal,
     LabelScores,
     Transient,
+    Unsupported,
 )
 from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.http_options import HostedOptions
 from orchestrator.backends.json_http import JsonHttpClient, merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
 from orchestrator.backends.pricing import price_for
+from orchestrator.backends.whole_label import PROBE_LABEL_REQUEST, label_logprob_from_reply, whole_label_body
+
+LabelMethod = Literal["whole_label", "first_token"]
 
 __all__ = ["OpenAIBackend", "OpenAIOptions"]
 
@@ -64,6 +71,7 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         headers = merge_headers(merge_headers(headers, options.extra_headers), settings.headers)
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
+        self._label_method: LabelMethod | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, http={self._http!r})"
@@ -83,13 +91,53 @@ class OpenAIBackend:
         cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
         return dataclasses.replace(completion, cost_usd=cost)
 
-    async def score_labels(self, request: ChatRequest, labels: Sequence[str]) -> LabelScores:
-        """Estimate label probabilities from the first answer token's ``top_logprobs``.
+    async def label_scoring_method(self) -> LabelMethod:
+        """How this server's labels are scored, found by one probe on first use and remembered.
 
-        See ``first_token_labels`` for the estimate. Raises ``Unsupported`` when the server returns
-        no log-probabilities or none of the offered tokens starts a label.
+        ``whole_label``: the server scores a continued assistant message (``whole_label``), so each
+        label's full log-likelihood is known; ``first_token``: it does not (HTTP 400 for the unknown
+        field, or a reply without ``prompt_logprobs``), so labels are estimated from the first
+        answer token's ``top_logprobs`` (``first_token_labels``).
+
+        Raises:
+            Transient: the probe failed for a reason that says nothing about the capability.
         """
-        return await score_labels_by_first_token(self.complete, self.model, request, labels)
+        if self._label_method is None:
+            try:
+                await self._label_logprob(PROBE_LABEL_REQUEST, "yes")
+                self._label_method = "whole_label"
+            except (Fatal, Unsupported):
+                self._label_method = "first_token"
+        return self._label_method
+
+    async def score_labels(self, request: ChatRequest, labels: Sequence[str]) -> LabelScores:
+        """Label probabilities: whole-label log-likelihoods where the server scores prompts, else the
+        first answer token's ``top_logprobs`` estimate (see ``label_scoring_method``).
+
+        Raises ``Unsupported`` when the server returns no log-probabilities at all.
+        """
+        if await self.label_scoring_method() == "first_token":
+            return await score_labels_by_first_token(self.complete, self.model, request, labels)
+        replies = await asyncio.gather(*(self._label_logprob(request, label) for label in labels))
+        logprobs = [logprob for logprob, _ in replies]
+        peak = max(logprobs)
+        weights = [math.exp(lp - peak) for lp in logprobs]
+        prompt_tokens = sum(tokens for _, tokens in replies)
+        cost = self.price.cost(prompt_tokens, len(labels)) if self.price is not None else None
+        return LabelScores(
+            probs={label: w / sum(weights) for label, w in zip(labels, weights, strict=True)},
+            logprobs=dict(zip(labels, logprobs, strict=True)),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(labels),  # vLLM generates one token per request
+            cost_usd=cost,
+        )
+
+    async def _label_logprob(self, request: ChatRequest, label: str) -> tuple[float, int]:
+        body = whole_label_body(self._name, request, label, self._max_tokens_param)
+        reply = await self._http.post("/chat/completions", body)
+        usage = reply.get("usage") if isinstance(reply, dict) else None
+        prompt_tokens = int((usage or {}).get("prompt_tokens") or 0)
+        return label_logprob_from_reply(reply, label, self.model), prompt_tokens
 
     async def aclose(self) -> None:
         await self._http.aclose()

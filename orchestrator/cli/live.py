@@ -38,6 +38,7 @@ class LiveDisplay:
         self.best: Mapping[str, Any] = {}
         self.last = "loading tasks and models"
         self.scoring = "-"
+        self.scoring_note: str | None = None
         self.steps_done = 0
         search = campaign.search
         # init + rounds + promote per stage, then finalists and test.
@@ -63,6 +64,8 @@ class LiveDisplay:
             self.last = f"run {self.run_id} {'resumed' if payload.get('resumed') else 'started'}"
         elif kind == "scoring":
             self.scoring = payload["description"]
+        elif kind == "scoring_note":  # kept on screen: it qualifies every score shown
+            self.scoring_note = payload["note"]
         elif kind == "stage":
             self.stage, self.iteration = payload["stage"], 0
             self.last = f"stage {payload['stage']} on {', '.join(payload['tasks'])}"
@@ -118,6 +121,8 @@ class LiveDisplay:
         table.add_column()
         table.add_row("stage", f"{self.stage}  (iteration {self.iteration})")
         table.add_row("scoring", self.scoring)
+        if self.scoring_note:
+            table.add_row("", Text(f"warning: {self.scoring_note}", style="yellow"))
         if self.best:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")

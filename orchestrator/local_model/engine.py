@@ -15,7 +15,12 @@ from orchestrator.local_model.chat import encode_chat, encode_labels
 from orchestrator.local_model.generation import GeneratedText, GenerationParams, generate_batch
 from orchestrator.local_model.loading import load_causal_lm
 from orchestrator.local_model.options import LocalModelOptions
-from orchestrator.local_model.scoring import ScoringItem, cpu_has_fast_bfloat16, plan_chunks, score_items
+from orchestrator.local_model.scoring import (
+    ScoringItem,
+    cpu_has_fast_bfloat16,
+    plan_chunks,
+    score_items_per_token,
+)
 
 __all__ = ["GenerateJob", "LabelLogLikelihoods", "LocalEngine", "ScoreJob"]
 
@@ -40,10 +45,15 @@ class GenerateJob:
 
 @dataclass(frozen=True)
 class LabelLogLikelihoods:
-    """Summed log-likelihood of each label, in the order asked, and the prompt's token count."""
+    """Summed log-likelihood of each label, in the order asked, and the prompt's token count.
+
+    ``tokens[j]`` holds label ``j``'s ``(token id, token text, log-probability)`` triples, whose
+    log-probabilities sum to ``logprobs[j]`` (a server reports them as ``prompt_logprobs``).
+    """
 
     logprobs: tuple[float, ...]
     prompt_tokens: int
+    tokens: tuple[tuple[tuple[int, str, float], ...], ...] = ()
 
 
 class LocalEngine:
@@ -95,17 +105,24 @@ class LocalEngine:
             # Labels restart their positions after the prompt, so the longest label sets the extent.
             self._check_context(len(prompt) + max(len(ids) for ids in item.label_ids))
             items.append(item)
-        scores = score_items(
+        scores = score_items_per_token(
             model,
             items,
             pad_token_id=tokenizer.pad_token_id,
             max_batch_tokens=self.options.max_batch_tokens,
             autocast_dtype=self._scoring_autocast(model),
         )
-        return [
-            LabelLogLikelihoods(tuple(row), len(item.prompt_ids))
-            for row, item in zip(scores, items, strict=True)
-        ]
+        results = []
+        for row, item in zip(scores, items, strict=True):
+            tokens = tuple(
+                tuple(
+                    (token, tokenizer.decode([token]), logprob)
+                    for token, logprob in zip(ids, per_token, strict=True)
+                )
+                for ids, per_token in zip(item.label_ids, row, strict=True)
+            )
+            results.append(LabelLogLikelihoods(tuple(sum(t) for t in row), len(item.prompt_ids), tokens))
+        return results
 
     def generate(self, jobs: Sequence[GenerateJob]) -> list[GeneratedText]:
         """Completions for a batch of jobs, decoded together in length-sorted groups.
