@@ -13,14 +13,32 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import Campaign, load_campaign, load_campaign_and_tasks
+from orchestrator.config import Campaign, load_campaign_and_tasks
+from orchestrator.config import load_campaign as _load_campaign
 from orchestrator.errors import RunNotFound
+from orchestrator.load_warnings import say_load_warnings
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path
 from orchestrator.tasks.task import Task
 
 __all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+
+
+def load_campaign(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, allow_unpriced: bool | None = None
+) -> Campaign:
+    """Load and check a campaign file (see ``orchestrator.config.load_campaign``).
+
+    Its warnings (duplicate inputs dropped, a budget too small for a tested winner) are written to
+    standard error as ``warning: ...`` lines, once: ``optimize`` does not repeat them.
+
+    Raises:
+        ConfigError: what ``orchestrator.config.load_campaign`` refuses.
+    """
+    campaign, said = say_load_warnings(lambda: _load_campaign(path, env, allow_unpriced=allow_unpriced))
+    campaign._said_warnings = said
+    return campaign
 
 
 def _campaign(
@@ -36,7 +54,12 @@ def _campaign_and_tasks(
 ) -> tuple[Campaign, dict[str, Task]]:
     """``_campaign``, and the tasks its checks read (so that the run does not read them again)."""
     if not isinstance(campaign, Campaign):
-        return load_campaign_and_tasks(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
+        loaded, _ = say_load_warnings(
+            lambda: load_campaign_and_tasks(
+                campaign, env=environ, allow_unpriced=True if allow_unpriced else None
+            )
+        )
+        return loaded
     if allow_unpriced:
         budget = campaign.budget.model_copy(update={"allow_unpriced": True})
         campaign = campaign.model_copy(update={"budget": budget})
@@ -44,8 +67,15 @@ def _campaign_and_tasks(
     from orchestrator.validation.reach import resolve_budget
 
     where = Location("<campaign>", None)
-    tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
-    return resolve_budget(campaign, tasks, where), tasks
+
+    def check() -> tuple[Campaign, dict[str, Task]]:
+        tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
+        return resolve_budget(campaign, tasks, where), tasks
+
+    # A campaign from load_campaign said its warnings then: checked again here, it says only new ones.
+    (checked, tasks), said = say_load_warnings(check, said=campaign._said_warnings)
+    checked._said_warnings = said
+    return checked, tasks
 
 
 def optimize(

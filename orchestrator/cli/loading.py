@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +27,10 @@ def load_with_tasks_for_command(
 ) -> tuple[Campaign, dict[str, Any]]:
     """``load_for_command``, and the tasks its validation loaded (name -> task)."""
     from orchestrator.config import load_campaign_and_tasks
-    from orchestrator.errors import BudgetWarning, DataWarning
+    from orchestrator.load_warnings import say_load_warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        warnings.simplefilter("always", BudgetWarning)
-        loaded = load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None)
-    for warning in caught:
-        if issubclass(warning.category, (DataWarning, BudgetWarning)):
-            typer.echo(f"warning: {warning.message}", err=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    loaded, _ = say_load_warnings(
+        lambda: load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None),
+        write=lambda line: typer.echo(line, err=True),
+    )
     return loaded

@@ -25,10 +25,16 @@ def register(app: typer.Typer) -> None:
 
         store = _require(store)
         db = RunStore(store)
+        rows = db.runs(limit)
         table = Table(title=str(store))
-        for column in ("run id", "name", "started", "status", "message"):
-            table.add_column(column)
-        for run in db.runs(limit):
+        # Run ids are copied into resume/show/report: never cut them (other columns fold instead).
+        id_width = max((len(run.run_id) for run in rows), default=6)
+        table.add_column("run id", no_wrap=True, min_width=id_width)
+        table.add_column("name", overflow="fold")
+        table.add_column("started")
+        table.add_column("status", no_wrap=True)
+        table.add_column("message", overflow="fold")
+        for run in rows:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
             table.add_row(run.run_id, run.name, started, run.status, run.message or "")
         console().print(table)
