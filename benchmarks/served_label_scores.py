@@ -79,7 +79,8 @@ async def main(args) -> None:
         async with run_server(behind_server, model_name=model) as url:
             remote = create_backend(f"openai/{model}", BackendSettings(api_base=f"{url}/v1", timeout=600))
             try:
-                print(f"label scoring method over HTTP: {await remote.label_scoring_method()}")
+                await remote.probe_label_scoring()
+                print(f"label scoring method over HTTP: {remote.label_method}")
                 for task_name in args.tasks:
                     print(await compare(task_name, args.n, local, remote), flush=True)
             finally:

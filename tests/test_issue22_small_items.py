@@ -126,3 +126,14 @@ def test_soft_train_names_the_bad_flag(tmp_path, flags, said):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert said in " ".join(proc.stderr.replace("│", " ").split())
     assert "SoftConfig" not in proc.stderr and "PromptInit" not in proc.stderr
+
+
+def test_resume_from_another_folder_leaves_no_empty_store_there(tmp_path, sim_server):
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir(), elsewhere.mkdir()
+    relative = {"store": "runs/store.sqlite", "cache": "runs/cache.sqlite"}
+    campaign = write_campaign(home, sim_server, run=relative)
+    proc = cli("run", str(campaign), "--resume", "20261207-000000-abcdef", cwd=elsewhere)
+    assert proc.returncode == 1
+    assert "no run store here" in proc.stderr, proc.stderr
+    assert not list(elsewhere.rglob("*.sqlite"))

@@ -125,3 +125,16 @@ def test_models_ping_reports_logprobs(tmp_path, sim_server, logprobs):
     scorer_row = next(line for line in lines(proc.stdout) if "scorer" in line)
     cells = [cell.strip() for cell in scorer_row.split("│") if cell.strip()]
     assert cells[-1] == ("yes" if logprobs else "no (none returned)")
+
+
+def test_content_free_calibration_without_logprobs_is_said_not_silently_skipped(tmp_path, sim_server):
+    sim_server.logprobs = False
+    campaign = write_campaign(tmp_path, sim_server, scoring={"mode": "auto", "calibration": "content_free"})
+    proc = cli("run", str(campaign), "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "warning: scoring.calibration: content_free is not applied" in proc.stdout
+    store = tmp_path / "runs" / "store.sqlite"
+    (note,) = query(store, "SELECT payload FROM events WHERE kind='scoring_note'")
+    assert (
+        "this run generates answers (openai/sim returned no log-probabilities" in json.loads(note[0])["note"]
+    )

@@ -84,8 +84,8 @@ async def test_our_openai_backend_scores_whole_labels_through_the_server(served,
     labels = ["Car", "zebra crossing", "positive"]
     remote = create_backend("openai/local-tiny", BackendSettings(api_base=f"{served}/v1", api_key="unused"))
     try:
-        assert await remote.label_scoring_method() == "whole_label"
         scores = await remote.score_labels(ChatRequest.from_messages(REVIEW), labels)
+        assert remote.label_method == "whole_label"
     finally:
         await remote.aclose()
     direct = await backend.score_labels(ChatRequest.from_messages(REVIEW), labels)

@@ -91,32 +91,50 @@ class OpenAIBackend:
         cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
         return dataclasses.replace(completion, cost_usd=cost)
 
-    async def label_scoring_method(self) -> LabelMethod:
-        """How this server's labels are scored, found by one probe on first use and remembered.
+    @property
+    def label_method(self) -> LabelMethod | None:
+        """How this server's labels are scored; None until ``probe_label_scoring`` found out.
 
         ``whole_label``: the server scores a continued assistant message (``whole_label``), so each
         label's full log-likelihood is known; ``first_token``: it does not (HTTP 400 for the unknown
         field, or a reply without ``prompt_logprobs``), so labels are estimated from the first
         answer token's ``top_logprobs`` (``first_token_labels``).
+        """
+        return self._label_method
+
+    async def probe_label_scoring(self) -> Completion:
+        """Find ``label_method`` with one request; the ``Completion``'s text names it and its
+        usage is the probe's (the gateway counts it: ``Gateway.probe``).
 
         Raises:
             Transient: the probe failed for a reason that says nothing about the capability.
         """
-        if self._label_method is None:
-            try:
-                await self._label_logprob(PROBE_LABEL_REQUEST, "yes")
-                self._label_method = "whole_label"
-            except (Fatal, Unsupported):
-                self._label_method = "first_token"
-        return self._label_method
+        started = time.perf_counter()
+        prompt_tokens = 0
+        try:
+            _, prompt_tokens = await self._label_logprob(PROBE_LABEL_REQUEST, "yes")
+            self._label_method = "whole_label"
+        except (Fatal, Unsupported):  # HTTP 400 for the unknown field, or a reply without it
+            self._label_method = "first_token"
+        cost = self.price.cost(prompt_tokens, 1) if self.price is not None else None
+        return Completion(
+            text=self._label_method,
+            model=self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=1 if prompt_tokens else 0,
+            cost_usd=cost if prompt_tokens else 0.0,
+            latency_s=time.perf_counter() - started,
+        )
 
     async def score_labels(self, request: ChatRequest, labels: Sequence[str]) -> LabelScores:
         """Label probabilities: whole-label log-likelihoods where the server scores prompts, else the
-        first answer token's ``top_logprobs`` estimate (see ``label_scoring_method``).
+        first answer token's ``top_logprobs`` estimate (see ``label_method``).
 
         Raises ``Unsupported`` when the server returns no log-probabilities at all.
         """
-        if await self.label_scoring_method() == "first_token":
+        if self._label_method is None:  # the gateway probes first (and counts it); a bare backend here
+            await self.probe_label_scoring()
+        if self._label_method == "first_token":
             return await score_labels_by_first_token(self.complete, self.model, request, labels)
         replies = await asyncio.gather(*(self._label_logprob(request, label) for label in labels))
         logprobs = [logprob for logprob, _ in replies]

@@ -69,6 +69,8 @@ def register(app: typer.Typer) -> None:
                     result = result_from_store(RunStore(config.run.store), run_id)
                 except RunNotFound:
                     _interrupted(campaign, None)
+            if result is not None:
+                live.finish(result.status)
         print_result(result, out, campaign=campaign)
         if report:
             from orchestrator.report import write_report

@@ -168,6 +168,7 @@ class Gateway:
         """
         if not self.backend.supports_label_scoring:
             raise Unsupported(f"{self.model} cannot score labels (no log-probabilities); use an LLM judge")
+        await self.label_method()
         request = ChatRequest.from_messages(messages, temperature=0.0, max_tokens=1)
         labels = tuple(labels)
         key, request_json = request_key(self.model, request, kind="score_labels", labels=labels)
@@ -186,6 +187,30 @@ class Gateway:
             cache.get_scores,
             lambda value: cache.put_scores(key, self.model, request_json, value),
         )
+
+    async def label_method(self) -> str | None:
+        """How the backend scores labels when it has a choice (``openai/``: ``whole_label`` or
+        ``first_token``), probed once on first use and counted like a call; None when it has none.
+
+        Raises:
+            BudgetExceeded, Transient: as for ``complete`` (the probe could not be sent or answered).
+        """
+        probe = getattr(self.backend, "probe_label_scoring", None)
+        if probe is None:
+            return None
+        if self.backend.label_method is None:
+            await self.probe("label scoring", probe)
+        return self.backend.label_method
+
+    async def probe(self, name: str, send: Callable[[], Awaitable[Completion]]) -> Completion:
+        """One capability probe of the backend (``send``), paid like any call (budget, retries, the
+        ledger) but never cached: what it finds may change between runs (a server upgraded).
+
+        Raises:
+            BudgetExceeded, Fatal, Transient: as for ``complete``.
+        """
+        request = ChatRequest(messages=(("user", name),), temperature=0.0, max_tokens=1)
+        return await self._call("probe", f"probe:{self.model}:{name}", request, send, None, None)
 
     async def aclose(self) -> None:
         """Close the backend's clients. The cache, ledger and budget belong to the caller."""

@@ -120,12 +120,12 @@ def _first_token_warning(model: str) -> str:
 
 
 async def _label_method(scorer: Any) -> str | None:
-    """The scorer backend's way of scoring labels, when it has more than one (``openai/``)."""
-    method = getattr(scorer.backend, "label_scoring_method", None)
-    if method is None:
-        return None
+    """The scorer backend's way of scoring labels, when it has more than one (``openai/``): one
+    probe through the gateway, so the budget counts it."""
     try:
-        return await method()
+        return await scorer.label_method()
+    except BudgetExceeded:
+        raise
     except LLMError as exc:
         raise SystematicFailure(
             f"the scorer failed the label-scoring probe ({type(exc).__name__}: {exc}); "
