@@ -71,7 +71,10 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         headers = merge_headers(merge_headers(headers, options.extra_headers), settings.headers)
         self._http = JsonHttpClient(settings.api_base or DEFAULT_BASE, headers, settings.timeout, self.model)
-        self._label_method: LabelMethod | None = None
+        # How labels are scored (None until probed): ``whole_label`` where the server scores a
+        # continued assistant message (``whole_label``), else ``first_token`` (``first_token_labels``).
+        # ``probe_label_scoring`` finds it; the gateway probes once and may set it from its cache.
+        self.label_method: LabelMethod | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, http={self._http!r})"
@@ -91,20 +94,11 @@ class OpenAIBackend:
         cost = self.price.cost(completion.prompt_tokens, completion.completion_tokens)
         return dataclasses.replace(completion, cost_usd=cost)
 
-    @property
-    def label_method(self) -> LabelMethod | None:
-        """How this server's labels are scored; None until ``probe_label_scoring`` found out.
-
-        ``whole_label``: the server scores a continued assistant message (``whole_label``), so each
-        label's full log-likelihood is known; ``first_token``: it does not (HTTP 400 for the unknown
-        field, or a reply without ``prompt_logprobs``), so labels are estimated from the first
-        answer token's ``top_logprobs`` (``first_token_labels``).
-        """
-        return self._label_method
-
     async def probe_label_scoring(self) -> Completion:
-        """Find ``label_method`` with one request; the ``Completion``'s text names it and its
-        usage is the probe's (the gateway counts it: ``Gateway.probe``).
+        """Find ``label_method`` with one request: does the server score a continued assistant
+        message (``prompt_logprobs``)? HTTP 400 for the unknown field (OpenAI), or a reply without
+        it (Ollama, llama.cpp), means no. The ``Completion``'s text names the method and its usage
+        is the probe's, for the gateway to count and cache (``Gateway.label_method``).
 
         Raises:
             Transient: the probe failed for a reason that says nothing about the capability.
@@ -113,16 +107,18 @@ class OpenAIBackend:
         prompt_tokens = 0
         try:
             _, prompt_tokens = await self._label_logprob(PROBE_LABEL_REQUEST, "yes")
-            self._label_method = "whole_label"
-        except (Fatal, Unsupported):  # HTTP 400 for the unknown field, or a reply without it
-            self._label_method = "first_token"
-        cost = self.price.cost(prompt_tokens, 1) if self.price is not None else None
+            self.label_method = "whole_label"
+        except (Fatal, Unsupported):
+            self.label_method = "first_token"
+        cost = None if self.price is None else self.price.cost(prompt_tokens, 1)
+        if not prompt_tokens:  # refused (HTTP 400): nothing was generated or billed
+            cost = 0.0
         return Completion(
-            text=self._label_method,
+            text=self.label_method,
             model=self.model,
             prompt_tokens=prompt_tokens,
             completion_tokens=1 if prompt_tokens else 0,
-            cost_usd=cost if prompt_tokens else 0.0,
+            cost_usd=cost,
             latency_s=time.perf_counter() - started,
         )
 
@@ -132,9 +128,9 @@ class OpenAIBackend:
 
         Raises ``Unsupported`` when the server returns no log-probabilities at all.
         """
-        if self._label_method is None:  # the gateway probes first (and counts it); a bare backend here
+        if self.label_method is None:  # the gateway probes first (and counts it); a bare backend here
             await self.probe_label_scoring()
-        if self._label_method == "first_token":
+        if self.label_method == "first_token":
             return await score_labels_by_first_token(self.complete, self.model, request, labels)
         replies = await asyncio.gather(*(self._label_logprob(request, label) for label in labels))
         logprobs = [logprob for logprob, _ in replies]

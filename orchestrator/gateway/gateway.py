@@ -189,28 +189,28 @@ class Gateway:
         )
 
     async def label_method(self) -> str | None:
-        """How the backend scores labels when it has a choice (``openai/``: ``whole_label`` or
-        ``first_token``), probed once on first use and counted like a call; None when it has none.
+        """How the backend scores labels over the wire (``whole_label`` or ``first_token``; ``openai/``
+        probes once, on first use, counted like a call and cached like one, so a resumed run does not
+        send it again); None for in-process scoring (``local/``).
 
         Raises:
             BudgetExceeded, Transient: as for ``complete`` (the probe could not be sent or answered).
         """
         probe = getattr(self.backend, "probe_label_scoring", None)
-        if probe is None:
-            return None
-        if self.backend.label_method is None:
-            await self.probe("label scoring", probe)
-        return self.backend.label_method
-
-    async def probe(self, name: str, send: Callable[[], Awaitable[Completion]]) -> Completion:
-        """One capability probe of the backend (``send``), paid like any call (budget, retries, the
-        ledger) but never cached: what it finds may change between runs (a server upgraded).
-
-        Raises:
-            BudgetExceeded, Fatal, Transient: as for ``complete``.
-        """
-        request = ChatRequest(messages=(("user", name),), temperature=0.0, max_tokens=1)
-        return await self._call("probe", f"probe:{self.model}:{name}", request, send, None, None)
+        if probe is not None and self.backend.label_method is None:
+            request = ChatRequest(messages=(("user", "label scoring"),), temperature=0.0, max_tokens=1)
+            key, request_json = request_key(self.model, request, kind="label_probe")
+            cache = self.cache
+            found = await self._call(
+                "probe",
+                key,
+                request,
+                probe,
+                cache.get_completion if cache is not None else None,
+                (lambda value: cache.put_completion(key, request_json, value)) if cache is not None else None,
+            )
+            self.backend.label_method = found.text  # a cache hit never reached the backend
+        return getattr(self.backend, "label_method", None)
 
     async def aclose(self) -> None:
         """Close the backend's clients. The cache, ledger and budget belong to the caller."""
