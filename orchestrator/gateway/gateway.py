@@ -35,7 +35,7 @@ from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.estimate import estimate_prompt_tokens
 from orchestrator.gateway.ledger import CallRecord, Ledger
 from orchestrator.gateway.ratelimit import Clock, RateLimiter, Sleep
-from orchestrator.gateway.request_key import request_key
+from orchestrator.gateway.request_key import key_scope, request_key
 from orchestrator.gateway.retry import RetryPolicy, make_retrying
 from orchestrator.gateway.settings import GatewaySettings
 
@@ -93,6 +93,7 @@ class Gateway:
         safety_timeout = settings.timeout + max(1.0, 0.1 * settings.timeout)
         self._attempts = Attempts(self.model, self.limiter, retrying, safety_timeout)
         self._clock = clock
+        self._key_scope = key_scope(settings)
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
         self._observed_tokens = 0
         self._observed_usd = 0.0
@@ -114,7 +115,7 @@ class Gateway:
             Fatal: 400/401/403/404 (not retried).
             Transient / Timeout / RateLimited: still failing after the retries.
         """
-        key, request_json = request_key(self.model, request)
+        key, request_json = request_key(self.model, request, scope=self._key_scope)
         cache = self.cache
         if cache is None:
             return await self._call(
@@ -170,7 +171,9 @@ class Gateway:
             raise Unsupported(f"{self.model} cannot score labels (no log-probabilities); use an LLM judge")
         request = ChatRequest.from_messages(messages, temperature=0.0, max_tokens=1)
         labels = tuple(labels)
-        key, request_json = request_key(self.model, request, kind="score_labels", labels=labels)
+        key, request_json = request_key(
+            self.model, request, kind="score_labels", labels=labels, scope=self._key_scope
+        )
         cache = self.cache
 
         def call() -> Awaitable[LabelScores]:
