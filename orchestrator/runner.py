@@ -15,7 +15,7 @@ from orchestrator.backends.base import BudgetExceeded, LLMError
 from orchestrator.config import Campaign
 from orchestrator.errors import SystematicFailure
 from orchestrator.lease import RunLease
-from orchestrator.resume_changes import check_resume_changes
+from orchestrator.resume_changes import check_resume_changes, check_task_data, task_fingerprints
 from orchestrator.run_result import RunResult, result_from_state, result_from_store, summary_line
 from orchestrator.scoring.capability import decide_scoring
 from orchestrator.stoppers import run_until_stopped
@@ -138,9 +138,28 @@ async def resume_async(
             resumed = Campaign.model_validate(config)
             if store.run(run_id).status == "done":
                 return result_from_store(store, run_id)
-            return await _execute(resumed, store, run_id, fresh=fresh, on_event=on_event, environ=environ)
+            tasks = _resume_tasks(resumed, store, run_id, check=not fresh)
+            return await _execute(
+                resumed, store, run_id, fresh=fresh, on_event=on_event, environ=environ, tasks=tasks
+            )
     finally:
         store.close()
+
+
+def _resume_tasks(campaign: Campaign, store: RunStore, run_id: str, *, check: bool) -> dict[str, Task]:
+    """The tasks a resume continues on, refused when their data changed since the run started.
+
+    Raises:
+        ResumeRefused: a task's data differs from the fingerprint the run recorded.
+        DataError: a task file cannot be read (the run is left as it was).
+    """
+    from orchestrator.tasks.resolve import load_campaign_tasks
+
+    tasks = load_campaign_tasks(campaign)
+    recorded = store.events(run_id, "task_data")
+    if check and recorded:
+        check_task_data(run_id, recorded[-1].get("tasks", {}), tasks)
+    return tasks
 
 
 async def _execute(
@@ -166,6 +185,7 @@ async def _execute(
         store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
     if fresh:
+        store.record_event(run_id, "task_data", {"tasks": task_fingerprints(tasks)})
         _record_notes(campaign, tasks, store, run_id, on_event)
     store.set_status(run_id, "running", None)
     thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
