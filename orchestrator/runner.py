@@ -123,6 +123,7 @@ async def resume_async(
         store.run(run_id)
         with RunLease.acquire(store.path, run_id):
             config = store.config(run_id)
+            saved_calls = config.get("budget", {}).get("max_calls")
             fresh = False
             if campaign is not None:
                 scored = bool(store.candidates(run_id))
@@ -136,11 +137,20 @@ async def resume_async(
             if budget:
                 config = {**config, "budget": {**config.get("budget", {}), **budget}}
             resumed = Campaign.model_validate(config)
+            new_calls = resumed.budget.max_calls
+            more_calls = saved_calls is not None and (new_calls is None or new_calls > saved_calls)
             if store.run(run_id).status == "done":
                 return result_from_store(store, run_id)
             tasks = _resume_tasks(resumed, store, run_id, check=not fresh)
             return await _execute(
-                resumed, store, run_id, fresh=fresh, on_event=on_event, environ=environ, tasks=tasks
+                resumed,
+                store,
+                run_id,
+                fresh=fresh,
+                on_event=on_event,
+                environ=environ,
+                tasks=tasks,
+                search_on=more_calls,
             )
     finally:
         store.close()
@@ -171,8 +181,12 @@ async def _execute(
     on_event: EventCallback | None,
     environ: Mapping[str, str] | None,
     tasks: Mapping[str, Task] | None = None,
+    search_on: bool = False,
 ) -> RunResult:
+    """Run the graph from the start (``fresh``) or its last checkpoint; ``search_on``: a resume with a
+    larger call budget first re-opens a stage whose exploration the old budget ended."""
     from orchestrator.resources import RunResources
+    from orchestrator.search.rewind import rewind_config
     from orchestrator.tasks.resolve import load_campaign_tasks
 
     emit = on_event or (lambda kind, payload: None)
@@ -203,7 +217,8 @@ async def _execute(
             emit("scoring", decision.to_event())
             context = _search_context(campaign, run_id, tasks, res, store, decision.mode, emit)
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
-            job = graph.ainvoke(start, thread, context=context, durability="sync")
+            rewound = await rewind_config(graph, thread) if search_on and start is None else None
+            job = graph.ainvoke(start, rewound or thread, context=context, durability="sync")
             state, reason = await run_until_stopped(job, _stoppers(campaign))
         except BudgetExceeded as exc:
             store.record_event(run_id, "budget", {"budget": exc.budget})

@@ -34,7 +34,9 @@ def register(app: typer.Typer) -> None:
         from orchestrator.validation import check_budget_override
         from orchestrator.validation.reach import budget_shortfall
 
-        config, tasks = load_with_tasks_for_command(campaign, allow_unpriced=allow_unpriced)
+        config, tasks = load_with_tasks_for_command(
+            campaign, allow_unpriced=allow_unpriced, max_calls_overridden=max_calls is not None
+        )
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
         if overrides:
             config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
