@@ -89,6 +89,10 @@ async def optimize_async(
             return await _execute(
                 campaign, store, run_id, fresh=True, on_event=on_event, environ=environ, tasks=tasks
             )
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if run_id is not None:
+            _interrupted_before_saving(store, run_id)
+        raise
     finally:
         store.close()
 
@@ -154,6 +158,16 @@ async def resume_async(
             )
     finally:
         store.close()
+
+
+def _interrupted_before_saving(store: RunStore, run_id: str) -> None:
+    """A Ctrl-C that came before the run could save itself (while its parts were opening) leaves it
+    ``interrupted``, not ``running`` with no message."""
+    from orchestrator.errors import RunNotFound
+
+    with contextlib.suppress(RunNotFound):
+        if store.run(run_id).status == "running":
+            store.set_status(run_id, "interrupted", "interrupted; resume to continue")
 
 
 def _resume_tasks(campaign: Campaign, store: RunStore, run_id: str, *, check: bool) -> dict[str, Task]:
