@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import functools
 import math
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from orchestrator.backends.base import BudgetExceeded, LLMError
 from orchestrator.config import Campaign
-from orchestrator.errors import SystematicFailure
+from orchestrator.errors import StoreError, SystematicFailure
 from orchestrator.lease import RunLease
 from orchestrator.resume_changes import check_resume_changes, check_task_data, task_fingerprints
 from orchestrator.run_result import RunResult, result_from_state, result_from_store, summary_line
@@ -160,6 +161,12 @@ async def resume_async(
         store.close()
 
 
+def _fail_if_writable(store: RunStore, run_id: str, error: StoreError) -> None:
+    """Mark the run failed with the storage error, where the store can still be written."""
+    with contextlib.suppress(StoreError):
+        store.set_status(run_id, "failed", str(error))
+
+
 def _interrupted_before_saving(store: RunStore, run_id: str) -> None:
     """A Ctrl-C that came before the run could save itself (while its parts were opening) leaves it
     ``interrupted``, not ``running`` with no message."""
@@ -237,6 +244,13 @@ async def _execute(
         except BudgetExceeded as exc:
             store.record_event(run_id, "budget", {"budget": exc.budget})
             reason = f"{exc.budget} budget reached ({exc}); resume with a larger budget"
+        except StoreError as exc:
+            _fail_if_writable(store, run_id, exc)
+            raise
+        except sqlite3.Error as exc:  # the checkpointer's file: everything else wraps its own errors
+            error = StoreError.wrap("checkpoints", checkpoint_path(campaign.run.store), exc)
+            _fail_if_writable(store, run_id, error)
+            raise error from exc
         except (SystematicFailure, LLMError) as exc:
             # An outage or a capability gap is a failed run, never a bad prompt (STYLE rule 8).
             message = str(exc) if isinstance(exc, SystematicFailure) else f"{type(exc).__name__}: {exc}"

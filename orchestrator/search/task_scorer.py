@@ -20,6 +20,7 @@ from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
 from orchestrator.config import Campaign
+from orchestrator.errors import StoreError
 from orchestrator.search.systematic import (
     ErrorTally,
     check_baseline,
@@ -88,7 +89,7 @@ class TaskPromptScorer:
             judges=tuple(campaign.objective.judge_dimensions),
             judge_examples=4,
             seed=seed,
-            reraise=(BudgetExceeded, Fatal),
+            reraise=(BudgetExceeded, Fatal, StoreError),
         )
         self._known: dict[tuple[str, str, str, int | tuple[int, ...]], dict[str, Any]] = {}
 
