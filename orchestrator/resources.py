@@ -135,6 +135,8 @@ class RunResources:
 
     async def aclose(self) -> None:
         try:
+            for gateway in self.gateways.values():  # answers still on their way are cached first
+                await gateway.drain()
             for backend in self._backends:
                 await backend.aclose()
         finally:
