@@ -63,7 +63,7 @@ def cost_map() -> Mapping[str, CostEntry]:
 
 @functools.cache
 def cost_map_label() -> str:
-    """``"litellm 1.80.0 cost map"``: where a price came from, for the dry run and the report."""
+    """``"litellm 1.103.7 cost map"``: where a price came from, for the dry run and the report."""
     try:
         return f"litellm {importlib.metadata.version('litellm')} cost map"
     except importlib.metadata.PackageNotFoundError:

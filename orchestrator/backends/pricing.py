@@ -37,7 +37,7 @@ class Price:
         return (prompt_tokens * self.input_per_mtok + completion_tokens * self.output_per_mtok) / 1e6
 
     def describe(self) -> str:
-        """``"5/25 USD per Mtok in/out (litellm 1.80.0 cost map: claude-opus-4-5-20251101)"``."""
+        """``"5/25 USD per Mtok in/out (litellm 1.103.7 cost map: claude-opus-4-5-20251101)"``."""
         return f"{self.input_per_mtok:g}/{self.output_per_mtok:g} USD per Mtok in/out ({self.source})"
 
 
