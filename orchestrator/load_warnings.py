@@ -33,7 +33,11 @@ def _without_location(message: str) -> str:
 
 
 def say_load_warnings(
-    call: Callable[[], T], *, said: frozenset[str] = frozenset(), write: Callable[[str], None] = _stderr
+    call: Callable[[], T],
+    *,
+    said: frozenset[str] = frozenset(),
+    write: Callable[[str], None] = _stderr,
+    skip: tuple[type[Warning], ...] = (),
 ) -> tuple[T, frozenset[str]]:
     """Run ``call``, writing each load warning it raises as ``warning: MESSAGE`` unless already said.
 
@@ -41,6 +45,7 @@ def say_load_warnings(
         call: the loading or checking to run.
         said: what earlier calls said about the same campaign (as this function returns it).
         write: where a line goes (default: standard error).
+        skip: categories not to say (``run --max-calls`` replaces the value a ``BudgetWarning`` is about).
 
     Returns:
         ``call()``'s result and everything said so far (``said`` plus what this call said).
@@ -54,7 +59,7 @@ def say_load_warnings(
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
             continue
         key = _without_location(str(warning.message))
-        if key not in said:
+        if key not in said and not issubclass(warning.category, skip):
             write(f"warning: {warning.message}")
             said |= {key}
     return result, said

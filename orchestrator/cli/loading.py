@@ -23,14 +23,20 @@ def load_for_command(path: Path, *, allow_unpriced: bool = False) -> Campaign:
 
 
 def load_with_tasks_for_command(
-    path: Path, *, allow_unpriced: bool = False
+    path: Path, *, allow_unpriced: bool = False, max_calls_overridden: bool = False
 ) -> tuple[Campaign, dict[str, Any]]:
-    """``load_for_command``, and the tasks its validation loaded (name -> task)."""
+    """``load_for_command``, and the tasks its validation loaded (name -> task).
+
+    ``max_calls_overridden``: ``--max-calls`` replaces the file's ``budget.max_calls``, so the file's
+    warning about it is not shown (the command checks the flag's value instead)."""
     from orchestrator.config import load_campaign_and_tasks
+    from orchestrator.errors import BudgetWarning
     from orchestrator.load_warnings import say_load_warnings
 
+    skip = (BudgetWarning,) if max_calls_overridden else ()
     loaded, _ = say_load_warnings(
         lambda: load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None),
         write=lambda line: typer.echo(line, err=True),
+        skip=skip,
     )
     return loaded
