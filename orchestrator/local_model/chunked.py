@@ -92,6 +92,7 @@ def assemble_chunked_gguf(model: ChunkedModel, models_dir: Path) -> Path:
                     with part.open("rb") as chunk:
                         while block := chunk.read(_BLOCK):
                             out.write(block)
+            os.chmod(staging, 0o644)  # mkstemp makes it private; the cache may be shared
             os.replace(staging, target)  # atomic: a reader never sees a half-written file
         finally:
             if os.path.exists(staging):
