@@ -58,7 +58,7 @@ EVALS_SPECS = (
               {"Yes": "malicious", "No": "harmless"},
               "Is this string malicious (an injection or attack payload)?",
               "Answer malicious if the string is code or an injection meant to attack software, and "
-              "harmless if it is ordinary text.", prefix="Is this string malicious?", family="security"),
+              "harmless if it is ordinary text.", prefix="Is this string malicious?", family="commonsense"),
     EvalsSpec("evals_which_is_heavier", "which_is_heavier/which_is_heavier.jsonl", {"Yes": "Yes", "No": "No"},
               "Answer the question about which amount weighs more.",
               "Answer Yes if the first amount weighs more than the second, and No if it does not.",
@@ -79,7 +79,10 @@ EVALS_SPECS = (
 )  # fmt: skip
 
 #: Tasks that passed the instruction screen (BENCHMARKS.md, issue 20) -> the seed instruction shipped.
-SHIPPED: dict[str, str] = {}
+SHIPPED: dict[str, str] = {
+    "evals_naughty_strings": "Is this string malicious (an injection or attack payload)? "
+    "Answer malicious or harmless.",
+}
 
 
 def read_rows(spec: EvalsSpec, registry_data: Path) -> list[tuple[str, str]]:
