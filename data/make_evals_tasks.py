@@ -82,6 +82,7 @@ EVALS_SPECS = (
 SHIPPED: dict[str, str] = {
     "evals_naughty_strings": "Is this string malicious (an injection or attack payload)? "
     "Answer malicious or harmless.",
+    "evals_which_is_heavier": "Which amount weighs more? Answer Yes if the first is heavier, else No.",
 }
 
 
