@@ -153,6 +153,31 @@ async def _execute(
     environ: Mapping[str, str] | None,
     tasks: Mapping[str, Task] | None = None,
 ) -> RunResult:
+    """``_run``, mirrored to MLflow when the campaign is tracked (``orchestrator.tracking``)."""
+    from orchestrator.tracking import open_tracking
+
+    tracker = open_tracking(campaign, store, run_id, environ)
+    result = None
+    try:
+        on_event = tracker.wrap(on_event)
+        result = await _run(
+            campaign, store, run_id, fresh=fresh, on_event=on_event, environ=environ, tasks=tasks
+        )
+        return result
+    finally:
+        tracker.close(result)
+
+
+async def _run(
+    campaign: Campaign,
+    store: RunStore,
+    run_id: str,
+    *,
+    fresh: bool,
+    on_event: EventCallback | None,
+    environ: Mapping[str, str] | None,
+    tasks: Mapping[str, Task] | None = None,
+) -> RunResult:
     from orchestrator.resources import RunResources
     from orchestrator.tasks.resolve import load_campaign_tasks
 
