@@ -2,14 +2,23 @@
 
 The public API is imported lazily so that ``promptfusion --help`` stays fast::
 
-    from orchestrator import load_campaign, optimize, resume
+    from orchestrator import export_winner, load_campaign, optimize, resume
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+__all__ = [
+    "Campaign",
+    "RunResult",
+    "export_winner",
+    "load_campaign",
+    "optimize",
+    "optimize_async",
+    "resume",
+    "resume_async",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Accept --max-usd/budget.max_usd with a model of unknown price."
         ),
+        mlflow: str = typer.Option(
+            None, "--mlflow", help="Track the run in MLflow at this URI (overrides tracking.mlflow_uri)."
+        ),
     ) -> None:
         """Run CAMPAIGN: stage 1 over the source tasks, stage 2 on the target, then finalists and test."""
         import asyncio
@@ -31,10 +34,12 @@ def register(app: typer.Typer) -> None:
         from orchestrator.errors import RunNotFound
         from orchestrator.runner import optimize_async, result_from_store, resume_async
         from orchestrator.store import RunStore, new_run_id
+        from orchestrator.tracking import with_tracking_uri
         from orchestrator.validation import check_budget_override
         from orchestrator.validation.reach import budget_shortfall
 
         config, tasks = load_with_tasks_for_command(campaign, allow_unpriced=allow_unpriced)
+        config = with_tracking_uri(config, mlflow)
         overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
         if overrides:
             config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})

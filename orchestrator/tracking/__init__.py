@@ -15,7 +15,16 @@ from typing import Any
 
 from orchestrator.tracking.record import LINK_EVENT, WARNING_EVENT, mlflow_link
 
-__all__ = ["LINK_EVENT", "NO_TRACKING", "WARNING_EVENT", "mlflow_link", "open_tracking", "tracking_uri"]
+__all__ = [
+    "LINK_EVENT",
+    "NO_TRACKING",
+    "WARNING_EVENT",
+    "link_line",
+    "mlflow_link",
+    "open_tracking",
+    "tracking_uri",
+    "with_tracking_uri",
+]
 
 EventCallback = Callable[[str, Mapping[str, Any]], None]
 
@@ -40,6 +49,24 @@ def tracking_uri(campaign: Any, environ: Mapping[str, str] | None = None) -> str
     else None (no tracking)."""
     env = os.environ if environ is None else environ
     return campaign.tracking.mlflow_uri or env.get("MLFLOW_TRACKING_URI") or None
+
+
+def with_tracking_uri(campaign: Any, uri: str | None) -> Any:
+    """``campaign`` tracked at ``uri`` (``--mlflow``), validated as the file's ``tracking`` section is."""
+    if not uri:
+        return campaign
+    tracking = type(campaign.tracking).model_validate({**campaign.tracking.model_dump(), "mlflow_uri": uri})
+    return campaign.model_copy(update={"tracking": tracking})
+
+
+def link_line(store: Any, run_id: str) -> str | None:
+    """``mlflow run: ID (experiment E at URI)`` for a tracked run, else None."""
+    link = mlflow_link(store, run_id)
+    if link is None:
+        return None
+    return (
+        f"mlflow run: {link['mlflow_run_id']} (experiment {link.get('experiment_id')} at {link.get('uri')})"
+    )
 
 
 def open_tracking(campaign: Any, store: Any, run_id: str, environ: Mapping[str, str] | None = None) -> Any:
