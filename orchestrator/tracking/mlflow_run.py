@@ -16,15 +16,17 @@ from typing import Any
 
 from orchestrator.tracking.metrics import flatten_params
 
-__all__ = ["FAST_FAILURE_ENV", "MlflowRun", "status_of"]
+__all__ = ["MLFLOW_ENV_DEFAULTS", "MlflowRun", "status_of"]
 
 # MLflow retries a failed request 7 times with exponential backoff and waits 120 s for an answer by
-# default: minutes per call against a dead server. Tracking is a mirror, so it fails fast instead;
-# a value the user set in the environment wins.
-FAST_FAILURE_ENV = {
+# default: minutes per call against a dead server. Tracking is a mirror, so it fails fast instead,
+# and MLflow's INFO lines stay out of the campaign's display. A value set in the environment wins.
+MLFLOW_ENV_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0.5",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",  # `show` prints the run id; stdout is the display's
 }
 _BATCH = 100  # MLflow's limit of params (and tags) per log_batch; metrics allow 1000
 _RUN_STATUS = {"done": "FINISHED", "failed": "FAILED"}  # stopped or interrupted: KILLED, resumable
@@ -44,7 +46,7 @@ class MlflowRun:
     """
 
     def __init__(self, uri: str, experiment: str):
-        for name, value in FAST_FAILURE_ENV.items():
+        for name, value in MLFLOW_ENV_DEFAULTS.items():
             os.environ.setdefault(name, value)
         from mlflow import MlflowClient
 
