@@ -64,7 +64,7 @@ class MlflowServer:
         if self.process.poll() is None:
             os.killpg(self.process.pid, 15)
             try:
-                self.process.wait(timeout=20)
+                self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.kill()
 
