@@ -69,7 +69,7 @@ def test_tracking_section_is_checked():
         Campaign.model_validate({"tracking": {"mlflow_uri": "http://me:pw@host:5000"}})
     with pytest.raises(ValueError, match="experimnt"):
         Campaign.model_validate({"tracking": {"experimnt": "x"}})
-    with pytest.raises(ValueError, match="MLFLOW_TRACKING_USERNAME"):
+    with pytest.raises(ConfigError, match="^--mlflow: Value error, credentials in the URI"):
         with_tracking_uri(Campaign(), "http://me:pw@host")
 
 

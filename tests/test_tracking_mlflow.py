@@ -205,3 +205,21 @@ def test_tracking_uri_comes_from_the_environment(tmp_path, sim_server, server, m
     link = mlflow_link(RunStore(result.store), result.run_id)
     run = _client(server.uri).get_run(link["mlflow_run_id"])
     assert run.info.start_time / 1000 >= started - 1 and link["uri"] == server.uri
+
+
+def test_soft_prompt_files_go_up_with_their_folders(tmp_path, server):
+    from orchestrator.tracking.mlflow_run import MlflowRun
+
+    soft = tmp_path / "soft" / "run"
+    (soft / "target").mkdir(parents=True)
+    (soft / "target" / "soft_prompt.safetensors").write_bytes(b"\x00" * 64)
+    (soft / "target" / "soft_prompt.json").write_text("{}")
+    (soft / "target" / "optimizer.bin").write_bytes(b"\x00")  # not a soft prompt: stays home
+    (soft / "done.json").write_text("{}")
+    run = MlflowRun(server.uri, "soft")
+    run.start("our-run", "c", {"a": 1})
+    assert run.log_files(soft, "soft_prompts", (".safetensors", ".json")) == 3
+    client = _client(server.uri)
+    listed = {a.path for a in client.list_artifacts(run.run_id, "soft_prompts/target")}
+    assert listed == {"soft_prompts/target/soft_prompt.safetensors", "soft_prompts/target/soft_prompt.json"}
+    assert {a.path for a in client.list_artifacts(run.run_id, "soft_prompts")} >= {"soft_prompts/done.json"}

@@ -52,10 +52,23 @@ def tracking_uri(campaign: Any, environ: Mapping[str, str] | None = None) -> str
 
 
 def with_tracking_uri(campaign: Any, uri: str | None) -> Any:
-    """``campaign`` tracked at ``uri`` (``--mlflow``), validated as the file's ``tracking`` section is."""
+    """``campaign`` tracked at ``uri`` (``--mlflow``), validated as the file's ``tracking`` section is.
+
+    Raises:
+        ConfigError: a URI the section refuses (credentials in it).
+    """
+    from pydantic import ValidationError
+
+    from orchestrator.errors import ConfigError
+
     if not uri:
         return campaign
-    tracking = type(campaign.tracking).model_validate({**campaign.tracking.model_dump(), "mlflow_uri": uri})
+    try:
+        tracking = type(campaign.tracking).model_validate(
+            {**campaign.tracking.model_dump(), "mlflow_uri": uri}
+        )
+    except ValidationError as exc:
+        raise ConfigError(f"--mlflow: {exc.errors()[0]['msg']}") from None
     return campaign.model_copy(update={"tracking": tracking})
 
 

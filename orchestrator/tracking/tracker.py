@@ -124,16 +124,22 @@ class RunTracker:
             if status == "done":
                 tags = {"promptfusion.run_id": self._run_id, "measured": str(answer.get("measured", ""))}
                 run.register_prompt(self._name, answer["prompt"], tags)
-        run.log_text(self._report(), "report.html")
+        name, text = self._report()
+        run.log_text(text, name)
         soft = Path(self._store.path).parent / "soft" / self._run_id
         if soft.is_dir():
             run.log_files(soft, "soft_prompts", SOFT_SUFFIXES)
         run.finish(status)
 
-    def _report(self) -> str:
-        from orchestrator.report import build_report
+    def _report(self) -> tuple[str, str]:
+        """``("report.html", html)``, or ``("report_error.txt", why)``: a run the report cannot show is
+        not a tracking failure, the rest of the run's end is still logged."""
+        from orchestrator.report import ReportError, build_report
 
-        return build_report(self._store, self._run_id, fmt="html")
+        try:
+            return "report.html", build_report(self._store, self._run_id, fmt="html")
+        except ReportError as exc:
+            return "report_error.txt", str(exc)
 
     def _warn(self, exc: BaseException) -> None:
         if self._abandoned:
