@@ -180,6 +180,7 @@ def test_server_killed_mid_run(tmp_path, sim_server, servers):
     # The server's database shows the run cut off mid-way: still RUNNING, no final comparison.
     run = _client(f"sqlite:///{doomed.log.parent / 'mlflow.db'}").search_runs(["0", "1"])[0]
     assert run.info.status == "RUNNING" and "test.winner.accuracy" not in run.data.metrics
+    assert f"mlflow run: {run.info.run_id}" in stdout  # the end of `run` says where it was tracked
     store = str(tmp_path / "runs" / "store.sqlite")
     shown = cli("show", run.data.tags["promptfusion.run_id"], "--store", store, cwd=tmp_path).stdout
     assert f"mlflow run: {run.info.run_id}" in shown

@@ -74,6 +74,7 @@ def register(app: typer.Typer) -> None:
                 except RunNotFound:
                     _interrupted(campaign, None)
         print_result(result, out, campaign=campaign)
+        _print_mlflow_run(config.run.store, result.run_id, out)
         if report:
             from orchestrator.report import write_report
 
@@ -86,6 +87,18 @@ def register(app: typer.Typer) -> None:
 
 # "done" exits 0; the CLI's own errors exit 1 too, with "error: ..." on stderr instead.
 EXIT_CODES = {"stopped": 3, "failed": 1}
+
+
+def _print_mlflow_run(store_path: str, run_id: str, out) -> None:
+    from orchestrator.store import RunStore
+    from orchestrator.tracking import link_line
+
+    store = RunStore(store_path)
+    try:
+        if line := link_line(store, run_id):
+            out.print(line, markup=False, highlight=False)
+    finally:
+        store.close()
 
 
 def _interrupted(campaign: Path, run_id: str | None) -> None:
