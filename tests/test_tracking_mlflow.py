@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -145,12 +146,18 @@ def test_file_store(tmp_path, sim_server, monkeypatch):
     assert _artifact(uri, run.info.run_id, "winner/prompt.txt") == result.answer["prompt"]
 
 
-def test_dead_server_warns_once_and_the_run_goes_on(tmp_path, sim_server, capsys):
-    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    result = optimize(write_campaign(tmp_path, sim_server, tracking={"mlflow_uri": uri}))
+@pytest.mark.parametrize("kind", ["refused", "hung"])
+def test_dead_server_warns_once_and_the_run_goes_on(tmp_path, sim_server, capsys, kind):
+    with socket.socket() as hung:
+        if kind == "hung":  # accepts connections (the kernel's backlog), never answers
+            hung.bind(("127.0.0.1", 0))
+            hung.listen(100)
+        uri = f"http://127.0.0.1:{hung.getsockname()[1] if kind == 'hung' else free_port()}"
+        result = optimize(write_campaign(tmp_path, sim_server, tracking={"mlflow_uri": uri}))
     assert result.status == "done"
     lines = _mlflow_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and lines[0].startswith(f"warning: MLflow tracking ({uri}) stopped")
+    assert len(lines) == 1 and lines[0].startswith(f"warning: MLflow tracking ({uri}) stopped"), lines
+    assert "timed out" in lines[0] if kind == "hung" else "refused" in lines[0]
     store = RunStore(result.store)
     assert (
         store.events(result.run_id, LINK_EVENT) == [] and len(store.events(result.run_id, WARNING_EVENT)) == 1

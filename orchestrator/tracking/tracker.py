@@ -20,10 +20,35 @@ from orchestrator.tracking.metrics import final_metrics, round_metrics
 from orchestrator.tracking.record import LINK_EVENT, WARNING_EVENT, mlflow_link
 from orchestrator.tracking.worker import TrackingWorker
 
-__all__ = ["RunTracker"]
+__all__ = ["PROBE_TIMEOUT", "RunTracker", "probe_server"]
 
 EventCallback = Callable[[str, Mapping[str, Any]], None]
 SOFT_SUFFIXES = (".safetensors", ".json")
+#: Seconds a tracking server has to answer its health check before tracking gives up on it.
+PROBE_TIMEOUT = 3.0
+
+
+def probe_server(uri: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Raise ``ConnectionError`` when an ``http(s)://`` tracking server does not answer ``/health``.
+
+    MLflow's own first request would wait its full timeout twice (retries) on a server that accepts
+    connections and never answers; a run shorter than that would wait for it at its end. Any HTTP
+    answer (401 from an auth proxy, say) counts as alive; other URIs (files, databases) are not probed.
+    """
+    import socket
+    import urllib.error
+    import urllib.request
+
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return  # it answered
+    except OSError as exc:  # URLError too; TLS trouble is left to MLflow's own settings
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, (TimeoutError, ConnectionError, socket.gaierror)):
+            raise ConnectionError(f"no answer from {uri}/health within {timeout:.0f} s: {reason}") from exc
 
 
 class RunTracker:
@@ -103,6 +128,7 @@ class RunTracker:
     def _open(self, link: Mapping[str, Any] | None) -> None:
         from orchestrator.tracking.mlflow_run import MlflowRun
 
+        probe_server(self.uri)  # a dead or hung server: known in seconds, and MLflow is never imported
         self._mlflow = MlflowRun(self.uri, self._experiment)
         if link and link.get("uri") == self.uri:
             self._mlflow.resume(link["mlflow_run_id"], self._config)
