@@ -7,7 +7,8 @@ The public API is imported lazily so that ``promptfusion --help`` stays fast::
 
 from __future__ import annotations
 
-from typing import Any
+# Nothing is imported here at run time: ``python -m orchestrator.cli.app`` imports this package
+# before the CLI can catch a Ctrl-C, so the window in which one shows a traceback stays microseconds.
 
 __all__ = [
     "Campaign",
@@ -21,7 +22,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in __all__:
         from orchestrator import api
 

@@ -116,7 +116,7 @@ def resume(
     Raises:
         RunNotFound, RunLocked (another process is running it), ResumeRefused.
     """
-    corrected = None if campaign is None else _campaign(campaign)
+    corrected = None if campaign is None else _campaign(campaign, False, environ)
     try:
         return asyncio.run(
             resume_async(
