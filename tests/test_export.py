@@ -35,7 +35,8 @@ def test_json_and_txt_hold_the_winner_and_how_it_was_measured(finished, tmp_path
     assert exported["test_examples"] == 24 and exported["verdict"]
     assert exported["models"] == {"scorer": "openai/sim", "reference": "openai/sim"}
     task = exported["task"]
-    assert task["name"] == "claims_target" and len(task["fingerprint"]) == 16
+    assert task["name"] == "claims_target" and len(task["fingerprint"]) == 64
+    assert task["data_changed_since_run"] is False and "when the run started" in task["fingerprint_note"]
     assert task["input_fields"] == ["input"] and task["label_field"] == "label"
     names = [row["name"] for row in exported["comparison"]]
     assert any(name.startswith("majority") for name in names)

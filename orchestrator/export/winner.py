@@ -3,7 +3,6 @@ with intervals, how they were measured, the models and the task's fingerprint.""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 from orchestrator.errors import DataError, PromptfusionError
 from orchestrator.store import RunStore
 
-__all__ = ["ExportedWinner", "split_demos", "task_fingerprint", "winner_of"]
+__all__ = ["ExportedWinner", "split_demos", "winner_of"]
 
 
 @dataclass
@@ -67,7 +66,7 @@ def winner_of(store: RunStore, run_id: str) -> ExportedWinner:
     if not answer or not answer.get("prompt"):
         raise PromptfusionError(f"run {run_id} has no scored prompt yet (status {summary.status})")
     campaign = Campaign.model_validate(store.config(run_id))
-    task = _task_info(campaign)
+    task = _task_info(campaign, store.events(run_id, "task_data"))
     prompt = answer["prompt"]
     instruction, demos = split_demos(
         prompt, task.get("input_fields", ["input"]), task.get("label_field", "label")
@@ -115,36 +114,34 @@ def split_demos(prompt: str, input_fields: list[str], label_field: str) -> tuple
     return instruction, demos
 
 
-def task_fingerprint(task: Any) -> str:
-    """sha256 (first 16 hex digits) of a task's examples, fields and labels."""
-    content = {
-        "examples": [[e.uid, dict(e.inputs), e.target] for e in task.examples],
-        "input_fields": list(task.input_fields),
-        "label_field": task.label_field,
-        "labels": list(task.labels) if task.labels else None,
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _task_info(campaign: Any) -> dict[str, Any]:
-    """The target task's name, fields, labels and fingerprint, read from its data now (the export says
-    so: a file changed since the run gives another fingerprint)."""
+def _task_info(campaign: Any, recorded: list[dict[str, Any]]) -> dict[str, Any]:
+    """The target task's name, fields and labels, the fingerprint of its data recorded when the run
+    started (``orchestrator.resume_changes.task_fingerprints``) and whether the data read now differs."""
+    from orchestrator.resume_changes import task_fingerprints
     from orchestrator.tasks.resolve import load_configured_task
 
     config = campaign.tasks.target
-    info: dict[str, Any] = {"name": config.name}
+    at_start = (recorded[-1].get("tasks", {}) if recorded else {}).get(config.name, {}).get("sha256")
+    info: dict[str, Any] = {"name": config.name, "fingerprint": at_start}
     try:
         task = load_configured_task(config, campaign.run.seed, campaign.tasks.max_example_chars)
     except (DataError, OSError) as exc:
-        return {**info, "fingerprint": None, "fingerprint_note": f"task data not readable at export: {exc}"}
+        return {**info, "fingerprint_note": f"task data not readable at export: {exc}"}
+    now = task_fingerprints({config.name: task})[config.name]["sha256"]
     return {
         **info,
+        "fingerprint": at_start or now,
+        "fingerprint_note": (
+            "sha256 of the examples and labels when the run started"
+            if at_start
+            else "sha256 of the examples and labels read at export (the run recorded none)"
+        ),
+        "data_changed_since_run": None if at_start is None else at_start != now,
+        "source": str(task.source or config.name),
         "input_fields": list(task.input_fields),
         "label_field": task.label_field,
         "labels": list(task.labels) if task.labels else None,
         "examples": len(task.examples),
-        "fingerprint": task_fingerprint(task),
-        "fingerprint_note": "sha256 of the task's examples, fields and labels, read at export",
     }
 
 
