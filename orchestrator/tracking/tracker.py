@@ -114,10 +114,15 @@ class RunTracker:
         """The run ended (``result``: its ``RunResult``; None when it raised): log the end, wait for
         the uploads at most ``close_timeout`` seconds."""
         if self._worker.failed is None:
-            calls, tokens, usd = self._store.spent(self._run_id)
-            totals = {"total.calls": float(calls), "total.tokens": float(tokens), "total.usd": usd}
-            status = result.status if result is not None else self._store.run(self._run_id).status
-            self._worker.submit(lambda: self._finish(result, status, totals))
+            try:
+                calls, tokens, usd = self._store.spent(self._run_id)
+                status = result.status if result is not None else self._store.run(self._run_id).status
+            except Exception as exc:  # noqa: BLE001 - runs in the runner's `finally`: never mask its outcome
+                self._worker.failed = exc
+                self._warn(exc)
+            else:
+                totals = {"total.calls": float(calls), "total.tokens": float(tokens), "total.usd": usd}
+                self._worker.submit(lambda: self._finish(result, status, totals))
         if not self._worker.close(self._close_timeout):
             self._abandoned = True
             self._print(
@@ -176,7 +181,10 @@ class RunTracker:
             "the run goes on, the run store has everything"
         )
         self._print(message)
-        self._store.record_event(self._run_id, WARNING_EVENT, {"warning": message})
+        try:
+            self._store.record_event(self._run_id, WARNING_EVENT, {"warning": message})
+        except Exception:  # noqa: BLE001 - the line is printed; a failing store is the run's own error
+            pass
 
     def _print(self, message: str) -> None:
         print(message, file=self._warn_to or sys.stderr, flush=True)
