@@ -204,6 +204,39 @@ async def _execute(
     tasks: Mapping[str, Task] | None = None,
     search_on: bool = False,
 ) -> RunResult:
+    """``_run``, mirrored to MLflow when the campaign is tracked (``orchestrator.tracking``)."""
+    from orchestrator.tracking import open_tracking
+
+    tracker = open_tracking(campaign, store, run_id, environ)
+    result = None
+    try:
+        on_event = tracker.wrap(on_event)
+        result = await _run(
+            campaign,
+            store,
+            run_id,
+            fresh=fresh,
+            on_event=on_event,
+            environ=environ,
+            tasks=tasks,
+            search_on=search_on,
+        )
+        return result
+    finally:
+        tracker.close(result)
+
+
+async def _run(
+    campaign: Campaign,
+    store: RunStore,
+    run_id: str,
+    *,
+    fresh: bool,
+    on_event: EventCallback | None,
+    environ: Mapping[str, str] | None,
+    tasks: Mapping[str, Task] | None = None,
+    search_on: bool = False,
+) -> RunResult:
     """Run the graph from the start (``fresh``) or its last checkpoint; ``search_on``: a resume with a
     larger call budget first re-opens a stage whose exploration the old budget ended."""
     from orchestrator.resources import RunResources
