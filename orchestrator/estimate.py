@@ -107,13 +107,15 @@ def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[s
 
 def _price(campaign: Campaign, tokens: dict[str, tuple[int, int]]) -> float | None:
     from orchestrator.backends.pricing import price_for
+    from orchestrator.backends.registry import provider_options
 
     total = 0.0
     for role, (prompt, completion) in tokens.items():
         model = getattr(campaign.models, role)
         if model.model.startswith("local/"):
             continue
-        price = price_for(model.model.split("/", 1)[1].split("/")[-1], model.options)
+        options = provider_options(model).model_dump()
+        price = price_for(model.model.split("/", 1)[1].split("/")[-1], options)
         if price is None:
             return None
         total += price.cost(prompt, completion)

@@ -18,10 +18,10 @@ from orchestrator.config.loading import load_campaign, load_campaign_and_tasks, 
 from orchestrator.config.models import EMBEDDED_MODEL, ModelConfig, ModelsConfig
 from orchestrator.config.objective import ObjectiveConfig
 from orchestrator.config.run import RunConfig
+from orchestrator.config.scoring import ScoringConfig
 from orchestrator.config.search import PRESET_CALLS, PRESET_ROUNDS, SearchConfig
 from orchestrator.config.soft import SoftConfig
 from orchestrator.config.tasks import TaskConfig, TasksConfig
-from orchestrator.scoring.config import ScoringConfig
 
 __all__ = [
     "EMBEDDED_MODEL",

@@ -4,6 +4,7 @@ after the money is spent."""
 from __future__ import annotations
 
 from orchestrator.backends.pricing import Price, price_for
+from orchestrator.backends.registry import provider_options
 from orchestrator.config import Campaign, ModelConfig
 from orchestrator.errors import ConfigError
 from orchestrator.validation.locate import Location
@@ -17,11 +18,12 @@ def model_price(model: ModelConfig) -> Price | None:
     prefix, _, name = model.model.partition("/")
     if prefix == "local":
         return Price(0.0, 0.0)
-    if prefix == "litellm" and model.options.get("price_usd_per_mtok") is None:
+    options = provider_options(model)
+    if prefix == "litellm" and options.price_usd_per_mtok is None:
         from orchestrator.backends.litellm_backend import import_litellm, litellm_price
 
         return litellm_price(import_litellm(), name)
-    return price_for(name, model.options)
+    return price_for(name, options.model_dump())
 
 
 def unpriced_models(campaign: Campaign) -> list[tuple[str, str]]:
