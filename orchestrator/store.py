@@ -69,9 +69,15 @@ CREATE TABLE IF NOT EXISTS events (
     run_id TEXT NOT NULL,
     ts REAL NOT NULL,
     kind TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    key TEXT
 );
 CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
+"""
+
+# Stores written before events were keyed gain the column; NULL keys never collide.
+_EVENT_KEY = """
+CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (run_id, key);
 """
 
 
@@ -123,6 +129,10 @@ class RunStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(events)")}
+        if "key" not in columns:
+            self._conn.execute("ALTER TABLE events ADD COLUMN key TEXT")
+        self._conn.executescript(_EVENT_KEY)
 
     def close(self) -> None:
         with self._lock:
@@ -313,12 +323,20 @@ class RunStore:
             ).fetchall()
 
     # -- events ------------------------------------------------------------------------------
-    def record_event(self, run_id: str, kind: str, payload: Mapping[str, Any] | None = None) -> None:
+    def record_event(
+        self, run_id: str, kind: str, payload: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> bool:
+        """Append an event; one with the ``key`` of an event already recorded for the run is dropped.
+
+        Graph nodes key their events (step, node, order): a node replayed after a crash writes nothing
+        twice. Returns whether the event was written.
+        """
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO events (run_id, ts, kind, payload) VALUES (?,?,?,?)",
-                (run_id, self._clock(), kind, json.dumps(payload or {}, sort_keys=True, default=str)),
+            written = db.execute(
+                "INSERT OR IGNORE INTO events (run_id, ts, kind, payload, key) VALUES (?,?,?,?,?)",
+                (run_id, self._clock(), kind, json.dumps(payload or {}, sort_keys=True, default=str), key),
             )
+        return written.rowcount == 1
 
     def events(self, run_id: str, kind: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT ts, kind, payload FROM events WHERE run_id=?"

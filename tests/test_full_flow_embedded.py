@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.runner import optimize_async
 
 

@@ -8,9 +8,10 @@ import warnings
 import pytest
 
 from orchestrator.backends.registry import provider_options
-from orchestrator.config import ModelConfig, parse_campaign
+from orchestrator.config import ModelConfig
 from orchestrator.gateway import Gateway, RetryPolicy
 from orchestrator.gateway.factory import backend_settings
+from orchestrator.loading import parse_campaign
 from orchestrator.local_model.options import LocalModelOptions
 
 

@@ -27,8 +27,8 @@ def load_with_tasks_for_command(
     path: Path, *, allow_unpriced: bool = False
 ) -> tuple[Campaign, dict[str, Any]]:
     """``load_for_command``, and the tasks its validation loaded (name -> task)."""
-    from orchestrator.config import load_campaign_and_tasks
     from orchestrator.errors import BudgetWarning, DataWarning
+    from orchestrator.loading import load_campaign_and_tasks
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
