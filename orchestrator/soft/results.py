@@ -145,8 +145,8 @@ class TargetPlan(_Loose):
 class SoftPlan(_Loose):
     """``state["soft"]``: the stage's plan (from the handoff) and what it has trained so far.
 
-    Held in the graph state as ``model_dump(mode="json", exclude_none=True)`` (plain JSON, so every
-    checkpoint reads back); each soft node validates it, returns an updated copy, never mutates it.
+    Held in the graph state as ``model_dump(mode="json")`` (plain JSON, so every checkpoint reads
+    back); each soft node validates it, returns an updated copy, never mutates it.
     """
 
     skipped: str | None = None
@@ -158,4 +158,4 @@ class SoftPlan(_Loose):
 
     def state(self) -> dict:
         """The plan as the graph state holds it."""
-        return self.model_dump(mode="json", exclude_none=True)
+        return self.model_dump(mode="json")
