@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.clip import clip
 from orchestrator.json_safe import is_finite
 from orchestrator.report.colors import series_color
 from orchestrator.report.scale import data_extent, format_number
@@ -281,7 +282,7 @@ def interval_chart(
     for index, row in enumerate(shown):
         y = frame.y1 + 14 + index * 26
         color = row.color or series_color(index)
-        name = row.label if len(row.label) <= 28 else row.label[:27] + "…"
+        name = clip(row.label, 28, collapse=False, ellipsis="…")
         body.append(text(frame.x0 - 10, y + 4, name, anchor="end"))
         tip = f"{row.label}: {format_number(row.value)}"
         if is_finite(row.low) and is_finite(row.high):
