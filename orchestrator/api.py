@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import Campaign, load_campaign, load_campaign_and_tasks
+from orchestrator.config import Campaign
 from orchestrator.errors import RunNotFound
 from orchestrator.export import export_winner
+from orchestrator.loading import load_campaign, load_campaign_and_tasks
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path

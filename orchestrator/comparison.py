@@ -16,12 +16,12 @@ rendering of a run gives the same numbers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaluators import bootstrap_metric_ci, compare_predictions, dominant_answer, trivial_baselines
 from evaluators.label_rows import LABEL_ROW_METRICS, encode_labels, label_metric_rows
+from orchestrator.json_safe import is_finite
 
 __all__ = ["DISCRETE_ROWS", "columns", "final_comparison", "headline_metric", "row_cells"]
 
@@ -129,7 +129,7 @@ def _has_answers(entry: Mapping[str, Any], split: Mapping[str, Any]) -> bool:
 
 
 def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    scores = {k: v for k, v in (entry.get("scores") or {}).items() if _finite(v)}
+    scores = {k: v for k, v in (entry.get("scores") or {}).items() if is_finite(v)}
     intervals = dict(task.get("intervals") or {})
     if _has_answers(task, task):
         # The saved scores and intervals (the evaluator's own) win; the rest comes from the answers.
@@ -152,7 +152,7 @@ def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], 
 def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> dict[str, Any]:
     scores = {"accuracy": row.get("accuracy")}
     intervals = {"accuracy": row.get("ci")} if row.get("ci") else {}
-    if _finite(row.get("ece")):
+    if is_finite(row.get("ece")):
         scores["ece"] = row["ece"]
     predictions = row.get("predictions")
     if predictions and _has_answers(row, split) and len(predictions) == len(split["targets"]):
@@ -227,10 +227,6 @@ def _trivial_rows(split: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not math.isnan(value)
-
-
 def columns(metric: str) -> list[str]:
     """Headers of the comparison table; the verdict column names ``metric`` (what it compares)."""
     name = _LABEL_NAMES.get(metric, metric)
@@ -266,12 +262,12 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
 
 
 def _with_interval(value: Any, bounds: Sequence[float] | None) -> str:
-    if not _finite(value):
+    if not is_finite(value):
         return "n/a"
-    if not bounds or not all(_finite(b) for b in bounds):
+    if not bounds or not all(is_finite(b) for b in bounds):
         return f"{value:.3f}"
     return f"{value:.3f} [{bounds[0]:.2f}, {bounds[1]:.2f}]"
 
 
 def _number(value: Any) -> str:
-    return f"{value:.3f}" if _finite(value) else "n/a"
+    return f"{value:.3f}" if is_finite(value) else "n/a"

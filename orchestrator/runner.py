@@ -47,7 +47,7 @@ def compiled_search_graph() -> Any:
     """The search graph, compiled once per process without a checkpointer (building and compiling
     cost ~15 ms, mostly LangGraph reading the nodes' type hints); each run takes a copy with its own
     checkpointer (``Pregel.copy``, ~0.1 ms)."""
-    from orchestrator.search.graph import build_graph
+    from orchestrator.graph import build_graph
 
     return build_graph().compile()
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt
-from soft_prompts.config import FusionConfig, PromptInit, TrainConfig
+from soft_prompts.config import N_VIRTUAL_TOKENS, FusionConfig, PromptInit, TrainConfig
 from soft_prompts.data import TaskData
 from soft_prompts.devices import DevicePlan, autocast_dtype_for, load_base_model
 from soft_prompts.fusion import GatedPromptFusion
@@ -96,7 +96,7 @@ def train_soft_prompt(
     tokenizer,
     task: TaskData,
     init: PromptInit | None = None,
-    n_virtual_tokens: int = 20,
+    n_virtual_tokens: int = N_VIRTUAL_TOKENS,
     config: TrainConfig | None = None,
     model_id: str = "unknown",
     out_dir: str | Path | None = None,

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from orchestrator.config import load_campaign
 from orchestrator.errors import DataError
+from orchestrator.loading import load_campaign
 from orchestrator.runner import optimize_async
 from tests import simulated_llm
 from tests.fakeserver import Fault

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.runner import optimize_async
 from tests import simulated_llm
 

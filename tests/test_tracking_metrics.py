@@ -84,7 +84,7 @@ def test_where_tracking_goes():
 
 
 def test_config_error_names_the_tracking_path(tmp_path):
-    from orchestrator.config import load_campaign
+    from orchestrator.loading import load_campaign
 
     path = tmp_path / "c.yaml"
     path.write_text("tracking:\n  mlflow_url: http://x\n")

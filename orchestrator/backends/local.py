@@ -59,7 +59,11 @@ class LocalBackend:
         if not name:
             raise Fatal("local backend needs a model name, e.g. local/smollm2-135m-instruct", status=400)
         try:
-            options = LocalModelOptions.from_mapping(settings.options)
+            options = (
+                settings.options
+                if isinstance(settings.options, LocalModelOptions)
+                else LocalModelOptions.from_mapping(settings.options)
+            )
         except (TypeError, ValueError) as error:
             raise Fatal(f"local/{name}: {error}", status=400) from error
         self.model = f"local/{name}"

@@ -30,8 +30,8 @@ def load_with_tasks_for_command(
 
     ``max_calls_overridden``: ``--max-calls`` replaces the file's ``budget.max_calls``, so the file's
     warning about it is not shown (the command checks the flag's value instead)."""
-    from orchestrator.config import load_campaign_and_tasks
     from orchestrator.errors import BudgetWarning, DataWarning
+    from orchestrator.loading import load_campaign_and_tasks
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)

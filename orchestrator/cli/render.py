@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.clip import clip
 from orchestrator.errors import PromptfusionError
 
 
@@ -33,11 +34,6 @@ def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _clip(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_estimate(campaign, tasks=None) -> None:
@@ -109,12 +105,12 @@ def print_result(result, out, campaign=None) -> None:
                 )
         for row in comparison["rows"]:
             if row.get("prompt"):
-                out.print(_escape(f"{row['name']} = {_clip(row['prompt'], 100)}"))
+                out.print(_escape(f"{row['name']} = {clip(row['prompt'], 100, ellipsis='…')}"))
     elif result.answer:
         answer = result.answer
         measured = f"objective {_fmt(answer['objective'])} ({answer['measured']})"
         out.print(_escape(f"best prompt so far: {measured}"))
-        out.print(_escape(f"  {_clip(answer['prompt'], 200)}"))
+        out.print(_escape(f"  {clip(answer['prompt'], 200, ellipsis='…')}"))
     if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     operators = (result.final or {}).get("operators") or {}
@@ -194,6 +190,6 @@ def print_history(candidates, result, out, objective: Mapping[str, Any] | None =
             cand["origin"],
             _fmt(cand["objective"]) + mark,
             *(_fmt(scores.get(d)) for d in dims),
-            _clip(cand["prompt"], 60),
+            clip(cand["prompt"], 60, ellipsis="…"),
         )
     out.print(table)

@@ -10,12 +10,12 @@ from orchestrator.config.budget import BudgetConfig
 from orchestrator.config.models import ModelsConfig
 from orchestrator.config.objective import ObjectiveConfig
 from orchestrator.config.run import RunConfig
+from orchestrator.config.scoring import ScoringConfig
 from orchestrator.config.search import PRESET_CALLS, PRESET_ROUNDS, SearchConfig
 from orchestrator.config.soft import SoftConfig
 from orchestrator.config.strict import _Strict
 from orchestrator.config.tasks import TasksConfig
 from orchestrator.config.tracking import TrackingConfig
-from orchestrator.scoring.config import ScoringConfig
 
 
 class Campaign(_Strict):

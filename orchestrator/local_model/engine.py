@@ -129,9 +129,9 @@ class LocalEngine:
         import torch
 
         precision = self.options.scoring_precision
-        if precision == "float32":
+        if precision == "fp32":
             return None
-        if precision == "bfloat16":
+        if precision == "bf16":
             return torch.bfloat16
         on_cpu = model.device.type == "cpu"
         fp32 = next(model.parameters()).dtype == torch.float32

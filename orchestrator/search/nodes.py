@@ -179,7 +179,6 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     previous = stage_history(state, stage)
     policy = ctx.campaign.objective
     scored = mark_accepted(state.get("scored", []), previous, policy, ctx.dimensions)
-    history = state.get("history", []) + scored
     in_stage = previous + scored
     best = choose_best(_contenders(in_stage), policy)
     old_best = state.get("best", {}).get(stage)
@@ -198,7 +197,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         degenerate=degenerate_flags(best),
     )
     return {
-        "history": history,
+        "history": scored,  # appended by the state's reducer
         "scored": [],
         "pending": [],
         "front": pareto_ids(in_stage, ctx.dimensions),

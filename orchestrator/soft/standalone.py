@@ -2,9 +2,10 @@
 
 The same parts as the campaign's soft stage, in the same order: the task's seeded splits
 (:class:`~orchestrator.soft.data.SoftSplits`), the local twin (:class:`~orchestrator.soft.twin.SoftModel`),
-:func:`~orchestrator.soft.training.train_task_prompt` with the stage's ``SoftConfig``, and the test split
-measured by :func:`~orchestrator.soft.final.held_out_row` beside the majority-class rate. The CLI only parses
-its options into a ``SoftConfig`` and a ``PromptInit``, calls :func:`train_on_task`, and renders the result.
+:func:`~orchestrator.soft.training.train_task_prompt` with the stage's ``SoftConfig``, and the test
+split measured by :func:`~orchestrator.soft.heldout.held_out_row` beside the majority-class rate. The CLI
+only parses its options into a ``SoftConfig`` and a ``PromptInit``, calls :func:`train_on_task`, and
+renders the result.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from orchestrator.config import SoftConfig
 from orchestrator.soft.data import SoftSplits
-from orchestrator.soft.final import held_out_row
+from orchestrator.soft.heldout import held_out_row
 from orchestrator.soft.results import ComparisonRow, TrainedPrompt
 from orchestrator.soft.training import ProgressSink, train_task_prompt
 from orchestrator.soft.twin import SoftModel, check_soft_precision

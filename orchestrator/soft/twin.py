@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.config import Campaign
 from orchestrator.soft.data import SoftSplits, campaign_splits
 from orchestrator.tasks import Task
+
+if TYPE_CHECKING:
+    from orchestrator.local_model.options import LocalModelOptions
 
 __all__ = ["SoftModel", "SoftStage", "check_soft_precision", "local_twin", "soft_stage_for"]
 
@@ -57,9 +60,9 @@ def check_soft_precision(precision: str, device: str | None = None) -> None:
 class SoftModel:
     """The local twin, loaded on first use (once per process) and shared by the soft nodes."""
 
-    def __init__(self, name: str, options: Mapping[str, Any] | None = None):
+    def __init__(self, name: str, options: LocalModelOptions | None = None):
         self.name = name
-        self.options = dict(options or {})
+        self.options = options
         self._loaded: tuple[Any, Any] | None = None
         self._lock = asyncio.Lock()
 
@@ -68,9 +71,9 @@ class SoftModel:
         if self._loaded is None:
             from orchestrator.local_model import load_causal_lm
 
-            self._loaded = load_causal_lm(
-                self.name, device=self.options.get("device"), cache_dir=self.options.get("cache_dir")
-            )
+            device = self.options.device if self.options else None
+            cache_dir = self.options.cache_dir if self.options else None
+            self._loaded = load_causal_lm(self.name, device=device, cache_dir=cache_dir)
         return self._loaded
 
     async def get(self) -> tuple[Any, Any]:
@@ -99,7 +102,10 @@ def soft_stage_for(campaign: Campaign, tasks: Mapping[str, Task]) -> SoftStage |
     name, _ = local_twin(campaign)
     if name is None:
         return None
+    from orchestrator.backends.registry import provider_options
+
     scorer = campaign.models.scorer
-    options = scorer.options if scorer.model.startswith("local/") else {}
-    check_soft_precision(campaign.soft.precision, options.get("device"))
+    # The twin runs where the local scorer runs; a hosted scorer's options say nothing about it.
+    options = provider_options(scorer) if scorer.is_local else None
+    check_soft_precision(campaign.soft.precision, options.device if options else None)
     return SoftStage(SoftModel(name, options), campaign_splits(tasks, campaign))
