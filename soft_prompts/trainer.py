@@ -102,7 +102,7 @@ def default_dev_scorer(tokenizer, tasks: Sequence[TaskData], config: TrainConfig
                 probabilities = label_probabilities(
                     model,
                     tokenizer,
-                    [example.input_text for example in task.dev],
+                    [example.model_input for example in task.dev],
                     task.labels or (),
                     [task_id] * len(task.dev),
                     config.eval_batch_size,

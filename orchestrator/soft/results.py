@@ -105,7 +105,8 @@ class ComparisonRow(_Loose):
     ece: float | None = None
     objective: float | None = None
     predictions: list[str | None] | None = None
-    calibration: Literal["none", "batch"] | None = None
+    calibration: Literal["none", "batch", "content_free"] | None = None
+    not_run: str | None = None  # why this contender could not be built (then no numbers)
 
     @field_validator("ci")
     @classmethod

@@ -127,7 +127,7 @@ def train_task_prompt(
     run = train_soft_prompt(
         model,
         tokenizer,
-        splits.task_data(),
+        splits.task_data(tokenizer),
         init=init,
         n_virtual_tokens=settings.n_virtual_tokens,
         config=config,
@@ -136,6 +136,7 @@ def train_task_prompt(
         vector_store=vector_store,
         vector_name=splits.task.name if vector_store else None,
         progress=_progress_adapter(name or splits.task.name, config.max_steps, progress),
+        warn_untrained=False,  # the stage reports it in its own words (soft_warning event, CLI line)
     )
     return TrainedPrompt(
         prompt_dir=str(run.prompt_dir),
@@ -169,7 +170,7 @@ def train_fusion(
     run = train_fused_prompt(
         model,
         tokenizer,
-        [s.task_data() for s in splits],
+        [s.task_data(tokenizer) for s in splits],
         [prompt_dir for _, prompt_dir in pool],
         config=config,
         temperature=settings.gate_temperature,
