@@ -150,6 +150,19 @@ def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], 
 
 
 def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    if row.get("not_run"):  # a contender that could not be built: no numbers, the reason instead
+        return {
+            "name": row["name"],
+            "kind": "soft",
+            "prompt": None,
+            "objective": None,
+            "scores": {},
+            "intervals": {},
+            "degenerate": None,
+            "predictions": None,
+            "verdict": None,
+            "not_run": row["not_run"],
+        }
     scores = {"accuracy": row.get("accuracy")}
     intervals = {"accuracy": row.get("ci")} if row.get("ci") else {}
     if _finite(row.get("ece")):
@@ -261,7 +274,7 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
         _number(scores.get("macro_f1")),
         _number(scores.get("ece")),
         f"{verdict['text']} vs {verdict['reference']}" if verdict else "",
-        row.get("degenerate") or "",
+        f"not run: {row['not_run']}" if row.get("not_run") else (row.get("degenerate") or ""),
     ]
 
 
