@@ -24,6 +24,7 @@ from soft_prompts.init import build_initial_prompt, stored_init
 from soft_prompts.model import SoftPromptModel
 from soft_prompts.peft_interop import export_peft_adapter
 from soft_prompts.prompt import PromptEmbedding
+from soft_prompts.train_step import is_main_process
 from soft_prompts.trainer import DevScorer, ProgressCallback, TrainResult, train_prompt
 from soft_prompts.vectors import (
     UntrainedPromptWarning,
@@ -151,7 +152,10 @@ def train_soft_prompt(
     tuned = prompted.prompt.static_prompt().cpu()
     metrics = {"best_dev_score": result.best_dev_score} if result.best_dev_score is not None else {}
     prompt_dir = None
-    if out_dir is not None:
+    writer = is_main_process()  # data-parallel ranks hold the same prompt: one of them writes it
+    if out_dir is not None and not writer:
+        prompt_dir = Path(out_dir)
+    if out_dir is not None and writer:
         metadata = {
             "task": task.name,
             "init": init.kind,
@@ -169,6 +173,8 @@ def train_soft_prompt(
             prompted.prompt, out_dir, model_id=model_id, task_names=(task.name,), metadata=metadata
         )
     stored_name = None
+    if not writer:
+        vector_store = None
     if vector_store is not None and not result.trained_past_start:
         if warn_untrained:
             warnings.warn(
@@ -261,7 +267,7 @@ def train_fused_prompt(
     result = train_prompt(prompted, tokenizer, tasks, config, progress=progress, dev_scorer=dev_scorer)
     prompt_dir = None
     names = tuple(task.name for task in tasks)
-    if out_dir is not None:
+    if out_dir is not None and is_main_process():
         metadata = {
             "seed": config.seed,
             "best_dev_score": result.best_dev_score,

@@ -45,14 +45,15 @@ class TaskTraining:
 
     Attributes:
         task: the task's name.
-        record: the trained prompt (where it is saved, curve, best step, stored vector).
+        record: the trained prompt (where it is saved, curve, best step, stored vector); None on the
+            non-zero ranks of an ``accelerate launch`` run, where rank 0 saves, measures and reports.
         vector_store: the task-prompt-vector store.
         held_out: the test-split measurement (None when the task has no test split).
         peft_dir: the exported PEFT adapter, if one was asked for.
     """
 
     task: str
-    record: TrainedPrompt
+    record: TrainedPrompt | None
     vector_store: Path
     held_out: HeldOut | None
     peft_dir: Path | None
@@ -110,6 +111,10 @@ def train_on_task(
         vector_store,
         progress=progress,
     )
+    from soft_prompts.train_step import is_main_process
+
+    if not is_main_process():
+        return TaskTraining(splits.task.name, None, vector_store, None, None)
     held_out = (
         _held_out(base, tokenizer, splits, record.prompt_dir, seed, calibration) if splits.test else None
     )

@@ -13,13 +13,21 @@ __all__ = ["check_soft"]
 
 
 def check_soft(campaign: Campaign, tasks: Mapping[str, Task], where: Location) -> None:
-    """Refuse an enabled soft stage with a task it cannot measure.
+    """Refuse an enabled soft stage with a task it cannot measure, or a batch its processes cannot share.
 
     Raises:
-        ConfigError: at ``soft.enabled``, naming the free-form task and where it is configured.
+        ConfigError: at ``soft.enabled``, naming the free-form task and where it is configured; at
+            ``soft.batch_size`` when it is not a multiple of ``soft.processes``.
     """
     if not campaign.soft.enabled:
         return
+    soft = campaign.soft
+    if soft.processes > 1 and soft.batch_size % soft.processes:
+        raise where.error(
+            ("soft", "batch_size"),
+            f"{soft.batch_size} examples per step do not split evenly over soft.processes: {soft.processes}; "
+            "use a multiple of the process count (each process trains on an equal shard)",
+        )
     entries = [(("tasks", "source", i), t.name) for i, t in enumerate(campaign.tasks.source)]
     entries.append((("tasks", "target"), campaign.tasks.target.name))
     for loc, name in entries:
