@@ -48,9 +48,11 @@ def train(
     train_examples: int = typer.Option(_default("train_examples"), "--train-examples", help="Few-shot size."),
     dev_examples: int = typer.Option(_default("dev_examples"), "--dev-examples", help="Dev examples."),
     eval_every: int = typer.Option(_default("eval_every"), "--eval-every", help="Steps between dev checks."),
-    patience: int = typer.Option(_default("patience"), "--patience", help="Dev checks without gain to stop."),
+    patience: int | None = typer.Option(
+        _default("patience"), "--patience", help="Dev checks without gain to stop."
+    ),
     processes: int = typer.Option(
-        _default("processes"), "--processes", help="Data-parallel processes (one per GPU where there are GPUs)."
+        _default("processes"), "--processes", help="Data-parallel processes (one per GPU if any)."
     ),
     precision: Precision = typer.Option(
         PRECISION,
