@@ -33,7 +33,8 @@ class SoftPromptScorer:
 
     Args:
         model, tokenizer: the frozen base model the prompt was tuned on (shared, not copied).
-        instruction: ``(n_virtual, d)`` prompt embeddings.
+        instruction: ``(n_virtual, d)`` prompt embeddings; None scores each chat's own system text (the
+            discrete path itself, for side-by-side benchmarks).
         options: the scorer's ``local/`` options (``scoring_precision``, ``max_batch_tokens``...), so the
             soft rows are computed in the precision the discrete rows were.
     """
