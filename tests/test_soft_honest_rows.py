@@ -38,3 +38,23 @@ def test_a_contender_not_run_is_shown_as_not_run_with_its_reason():
     assert rows["soft: vector init"]["scores"] == {} and rows["soft: vector init"]["verdict"] is None
     plot = comparison_plot(final_comparison(_final(), soft)["rows"])
     assert "soft: text init" in plot and "soft: vector init" not in plot
+
+
+def test_a_soft_row_that_is_another_rows_prompt_says_so_and_keeps_the_evaluators_numbers():
+    answers = ["yes", "yes", "no", "no", "yes", "yes", "no", "no"]
+    intervals = {"accuracy": [0.25, 0.75], "balanced_accuracy": [0.2, 0.8]}
+    text = ComparisonRow(
+        name="soft: text init",
+        kind="soft",
+        accuracy=0.5,
+        ci=[0.25, 0.75],
+        predictions=answers,
+        note="the best stage-2 prompt itself: not trained past its start, so the same answers",
+        scores={"accuracy": 0.5, "balanced_accuracy": 0.5},
+        intervals=intervals,
+    )
+    soft = SoftResults(comparison=[text]).model_dump(mode="json")
+    row = next(r for r in final_comparison(_final(), soft)["rows"] if r["name"] == "soft: text init")
+    assert row["intervals"]["balanced_accuracy"] == [0.2, 0.8]  # the evaluator's, not a second bootstrap
+    shown = dict(zip(columns("accuracy"), row_cells(row, "accuracy"), strict=True))
+    assert shown["note"].startswith("the best stage-2 prompt itself")

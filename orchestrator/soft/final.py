@@ -32,8 +32,11 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
     for name, (record, task_id) in contenders.items():
         if "not_run" in record:
             comparison.append(ComparisonRow(name=name, kind="soft", accuracy=None, not_run=record["not_run"]))
-        else:
-            comparison.append(await _soft_row(ctx, name, record["prompt_dir"], task_id))
+            continue
+        row = await _soft_row(ctx, name, record["prompt_dir"], task_id)
+        if name == "soft: text init" and not record.get("trained_past_start", True):
+            row.note = await _untrained_note(ctx, plan["target"]["prompt"])
+        comparison.append(row)
     report = SoftResults(
         curves=_curves(plan),
         gate=Gate(tasks=fusion["tasks"], pool=fusion["pool"], weights=fusion["gate"]),
@@ -56,6 +59,19 @@ async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int
         seed=ctx.campaign.run.seed,
         calibration=ctx.campaign.scoring.calibration,
         options=ctx.soft.model.options,
+    )
+
+
+async def _untrained_note(ctx: SearchContext, text: str) -> str:
+    """What an untrained text-initialised prompt is: the winner's text, or that text cut or repeated."""
+    _, tokenizer = await ctx.soft.model.get()
+    tokens = len(tokenizer(text, add_special_tokens=False).input_ids)
+    if tokens == ctx.campaign.soft.n_virtual_tokens:
+        return "the best stage-2 prompt itself: not trained past its start, so the same answers"
+    return (
+        f"not trained past its start: the best stage-2 prompt's {tokens} tokens "
+        f"{'cut' if tokens > ctx.campaign.soft.n_virtual_tokens else 'repeated'} to "
+        f"{ctx.campaign.soft.n_virtual_tokens} virtual tokens"
     )
 
 

@@ -130,19 +130,29 @@ async def held_out_row(
     return row_of(report, name, "soft", seed)
 
 
+# The held-out dimensions whose intervals a row carries: those the discrete rows carry.
+_CI_DIMENSIONS = ("accuracy", "balanced_accuracy", "macro_f1", "ece")
+
+
 def row_of(report: Any, name: str, kind: str, seed: int) -> ComparisonRow:
-    """A comparison row from an evaluation report (accuracy, its bootstrap interval, ECE, answers)."""
+    """A comparison row from an evaluation report: its scores, the evaluator's bootstrap intervals (those the
+    discrete rows get from the same report type and seed), ECE and answers."""
     import math
 
-    accuracy = report.scores.get("accuracy")
-    ci = report.confidence_interval("accuracy", n_resamples=1000, seed=seed)
-    ece = report.scores.get("ece")
+    scores = {k: float(v) for k, v in report.scores.items() if not math.isnan(v)}
+    intervals = {}
+    for dimension in _CI_DIMENSIONS:
+        if dimension in scores:
+            ci = report.confidence_interval(dimension, n_resamples=1000, seed=seed)
+            intervals[dimension] = [float(ci.low), float(ci.high)]
     return ComparisonRow(
         name=name,
         kind=kind,  # type: ignore[arg-type]
-        accuracy=accuracy,
-        ci=[float(ci.low), float(ci.high)],
-        ece=None if ece is None or math.isnan(ece) else float(ece),
+        accuracy=scores.get("accuracy"),
+        ci=intervals.get("accuracy"),
+        ece=scores.get("ece"),
         predictions=[example.prediction for example in report.examples],
         calibration=report.label_calibration,
+        scores=scores,
+        intervals=intervals,
     )

@@ -107,6 +107,9 @@ class ComparisonRow(_Loose):
     predictions: list[str | None] | None = None
     calibration: Literal["none", "batch", "content_free"] | None = None
     not_run: str | None = None  # why this contender could not be built (then no numbers)
+    note: str | None = None  # e.g. that this prompt is another row's prompt, unchanged by training
+    scores: dict[str, float] | None = None  # the evaluator's own, as the discrete rows carry them
+    intervals: dict[str, list[float]] | None = None
 
     @field_validator("ci")
     @classmethod
