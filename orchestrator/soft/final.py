@@ -35,7 +35,7 @@ async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dic
             continue
         row = await _soft_row(ctx, name, record["prompt_dir"], task_id)
         if name == "soft: text init" and not record.get("trained_past_start", True):
-            row.note = await _untrained_note(ctx, plan["target"]["prompt"])
+            row = row.model_copy(update={"note": await _untrained_note(ctx, plan["target"]["prompt"])})
         comparison.append(row)
     report = SoftResults(
         curves=_curves(plan),
