@@ -103,7 +103,7 @@ def score_round(
 
 def run(tasks: list[ScreenTask], rounds: list[int], names: list[str] | None, out: Path, chunk: int) -> None:
     """Score ``rounds`` (examples per task after each round) under the variants ``names`` (None: all),
-    cheapest tasks first within a round."""
+    the tasks in the order given within each round."""
     from orchestrator.local_model.engine import LocalEngine
     from orchestrator.local_model.options import LocalModelOptions
 
@@ -113,9 +113,8 @@ def run(tasks: list[ScreenTask], rounds: list[int], names: list[str] | None, out
         task.name: pick_examples(task.targets, tuple(len(t) for t in task.inputs), max(rounds), PICK_SEED)
         for task in tasks
     }
-    by_cost = sorted(tasks, key=lambda t: sum(len(t.inputs[i]) for i in picks[t.name]) / len(picks[t.name]))
     for size in rounds:
-        for task in by_cost:
+        for task in tasks:
             wanted = names or list(variants(task))
             score_round(engine, task, picks[task.name][:size], wanted, out / f"{task.name}.jsonl", chunk)
 
@@ -165,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--evals-dir", type=Path, help="unpacked evals wheel: .../evals/registry/data")
     parser.add_argument("--rounds", default="40,80,120", help="examples per task after each round")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="per-task JSONL directory")
-    parser.add_argument("--tasks", default="", help="comma-separated subset of task names")
+    parser.add_argument("--tasks", default="", help="comma-separated task names, in priority order")
     parser.add_argument("--variants", default="", help="comma-separated subset of variants (default: all)")
     parser.add_argument("--chunk", type=int, default=16, help="examples per engine call")
     parser.add_argument("--report", action="store_true", help="only print the table of what is scored")
@@ -173,8 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tasks = load_screen_tasks(args.evals_dir)
     if args.tasks:
-        wanted = args.tasks.split(",")
-        tasks = [task for task in tasks if task.name in wanted]
+        by_name = {task.name: task for task in tasks}
+        tasks = [by_name[name] for name in args.tasks.split(",")]  # in the order given: a priority
     if not args.report:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         names = args.variants.split(",") if args.variants else None

@@ -119,13 +119,15 @@ def screen_task(
         calibration: ``raw`` or ``batch``.
 
     Returns:
-        The verdict; best and worst are by balanced accuracy (ties: the first variant listed).
+        The verdict; best and worst are two different variants, by balanced accuracy (ties: the first
+        variant listed).
     """
     predictions = {name: predict(rows, labels, calibration) for name, rows in logprobs.items()}
     scores = {name: balanced_accuracy(p, list(targets), labels=labels) for name, p in predictions.items()}
     names = list(scores)
     best = max(names, key=lambda name: (scores[name], -names.index(name)))
-    worst = min(names, key=lambda name: (scores[name], names.index(name)))
+    others = [name for name in names if name != best] or names  # with one variant, best is also worst
+    worst = min(others, key=lambda name: (scores[name], names.index(name)))
     right = {
         name: [p == t for p, t in zip(predictions[name], targets, strict=True)] for name in (best, worst)
     }

@@ -12,11 +12,11 @@ instruction, bare included, is the screen's own.
 
 from __future__ import annotations
 
-import json
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from promptfusion_data.make_evals_tasks import EVALS_SPECS, EvalsSpec, read_rows
 
 from orchestrator.tasks import load_builtin_task
 
@@ -128,78 +128,20 @@ def _builtin(name: str, parent: str | None = None, keep: tuple[str, ...] = (), d
     )
 
 
-# --- OpenAI evals (MIT) -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvalsSpec:
-    """How one evals JSONL file becomes a screen task."""
-
-    name: str
-    path: str  # under evals/registry/data/
-    label_map: dict[str, str]
-    description: str
-    definitions: str
-    strip: Callable[[str], str]
-
-
-def _after(prefix: str) -> Callable[[str], str]:
-    return lambda text: text.strip().removeprefix(prefix).strip()
-
-
-def _before(suffix: str) -> Callable[[str], str]:
-    return lambda text: text.strip().removesuffix(suffix).strip()
-
-
-EVALS_SPECS = (
-    EvalsSpec("evals_sarcasm_headlines", "sarcasm/samples.jsonl", {"1": "sarcastic", "0": "not sarcastic"},
-              "Is this news headline sarcastic?",
-              "Answer sarcastic if the headline mocks its subject in the style of a satirical news site, "
-              "and not sarcastic if it is a plain news headline.", _after("")),
-    EvalsSpec("evals_food", "food/samples.jsonl", {"Yes": "food", "No": "not food"},
-              "Is the following string a food item or related to food?",
-              "Answer food if the string names something to eat or drink or is about food, and not food "
-              "otherwise.", _after("Is the following string a food item or related to food?")),
-    EvalsSpec("evals_naughty_strings", "naughty_strings/samples.jsonl",
-              {"Yes": "malicious", "No": "harmless"},
-              "Is this string malicious (an injection or attack payload)?",
-              "Answer malicious if the string is code or an injection meant to attack software, and "
-              "harmless if it is ordinary text.", _after("Is this string malicious?")),
-    EvalsSpec("evals_which_is_heavier", "which_is_heavier/which_is_heavier.jsonl",
-              {"Yes": "Yes", "No": "No"}, "Answer the question about which amount weighs more.",
-              "Answer Yes if the first amount weighs more than the second, and No if it does not.",
-              _before("Answer Yes or No")),
-    EvalsSpec("evals_born_first", "born_first/born_first.jsonl", {"Y": "Yes", "N": "No"},
-              "Answer the question about which US president was born first.",
-              "Answer Yes if the first person was born before the second, and No if not.",
-              _before("Answer Y or N.")),
-    EvalsSpec("evals_rectangles", "rectangles/samples.jsonl", {"Yes": "Yes", "No": "No"},
-              "The input gives the coordinates ([xMin, xMax], [yMin, yMax]) of two rectangles. "
-              "Do they overlap?",
-              "Answer Yes if the two rectangles share some area, and No if they do not.", _after("")),
-    EvalsSpec("evals_aba_mrpc_true_false", "aba_mrpc_true_false/samples.jsonl",
-              {"True": "True", "False": "False"},
-              "Is the statement true according to the ABA Model Rules of Professional Conduct?",
-              "Answer True if the ABA Model Rules of Professional Conduct support the statement, and "
-              "False if they do not.", _after("")),
-)  # fmt: skip
+# --- OpenAI evals (MIT): the specs live with the script that ships the tasks that pass ----------
 
 
 def _evals(spec: EvalsSpec, registry_data: Path) -> ScreenTask:
-    inputs, targets = [], []
-    for line in (registry_data / spec.path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        ideal = row["ideal"][0] if isinstance(row["ideal"], list) else row["ideal"]
-        user = [m["content"] for m in row["input"] if m["role"] == "user"]
-        if ideal.strip() not in spec.label_map or len(user) != 1:
-            continue
-        inputs.append(spec.strip(user[0]))
-        targets.append(spec.label_map[ideal.strip()])
-    labels = tuple(dict.fromkeys(spec.label_map.values()))
-    return ScreenTask(spec.name, f"OpenAI evals (MIT): registry/data/{spec.path}", labels,
-                      spec.description, spec.definitions, tuple(inputs), tuple(targets))  # fmt: skip
+    rows = read_rows(spec, registry_data)
+    return ScreenTask(
+        name=spec.name,
+        source=f"OpenAI evals (MIT): registry/data/{spec.path}",
+        labels=spec.labels,
+        description=spec.description,
+        definitions=spec.definitions,
+        inputs=tuple(text for text, _ in rows),
+        targets=tuple(label for _, label in rows),
+    )
 
 
 def load_screen_tasks(evals_registry_data: Path | None) -> list[ScreenTask]:
