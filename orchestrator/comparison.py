@@ -150,6 +150,19 @@ def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], 
 
 
 def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    if row.get("not_run"):  # a contender that could not be built: no numbers, the reason instead
+        return {
+            "name": row["name"],
+            "kind": "soft",
+            "prompt": None,
+            "objective": None,
+            "scores": {},
+            "intervals": {},
+            "degenerate": None,
+            "predictions": None,
+            "verdict": None,
+            "not_run": row["not_run"],
+        }
     scores = {"accuracy": row.get("accuracy")}
     intervals = {"accuracy": row.get("ci")} if row.get("ci") else {}
     if is_finite(row.get("ece")):
@@ -159,6 +172,9 @@ def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> di
         label_scores, label_intervals = _label_scores(predictions, split, seed)
         scores.update(label_scores)
         intervals.update(label_intervals)
+    # The evaluator's own scores and intervals win, as for the discrete rows: same answers, same numbers.
+    scores.update({k: v for k, v in (row.get("scores") or {}).items() if is_finite(v)})
+    intervals.update(row.get("intervals") or {})
     return {
         "name": row["name"],
         "kind": "soft",
@@ -167,6 +183,7 @@ def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> di
         "scores": scores,
         "intervals": intervals,
         "degenerate": _flag(predictions),
+        "note": row.get("note"),
         "predictions": predictions,
         "verdict": None,
     }
@@ -257,8 +274,12 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
         _number(scores.get("macro_f1")),
         _number(scores.get("ece")),
         f"{verdict['text']} vs {verdict['reference']}" if verdict else "",
-        row.get("degenerate") or "",
+        f"not run: {row['not_run']}" if row.get("not_run") else _note(row),
     ]
+
+
+def _note(row: Mapping[str, Any]) -> str:
+    return "; ".join(part for part in (row.get("note"), row.get("degenerate")) if part)
 
 
 def _with_interval(value: Any, bounds: Sequence[float] | None) -> str:

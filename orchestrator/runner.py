@@ -349,7 +349,7 @@ def _search_context(
         target_task=campaign.tasks.target.name,
         dimensions=policy.dimensions,
         objective=lambda normalized: _objective(normalized, weights),
-        soft=_soft_stage(campaign, tasks),
+        soft=_soft_stage(campaign, tasks, getattr(res["scorer"], "backend", None)),
         budget=res.budget,
         on_event=emit,
     )
@@ -380,10 +380,10 @@ def _record_notes(
                 on_event(kind, payload)
 
 
-def _soft_stage(campaign: Campaign, tasks):
+def _soft_stage(campaign: Campaign, tasks, scorer_backend: Any = None):
     from orchestrator.soft.twin import soft_stage_for
 
-    return soft_stage_for(campaign, tasks)
+    return soft_stage_for(campaign, tasks, scorer_backend)
 
 
 def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:

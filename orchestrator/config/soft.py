@@ -24,6 +24,14 @@ class SoftConfig(_Strict):
     train_examples: int = Field(32, ge=1, description="Training examples per task (few-shot).")
     dev_examples: int = Field(16, ge=1, description="Dev examples per task for curves and early stopping.")
     eval_every: int = Field(10, ge=0, description="Steps between dev evaluations (0: none).")
+    patience: int | None = Field(
+        None, ge=1, description="Stop after this many dev evaluations without improvement (None: never)."
+    )
+    processes: int = Field(
+        1,
+        ge=1,
+        description="Data-parallel training processes per prompt, through Accelerate (1: in-process).",
+    )
     precision: Precision = Field(
         TrainConfig.precision,
         description="Training compute dtype: auto (bf16 where native, else fp32), fp32, bf16 (native only).",

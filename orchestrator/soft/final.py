@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from orchestrator.graph_state import GraphContext, SearchState
-from orchestrator.soft.heldout import held_out_row
+from orchestrator.soft.measure import held_out_row
 from orchestrator.soft.results import ComparisonRow, Gate, Similarity, SoftPlan, SoftResults
 
 __all__ = ["final_eval"]
@@ -22,28 +22,34 @@ async def final_eval(state: SearchState, runtime: Runtime[GraphContext]) -> dict
     ctx = runtime.context
     plan = SoftPlan.model_validate(state["soft"])
     fusion = plan.fusion
-    prompt_dirs = {
-        "soft: text init": (plan.target.text.prompt_dir, 0),
-        "soft: vector init": (plan.target.vectors.prompt_dir, 0),
-        "soft: gated fusion": (fusion.prompt_dir, fusion.tasks.index(ctx.target_task)),
+    contenders = {
+        "soft: text init": (plan.target.text, None, 0),
+        "soft: vector init": (plan.target.vectors, plan.target.vectors_not_run, 0),
+        "soft: gated fusion": (fusion, None, fusion.tasks.index(ctx.target_task)),
     }
     comparison = [_discrete_row(name, row, ctx.target_task) for name, row in state["final"]["test"].items()]
-    for name, (prompt_dir, task_id) in prompt_dirs.items():
-        comparison.append(await _soft_row(ctx, name, prompt_dir, task_id))
+    for name, (record, not_run, task_id) in contenders.items():
+        if record is None:
+            reason = not_run or "not trained"
+            comparison.append(ComparisonRow(name=name, kind="soft", accuracy=None, not_run=reason))
+            continue
+        row = await _soft_row(ctx, name, record.prompt_dir, task_id)
+        if name == "soft: text init" and not getattr(record, "trained_past_start", True):
+            row = row.model_copy(update={"note": await _untrained_note(ctx, plan.target.prompt)})
+        comparison.append(row)
     report = SoftResults(
         curves=_curves(plan),
         gate=Gate(tasks=fusion.tasks, pool=fusion.pool, weights=fusion.gate),
         similarity=await _similarity(plan),
         comparison=comparison,
     )
-    ctx.emit("soft_final", **{row.name: row.accuracy for row in comparison})
+    ctx.emit("soft_final", **{row.name: row.accuracy for row in comparison if not row.not_run})
     return {"soft_report": report.model_dump(mode="json")}
 
 
 async def _soft_row(ctx: GraphContext, name: str, prompt_dir: str, task_id: int) -> ComparisonRow:
     model, tokenizer = await ctx.soft.model.get()
-    return await asyncio.to_thread(
-        held_out_row,
+    return await held_out_row(
         model,
         tokenizer,
         ctx.soft.splits[ctx.target_task],
@@ -52,13 +58,27 @@ async def _soft_row(ctx: GraphContext, name: str, prompt_dir: str, task_id: int)
         name=name,
         seed=ctx.campaign.run.seed,
         calibration=ctx.campaign.scoring.calibration,
+        options=ctx.soft.model.options,
+    )
+
+
+async def _untrained_note(ctx: GraphContext, text: str) -> str:
+    """What an untrained text-initialised prompt is: the winner's text, or that text cut or repeated."""
+    _, tokenizer = await ctx.soft.model.get()
+    tokens = len(tokenizer(text, add_special_tokens=False).input_ids)
+    if tokens == ctx.campaign.soft.n_virtual_tokens:
+        return "the best stage-2 prompt itself: not trained past its start, so the same answers"
+    return (
+        f"not trained past its start: the best stage-2 prompt's {tokens} tokens "
+        f"{'cut' if tokens > ctx.campaign.soft.n_virtual_tokens else 'repeated'} to "
+        f"{ctx.campaign.soft.n_virtual_tokens} virtual tokens"
     )
 
 
 def _curves(plan: SoftPlan) -> dict[str, Any]:
     curves = {f"source:{t}": info.trained.curve for t, info in plan.sources.items()}
-    curves["target:text"] = plan.target.text.curve
-    curves["target:vectors"] = plan.target.vectors.curve
+    trained = {"target:text": plan.target.text, "target:vectors": plan.target.vectors}
+    curves.update({name: record.curve for name, record in trained.items() if record is not None})
     curves["fusion"] = plan.fusion.curve
     return curves
 

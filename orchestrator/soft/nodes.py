@@ -89,7 +89,7 @@ def _announce(ctx: GraphContext, name: str, record: TrainedPrompt) -> None:
         ctx.emit(
             "soft_warning",
             name=name,
-            message=f"{name}: not trained past its start (no dev score beat step 0); "
+            message=f"soft: {name} was not trained past its start (no dev score beat step 0); "
             "its task vector is left out of transfer and similarity",
         )
 
@@ -139,7 +139,8 @@ async def soft_target(state: SearchState, runtime: Runtime[GraphContext]) -> dic
     """Tune the target from the stage-2 winner's text, and from that text plus the source vectors.
 
     Only sources trained past their start contribute a vector; with none, the vector-initialised target
-    starts from the text alone (and says so in a ``soft_warning`` event).
+    is not run (``target.vectors_not_run`` says why; the comparison shows it so, and a ``soft_warning``
+    event is emitted).
     """
     from soft_prompts.checkpoint import save_static_prompt
     from soft_prompts.config import PromptInit
@@ -151,19 +152,22 @@ async def soft_target(state: SearchState, runtime: Runtime[GraphContext]) -> dic
     text_init = PromptInit(kind="text", text=text)
     text_run = await _train_single(ctx, "target:text", folder / "target_text", target, text_init, None)
     vectors = [task for task, info in plan.sources.items() if info.trained and info.trained.vector]
+    if not vectors:  # nothing to transfer: the contender is not run, never a second text-init run
+        reason = "no source prompt was trained past its start, so there is no task vector to transfer"
+        ctx.emit("soft_warning", name="target:vectors", message=f"soft: vector init not run: {reason}")
+        target_plan = plan.target.model_copy(
+            update={"text": text_run, "vectors": None, "vectors_not_run": reason}
+        )
+        return {"soft": plan.model_copy(update={"target": target_plan}).state()}
     init_dir = folder / "target_vector_init"
-    if vectors and not (init_dir / "soft_prompt.json").is_file():
+    if not (init_dir / "soft_prompt.json").is_file():
         model, tokenizer = await ctx.soft.model.get()
         n_virtual = ctx.campaign.soft.n_virtual_tokens
         start = await asyncio.to_thread(
             delta_transfer_init, model, tokenizer, text, n_virtual, folder / "vectors", vectors
         )
         save_static_prompt(start, init_dir, model_id=ctx.soft.model.name, metadata={"vectors": vectors})
-    if not vectors:
-        ctx.emit(
-            "soft_warning", name="target:vectors", message="no source vector to transfer: text init only"
-        )
-    vector_init = PromptInit(kind="stored", path=str(init_dir)) if vectors else text_init
+    vector_init = PromptInit(kind="stored", path=str(init_dir))
     vector_run = await _train_single(
         ctx, "target:vectors", folder / "target_vectors", target, vector_init, None
     )

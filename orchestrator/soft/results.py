@@ -108,7 +108,11 @@ class ComparisonRow(_Loose):
     ece: float | None = None
     objective: float | None = None
     predictions: list[str | None] | None = None
-    calibration: Literal["none", "batch"] | None = None
+    calibration: Literal["none", "batch", "content_free"] | None = None
+    not_run: str | None = None  # why this contender could not be built (then no numbers)
+    note: str | None = None  # e.g. that this prompt is another row's prompt, unchanged by training
+    scores: dict[str, float] | None = None  # the evaluator's own, as the discrete rows carry them
+    intervals: dict[str, list[float]] | None = None
 
     @field_validator("ci")
     @classmethod
@@ -140,6 +144,7 @@ class TargetPlan(_Loose):
     prompt: str
     text: TrainedPrompt | None = None
     vectors: TrainedPrompt | None = None
+    vectors_not_run: str | None = None  # why the vector-initialised prompt could not be built
 
 
 class SoftPlan(_Loose):
