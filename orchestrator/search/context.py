@@ -42,6 +42,11 @@ class PromptScorer(Protocol):
         """(one-line description, answer format) of a task, for the meta-prompt."""
         ...
 
+    def knowledge(self, task: str) -> tuple[tuple[str, ...], str]:
+        """(answer labels, empty for a free-form task; the task's own description, possibly empty)
+        for the edit operators: what the task says about itself, none of its examples."""
+        ...
+
     def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:
         """Up to ``k`` (input, the scorer's actual output, expected answer) of a minibatch result."""
         ...

@@ -3,7 +3,7 @@
 A candidate is a dict::
 
     {"id": str, "prompt": str, "stage": "source" | "target", "iteration": int,
-     "origin": "baseline" | "proposed" | "reflected" | "promoted",
+     "origin": "baseline" | "proposed" | "reflected" | "merged" | "edited" | "demos" | "promoted",
      "scores": {dimension: raw value, averaged over the stage's tasks},
      "normalized": {dimension: value in [0, 1], higher is better},
      "per_task": {task: {"scores": {...}, "objective": float, "wrong": [example index, ...], "n": int}},
@@ -22,7 +22,7 @@ class SearchState(TypedDict, total=False):
     iteration: int
     history: list[dict[str, Any]]  # every scored candidate of both stages, in scoring order
     proposals: list[str]  # raw candidate prompts from the reference LLM this round
-    proposal_origins: list[str]  # the operator that wrote each proposal ("proposed" or "reflected")
+    proposal_origins: list[str]  # the operator that wrote each proposal (a candidate's "origin")
     round_written: bool  # the next round's proposals were written early (stage 1's overlapped round 1)
     pending: list[dict[str, Any]]  # [{"prompt", "origin"}] to score this round
     scored: list[dict[str, Any]]  # candidates scored this round, not yet in history
