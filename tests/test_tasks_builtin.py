@@ -85,3 +85,25 @@ def test_make_builtin_reproduces_the_shipped_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == shipped
     for name in shipped:
         assert (tmp_path / name).read_bytes() == (DATA / "bigbench" / name).read_bytes(), name
+
+
+def test_derived_subtasks_rebuild_byte_for_byte_from_the_shipped_files(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(DATA / "bigbench", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "multiemo_en_polarity.jsonl").unlink()
+    command = [sys.executable, str(DATA / "make_builtin.py"), "--derived-only", "--out", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    for name in ("multiemo_en_polarity.jsonl", "tasks.json"):
+        assert (tmp_path / name).read_bytes() == (DATA / "bigbench" / name).read_bytes(), name
+
+
+def test_multiemo_polarity_keeps_only_positive_and_negative_reviews():
+    task = load_builtin_task("multiemo_en_polarity")
+    parent = load_builtin_task("multiemo_en")
+    assert task.labels == ("positive", "negative") and len(task.examples) == 233
+    assert sum(e.target == "positive" for e in task.examples) == 128
+    kept = [(parent.render_input(e), e.target) for e in parent.examples if e.target in task.labels]
+    assert [(task.render_input(e), e.target) for e in task.examples] == kept
