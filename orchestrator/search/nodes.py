@@ -81,7 +81,7 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
             write_demos(ctx, stage, best["prompt"], search.demos if demos else 0),
         ]
     )
-    edited = write_edits(ctx, stage, iteration, history, counts["edited"])
+    edited = write_edits(ctx, stage, iteration, history, counts["edited"], best["prompt"])
     written = {
         "proposed": fresh,
         "reflected": revised,

@@ -129,9 +129,12 @@ async def write_merges(
     return proposals
 
 
-def write_edits(ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int) -> list[str]:
-    """``count`` phrase-level edits (no LLM call), each of a parent drawn from the per-example Pareto
-    front, as reflection draws its parents; a round spreads its edits over different kinds.
+def write_edits(
+    ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int, leader: str
+) -> list[str]:
+    """``count`` phrase-level edits (no LLM call): the first of the stage's leader (hill climbing, as
+    GrIPS edits its current best), the others of parents drawn from the per-example Pareto front, as
+    reflection draws its parents; a round spreads its edits over different kinds.
 
     What an edit may insert comes from the stage's scored instructions and what the tasks say about
     themselves (labels shared by every stage task, descriptions), never from their examples.
@@ -149,7 +152,7 @@ def write_edits(ctx: SearchContext, stage: str, iteration: int, history: list[di
     kinds: list[str] = []
     for index in range(count):
         rng = random.Random(derive_seed(seed, stage, iteration, "edit", index))
-        parent = pick_parent(front, rng)["prompt"]
+        parent = leader if index == 0 else pick_parent(front, rng)["prompt"]
         made = edit_instruction(
             parent, pool, knowledge, rng, max_chars=ctx.campaign.search.max_prompt_chars, avoid=kinds
         )
