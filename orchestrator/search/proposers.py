@@ -134,7 +134,7 @@ def write_edits(
 ) -> list[str]:
     """``count`` phrase-level edits (no LLM call): the first of the stage's leader (hill climbing, as
     GrIPS edits its current best), the others of parents drawn from the per-example Pareto front, as
-    reflection draws its parents; a round spreads its edits over different kinds.
+    reflection draws its parents; a round spreads the edits of one parent over different kinds.
 
     What an edit may insert comes from the stage's scored instructions and what the tasks say about
     themselves (labels shared by every stage task, descriptions), never from their examples.
@@ -150,15 +150,18 @@ def write_edits(
     seed = ctx.campaign.run.seed
     edits: list[str] = []
     kinds: list[str] = []
+    made_on: dict[str, list[str]] = {}  # parent -> kinds already made on it this round
     for index in range(count):
         rng = random.Random(derive_seed(seed, stage, iteration, "edit", index))
         parent = leader if index == 0 else pick_parent(front, rng)["prompt"]
+        done = made_on.setdefault(parent, [])
         made = edit_instruction(
-            parent, pool, knowledge, rng, max_chars=ctx.campaign.search.max_prompt_chars, avoid=kinds
+            parent, pool, knowledge, rng, max_chars=ctx.campaign.search.max_prompt_chars, avoid=done
         )
         if made is not None:
             edits.append(made[0])
             kinds.append(made[1])
+            done.append(made[1])
     ctx.emit("edited", stage=stage, iteration=iteration, count=len(edits), kinds=kinds)
     return edits
 
