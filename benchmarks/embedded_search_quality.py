@@ -94,8 +94,13 @@ class Counter:
         return run
 
 
-def run_ours(server: ModelServer, task, tool: str, budget: int, seed: int, threads: int) -> GridRun:
-    """Our search with ``budget.max_calls`` = ``budget``, scorer and reference both on the server."""
+def run_ours(
+    server: ModelServer, task, tool: str, budget: int, seed: int, threads: int, scorer: str = "served"
+) -> GridRun:
+    """Our search with ``budget.max_calls`` = ``budget``, the reference on the server, the scorer on the
+    server too (``served``: label probabilities from first-token alternatives) or in-process
+    (``local``: whole-label likelihoods; a label outside the server's first-token alternatives fails
+    the served scorer, issue 22 item 8)."""
     from orchestrator.runner import optimize_async
 
     name, extra = OURS_TOOLS[tool]
@@ -108,7 +113,7 @@ def run_ours(server: ModelServer, task, tool: str, budget: int, seed: int, threa
             server,
             task.name,
             task.instruction,
-            "served",
+            scorer,
             threads,
             Path(tmp),
             seed=seed,
@@ -215,6 +220,12 @@ def main(argv: list[str] | None = None) -> None:
         "starts from the task's one-line description, as a user would write it",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads, server and test scoring")
+    parser.add_argument(
+        "--ours-scorer",
+        choices=["served", "local"],
+        default="served",
+        help="our scorer: over the server, or the same model in-process (whole-label likelihoods)",
+    )
     parser.add_argument("--results", type=Path, required=True, help="JSON lines, one run each (appended)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
@@ -248,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
                     if (TOOL_NAMES[tool], budget, seed) in done:
                         continue  # resumed: this run is already in the results
                     if tool in OURS_TOOLS:
-                        run = run_ours(server, task, tool, budget, seed, args.threads)
+                        run = run_ours(server, task, tool, budget, seed, args.threads, args.ours_scorer)
                     else:
                         run = run_dspy(server, task, tool, budget, seed)
                     _record(args, task, run)
