@@ -221,17 +221,22 @@ def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def write_derived(out: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append (or replace) the derived sub-tasks, read from the parent files already in ``out``."""
+    """Rebuild the derived sub-tasks from the parent files already in ``out``: an entry already in the
+    manifest is replaced where it stands, a new one is appended."""
     by_name = {entry["name"]: entry for entry in entries}
-    kept = [entry for entry in entries if entry["name"] not in {spec.name for spec in DERIVED_SPECS}]
+    result = list(entries)
     for spec in DERIVED_SPECS:
         parent = by_name[spec.parent]
         parent_lines = (out / parent["file"]).read_text(encoding="utf-8").splitlines()
         entry, rows = derive_task(spec, parent, [json.loads(line) for line in parent_lines if line])
         write_rows(out / entry["file"], rows)
-        kept.append(entry)
+        names = [existing["name"] for existing in result]
+        if spec.name in names:
+            result[names.index(spec.name)] = entry
+        else:
+            result.append(entry)
         print(f"{spec.name:28s} {entry['n_examples']:4d} examples  {entry['labels']}")
-    return kept
+    return result
 
 
 def write_manifest(out: Path, entries: list[dict[str, Any]]) -> None:

@@ -15,12 +15,22 @@ from typing import Any
 
 from orchestrator.config import Campaign, load_campaign, load_campaign_and_tasks
 from orchestrator.errors import RunNotFound
+from orchestrator.export import export_winner
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path
 from orchestrator.tasks.task import Task
 
-__all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+__all__ = [
+    "Campaign",
+    "RunResult",
+    "export_winner",
+    "load_campaign",
+    "optimize",
+    "optimize_async",
+    "resume",
+    "resume_async",
+]
 
 
 def _campaign(
@@ -106,7 +116,7 @@ def resume(
     Raises:
         RunNotFound, RunLocked (another process is running it), ResumeRefused.
     """
-    corrected = None if campaign is None else _campaign(campaign)
+    corrected = None if campaign is None else _campaign(campaign, False, environ)
     try:
         return asyncio.run(
             resume_async(

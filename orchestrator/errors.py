@@ -23,6 +23,26 @@ class RunLocked(PromptfusionError):
     """Another live process holds the run's lease (the message names its pid and host)."""
 
 
+class StoreError(PromptfusionError):
+    """A SQLite file of the run (store, checkpoints, response cache) cannot be written or read.
+
+    The message names the file and what to do: ``run store runs/x.sqlite: disk I/O error (is the disk
+    full?); free space or move run.store, then resume``."""
+
+    @classmethod
+    def wrap(cls, what: str, path: object, error: BaseException) -> StoreError:
+        """The error for ``error`` (a ``sqlite3.Error`` or ``OSError``) on the file ``path``."""
+        text = str(error) or type(error).__name__
+        lowered = text.lower()
+        if "full" in lowered or "disk i/o" in lowered or "no space" in lowered or "too large" in lowered:
+            hint = " (is the disk full?); free space or move it elsewhere, then resume"
+        elif "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
+            hint = " (is its folder writable?); fix the permissions or move it elsewhere, then resume"
+        else:
+            hint = ""
+        return cls(f"{what} {path}: {text}{hint}")
+
+
 class ResumeRefused(ConfigError):
     """The campaign given to a resume changes a setting that what was already scored depends on."""
 

@@ -11,9 +11,11 @@ repeated run) can only make the real run cheaper.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from evaluators.label_calibration import CONTENT_FREE_INPUTS
+from orchestrator.backends.pricing import Price
 from orchestrator.config import Campaign
 from orchestrator.search.plan import campaign_split_sizes, plan_for
 from orchestrator.tasks.task import Task
@@ -29,12 +31,15 @@ _JUDGE_TOKENS = 500
 
 @dataclass(frozen=True)
 class Estimate:
-    """Calls and tokens (prompt, completion) per role, and cost where prices are known."""
+    """Calls and tokens (prompt, completion) per role, and cost where prices are known.
+
+    ``prices``: each role's price, saying where it came from (None: unknown)."""
 
     calls: dict[str, int]
     tokens: dict[str, tuple[int, int]]
     usd: float | None
     notes: list[str]
+    prices: dict[str, Price | None] = field(default_factory=dict)
 
     @property
     def total_calls(self) -> int:
@@ -85,10 +90,11 @@ def estimate_campaign(campaign: Campaign, tasks: Mapping[str, Task] | None = Non
             f"budget.max_calls={max_calls} is below the {plan.minimum_calls()} calls a run needs to reach a"
             " tested winner (baselines, promotion, confirmation, test): it will stop with its best so far"
         )
-    usd = _price(campaign, tokens)
+    prices = _prices(campaign, tokens)
+    usd = _price(prices, tokens)
     if usd is None:
         notes.append("cost unknown: no price for at least one hosted model (set options.price_usd_per_mtok)")
-    return Estimate(calls=calls, tokens=tokens, usd=usd, notes=notes)
+    return Estimate(calls=calls, tokens=tokens, usd=usd, notes=notes, prices=prices)
 
 
 def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[str, int] | None:
@@ -105,15 +111,16 @@ def _split_sizes(campaign: Campaign, tasks: Mapping[str, Task] | None) -> dict[s
     return campaign_split_sizes(campaign, tasks)
 
 
-def _price(campaign: Campaign, tokens: dict[str, tuple[int, int]]) -> float | None:
-    from orchestrator.backends.pricing import price_for
+def _prices(campaign: Campaign, roles: Mapping[str, Any]) -> dict[str, Price | None]:
+    from orchestrator.validation.spend import model_price
 
+    return {role: model_price(getattr(campaign.models, role)) for role in roles}
+
+
+def _price(prices: Mapping[str, Price | None], tokens: Mapping[str, tuple[int, int]]) -> float | None:
     total = 0.0
     for role, (prompt, completion) in tokens.items():
-        model = getattr(campaign.models, role)
-        if model.model.startswith("local/"):
-            continue
-        price = price_for(model.model.split("/", 1)[1].split("/")[-1], model.options)
+        price = prices[role]
         if price is None:
             return None
         total += price.cost(prompt, completion)

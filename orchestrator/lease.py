@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.errors import RunLocked
+from orchestrator.errors import RunLocked, StoreError
 
 __all__ = ["DEFAULT_STALE_AFTER", "LeaseHolder", "RunLease"]
 
@@ -102,8 +102,14 @@ class RunLease:
     def __enter__(self) -> RunLease:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        try:
+            self.release()
+        except StoreError:
+            if exc_type is None:
+                raise
+            # Already failing (a full disk, most likely): that error is the one to show; a lease
+            # left behind goes stale once this process has exited, and another may take it then.
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
@@ -195,8 +201,11 @@ class RunLease:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
-        conn = self._connect()
         try:
-            conn.execute("DELETE FROM leases WHERE run_id=? AND token=?", (self.run_id, self.token))
-        finally:
-            conn.close()
+            conn = self._connect()
+            try:
+                conn.execute("DELETE FROM leases WHERE run_id=? AND token=?", (self.run_id, self.token))
+            finally:
+                conn.close()
+        except sqlite3.Error as error:
+            raise StoreError.wrap("run store", self.path, error) from error

@@ -3,6 +3,7 @@ backends (one per distinct model, shared between roles) and a gateway per role."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from orchestrator.config import Campaign, ModelConfig
 from orchestrator.gateway.budget import Budget
 from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.factory import backend_settings
-from orchestrator.gateway.gateway import Gateway
+from orchestrator.gateway.gateway import LATE_ANSWER_WAIT_S, Gateway
 from orchestrator.gateway.ledger import Ledger
 from orchestrator.gateway.ratelimit import RateLimiter
 from orchestrator.gateway.settings import GatewaySettings
@@ -130,11 +131,18 @@ class RunResources:
     async def __aenter__(self) -> RunResources:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
+    async def __aexit__(self, exc_type: Any, *exc: Any) -> None:
+        # A stop ends the graph's job, not this block: answers still on their way are awaited. After
+        # Ctrl-C (the run itself cancelled) nobody waits for them.
+        interrupted = exc_type is not None and issubclass(
+            exc_type, (asyncio.CancelledError, KeyboardInterrupt)
+        )
+        await self.aclose(wait_for_late_answers=not interrupted)
 
-    async def aclose(self) -> None:
+    async def aclose(self, wait_for_late_answers: bool = True) -> None:
         try:
+            for gateway in self.gateways.values():  # answers still on their way are cached first
+                await gateway.drain(LATE_ANSWER_WAIT_S if wait_for_late_answers else 0.0)
             for backend in self._backends:
                 await backend.aclose()
         finally:

@@ -9,15 +9,17 @@ mixing scores measured two ways would compare candidates that cannot be compared
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.errors import ResumeRefused
 
-__all__ = ["MAY_CHANGE", "changed_settings", "check_resume_changes"]
+__all__ = ["MAY_CHANGE", "changed_settings", "check_resume_changes", "check_task_data", "task_fingerprints"]
 
 # Dotted prefixes of the resolved config that a resume may change.
-MAY_CHANGE = ("name", "models", "budget", "run.store", "run.cache")
+MAY_CHANGE = ("name", "models", "budget", "run.store", "run.cache", "tracking")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
@@ -67,3 +69,34 @@ def check_resume_changes(
             f"(a resume may change only {', '.join(MAY_CHANGE)})"
         )
     return [path for path, _, _ in changes]
+
+
+def task_fingerprints(tasks: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Task name -> ``{"sha256", "source"}`` of the examples as loaded (inputs, targets, labels).
+
+    Recorded when a run starts, so a resume can tell that a file was edited in between."""
+    prints = {}
+    for name, task in sorted(tasks.items()):
+        content = {
+            "labels": list(task.labels) if task.labels is not None else None,
+            "examples": [[ex.uid, dict(ex.inputs), ex.target] for ex in task.examples],
+        }
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        prints[name] = {"sha256": digest, "source": str(task.source or name)}
+    return prints
+
+
+def check_task_data(run_id: str, recorded: Mapping[str, Any], tasks: Mapping[str, Any]) -> None:
+    """Refuse to resume on task data other than the run started with (runs without a record pass).
+
+    Raises:
+        ResumeRefused: ``cannot resume run ID: the data of task X changed since the run started (FILE)``.
+    """
+    current = task_fingerprints(tasks)
+    for name, saved in sorted(recorded.items()):
+        now = current.get(name)
+        if now is not None and now["sha256"] != saved.get("sha256"):
+            raise ResumeRefused(
+                f"cannot resume run {run_id}: the data of task {name} changed since the run started "
+                f"({now['source']}); restore the file or start a new run"
+            )

@@ -7,15 +7,16 @@ import asyncio
 import contextlib
 import functools
 import math
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from orchestrator.backends.base import BudgetExceeded, LLMError
 from orchestrator.config import Campaign
-from orchestrator.errors import SystematicFailure
+from orchestrator.errors import StoreError, SystematicFailure
 from orchestrator.lease import RunLease
-from orchestrator.resume_changes import check_resume_changes
+from orchestrator.resume_changes import check_resume_changes, check_task_data, task_fingerprints
 from orchestrator.run_result import RunResult, result_from_state, result_from_store, summary_line
 from orchestrator.scoring.capability import decide_scoring
 from orchestrator.stoppers import run_until_stopped
@@ -89,6 +90,10 @@ async def optimize_async(
             return await _execute(
                 campaign, store, run_id, fresh=True, on_event=on_event, environ=environ, tasks=tasks
             )
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if run_id is not None:
+            _interrupted_before_saving(store, run_id)
+        raise
     finally:
         store.close()
 
@@ -123,6 +128,7 @@ async def resume_async(
         store.run(run_id)
         with RunLease.acquire(store.path, run_id):
             config = store.config(run_id)
+            saved_calls = config.get("budget", {}).get("max_calls")
             fresh = False
             if campaign is not None:
                 scored = bool(store.candidates(run_id))
@@ -136,11 +142,55 @@ async def resume_async(
             if budget:
                 config = {**config, "budget": {**config.get("budget", {}), **budget}}
             resumed = Campaign.model_validate(config)
+            new_calls = resumed.budget.max_calls
+            more_calls = saved_calls is not None and (new_calls is None or new_calls > saved_calls)
             if store.run(run_id).status == "done":
                 return result_from_store(store, run_id)
-            return await _execute(resumed, store, run_id, fresh=fresh, on_event=on_event, environ=environ)
+            tasks = _resume_tasks(resumed, store, run_id, check=not fresh)
+            return await _execute(
+                resumed,
+                store,
+                run_id,
+                fresh=fresh,
+                on_event=on_event,
+                environ=environ,
+                tasks=tasks,
+                search_on=more_calls,
+            )
     finally:
         store.close()
+
+
+def _fail_if_writable(store: RunStore, run_id: str, error: StoreError) -> None:
+    """Mark the run failed with the storage error, where the store can still be written."""
+    with contextlib.suppress(StoreError):
+        store.set_status(run_id, "failed", str(error))
+
+
+def _interrupted_before_saving(store: RunStore, run_id: str) -> None:
+    """A Ctrl-C that came before the run could save itself (while its parts were opening) leaves it
+    ``interrupted``, not ``running`` with no message."""
+    from orchestrator.errors import RunNotFound
+
+    with contextlib.suppress(RunNotFound):
+        if store.run(run_id).status == "running":
+            store.set_status(run_id, "interrupted", "interrupted; resume to continue")
+
+
+def _resume_tasks(campaign: Campaign, store: RunStore, run_id: str, *, check: bool) -> dict[str, Task]:
+    """The tasks a resume continues on, refused when their data changed since the run started.
+
+    Raises:
+        ResumeRefused: a task's data differs from the fingerprint the run recorded.
+        DataError: a task file cannot be read (the run is left as it was).
+    """
+    from orchestrator.tasks.resolve import load_campaign_tasks
+
+    tasks = load_campaign_tasks(campaign)
+    recorded = store.events(run_id, "task_data")
+    if check and recorded:
+        check_task_data(run_id, recorded[-1].get("tasks", {}), tasks)
+    return tasks
 
 
 async def _execute(
@@ -152,8 +202,45 @@ async def _execute(
     on_event: EventCallback | None,
     environ: Mapping[str, str] | None,
     tasks: Mapping[str, Task] | None = None,
+    search_on: bool = False,
 ) -> RunResult:
+    """``_run``, mirrored to MLflow when the campaign is tracked (``orchestrator.tracking``)."""
+    from orchestrator.tracking import open_tracking
+
+    tracker = open_tracking(campaign, store, run_id, environ)
+    result = None
+    try:
+        on_event = tracker.wrap(on_event)
+        result = await _run(
+            campaign,
+            store,
+            run_id,
+            fresh=fresh,
+            on_event=on_event,
+            environ=environ,
+            tasks=tasks,
+            search_on=search_on,
+        )
+        return result
+    finally:
+        tracker.close(result)
+
+
+async def _run(
+    campaign: Campaign,
+    store: RunStore,
+    run_id: str,
+    *,
+    fresh: bool,
+    on_event: EventCallback | None,
+    environ: Mapping[str, str] | None,
+    tasks: Mapping[str, Task] | None = None,
+    search_on: bool = False,
+) -> RunResult:
+    """Run the graph from the start (``fresh``) or its last checkpoint; ``search_on``: a resume with a
+    larger call budget first re-opens a stage whose exploration the old budget ended."""
     from orchestrator.resources import RunResources
+    from orchestrator.search.rewind import rewind_config
     from orchestrator.tasks.resolve import load_campaign_tasks
 
     emit = on_event or (lambda kind, payload: None)
@@ -166,6 +253,7 @@ async def _execute(
         store.set_status(run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
     if fresh:
+        store.record_event(run_id, "task_data", {"tasks": task_fingerprints(tasks)})
         _record_notes(campaign, tasks, store, run_id, on_event)
     store.set_status(run_id, "running", None)
     thread = {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
@@ -183,11 +271,19 @@ async def _execute(
             emit("scoring", decision.to_event())
             context = _search_context(campaign, run_id, tasks, res, store, decision.mode, emit)
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
-            job = graph.ainvoke(start, thread, context=context, durability="sync")
+            rewound = await rewind_config(graph, thread) if search_on and start is None else None
+            job = graph.ainvoke(start, rewound or thread, context=context, durability="sync")
             state, reason = await run_until_stopped(job, _stoppers(campaign))
         except BudgetExceeded as exc:
             store.record_event(run_id, "budget", {"budget": exc.budget})
             reason = f"{exc.budget} budget reached ({exc}); resume with a larger budget"
+        except StoreError as exc:
+            _fail_if_writable(store, run_id, exc)
+            raise
+        except sqlite3.Error as exc:  # the checkpointer's file: everything else wraps its own errors
+            error = StoreError.wrap("checkpoints", checkpoint_path(campaign.run.store), exc)
+            _fail_if_writable(store, run_id, error)
+            raise error from exc
         except (SystematicFailure, LLMError) as exc:
             # An outage or a capability gap is a failed run, never a bad prompt (STYLE rule 8).
             message = str(exc) if isinstance(exc, SystematicFailure) else f"{type(exc).__name__}: {exc}"

@@ -7,6 +7,7 @@ LLM calls are recorded by role, model and usage, not by request headers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.errors import RunNotFound
+from orchestrator.errors import RunNotFound, StoreError
 
 __all__ = ["CallRecord", "RunStore", "RunSummary"]
 
@@ -116,13 +117,16 @@ class RunStore:
 
     def __init__(self, path: str | Path, clock=time.time):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError.wrap("run store", self.path, error) from error
 
     def close(self) -> None:
         with self._lock:
@@ -130,14 +134,21 @@ class RunStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; SQLite's errors (a full disk, a read-only file) become a
+        ``StoreError`` that names the file, here at the store's boundary."""
         with self._lock:
-            self._conn.execute("BEGIN")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise StoreError.wrap("run store", self.path, error) from error
 
     # -- runs --------------------------------------------------------------------------------
     def create_run(self, name: str, config: Mapping[str, Any], seed: int, run_id: str | None = None) -> str:

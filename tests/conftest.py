@@ -59,7 +59,7 @@ BACKEND_CASES: list[BackendCase] = [
     ),
     BackendCase(
         "anthropic",
-        "anthropic/claude-3-5-haiku-20241022",
+        "anthropic/claude-haiku-4-5-20251001",
         http=True,
         supports_logprobs=False,
         api_base=lambda server: server.anthropic_base,

@@ -46,7 +46,7 @@ async def test_http_completion_matches_the_server(
 
 @pytest.mark.parametrize(
     ("case_name", "input_per_mtok", "output_per_mtok"),
-    [("openai", 0.15, 0.60), ("anthropic", 0.80, 4.00), ("litellm", 0.15, 0.60)],
+    [("openai", 0.15, 0.60), ("anthropic", 1.00, 5.00), ("litellm", 0.15, 0.60)],
 )
 async def test_cost_follows_the_models_price(
     case_name, input_per_mtok, output_per_mtok, make_gateway: MakeGateway, fake_server: FakeServer

@@ -37,12 +37,12 @@ async def test_usage_per_role_and_model_with_every_record_in_the_sink(
     assert (ref.calls, ref.cache_hits, ref.attempts, ref.errors) == (2, 1, 3, 0)
     assert (ref.prompt_tokens, ref.completion_tokens) == (300, 30)
     assert ref.cost_usd == pytest.approx((300 * 0.15 + 30 * 0.60) / 1e6)
-    judge_usage = ledger.usage(role="judge", model="anthropic/claude-3-5-haiku-20241022")
+    judge_usage = ledger.usage(role="judge", model="anthropic/claude-haiku-4-5-20251001")
     assert (judge_usage.calls, judge_usage.errors, judge_usage.total_tokens) == (2, 1, 55)
     assert ledger.usage().calls == 4
     assert set(ledger.by_role_model()) == {
         ("reference", "openai/gpt-4o-mini"),
-        ("judge", "anthropic/claude-3-5-haiku-20241022"),
+        ("judge", "anthropic/claude-haiku-4-5-20251001"),
     }
 
     assert [(r.role, r.cached, r.attempts, r.error is not None) for r in records] == [

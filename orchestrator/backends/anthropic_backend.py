@@ -78,7 +78,7 @@ class AnthropicBackend:
         self.model = f"anthropic/{model_name}"
         self._name = model_name
         options = AnthropicOptions.model_validate(dict(settings.options))
-        self.price = price_for(model_name, options.model_dump())
+        self.price = price_for(model_name, options.model_dump(), provider="anthropic")
         self._send_temperature = (
             options.send_temperature
             if options.send_temperature is not None

@@ -73,7 +73,9 @@ class HostedOptions(BaseModel):
         description="Header name -> NAME of the environment variable holding its value (for secrets).",
     )
     price_usd_per_mtok: tuple[float, float] | None = Field(
-        None, description="[input, output] USD per million tokens; overrides the price table."
+        None,
+        description="[input, output] USD per million tokens; overrides litellm's cost map.",
+        json_schema_extra={"changes_answers": False},  # accounting only: not in the cache key
     )
 
     @field_validator("extra_headers")

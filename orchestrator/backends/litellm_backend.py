@@ -34,7 +34,7 @@ from orchestrator.backends.http_errors import describe_error, error_for_status
 from orchestrator.backends.http_options import HostedOptions, looks_secret_name
 from orchestrator.backends.json_http import merge_headers
 from orchestrator.backends.openai_format import completion_from_openai, openai_request_kwargs
-from orchestrator.backends.pricing import Price, price_for
+from orchestrator.backends.pricing import Price, model_price
 
 __all__ = [
     "LiteLLMBackend",
@@ -135,11 +135,8 @@ class LiteLLMBackend:
         self._name = model_name
         options = LiteLLMOptions.model_validate(dict(settings.options))
         self._price_override = options.price_usd_per_mtok is not None
-        self.price = (
-            price_for(model_name, options.model_dump())
-            if self._price_override
-            else litellm_price(self._litellm, model_name)
-        )
+        # The same price the load-time spend check saw (the cost map's JSON), else litellm's routing.
+        self.price = model_price(self.model, options.model_dump()) or litellm_price(self._litellm, model_name)
         self._fixed: dict[str, Any] = {
             "model": model_name,
             "timeout": settings.timeout,

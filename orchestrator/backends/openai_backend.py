@@ -59,7 +59,7 @@ class OpenAIBackend:
         self.model = f"openai/{model_name}"
         self._name = model_name
         options = OpenAIOptions.model_validate(dict(settings.options))
-        self.price = price_for(model_name, options.model_dump())
+        self.price = price_for(model_name, options.model_dump(), provider="openai")
         self._max_tokens_param = options.max_tokens_param
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         headers = merge_headers(merge_headers(headers, options.extra_headers), settings.headers)

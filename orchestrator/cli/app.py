@@ -8,10 +8,15 @@ traceback.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
-import typer
+try:  # a Ctrl-C while the CLI is still importing: one line and 130, like any other Ctrl-C
+    import importlib
+
+    import typer
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 COMMAND_MODULES = (
     "check_cmd",
@@ -23,6 +28,7 @@ COMMAND_MODULES = (
     "report_cmd",
     "serve_cmd",
     "soft_cmd",
+    "export_cmd",
 )
 
 app = typer.Typer(
@@ -41,8 +47,12 @@ def _root(
     """promptfusion: optimize prompts for your tasks on any LLM backend."""
 
 
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"orchestrator.cli.{_name}").register(app)
+try:
+    for _name in COMMAND_MODULES:
+        importlib.import_module(f"orchestrator.cli.{_name}").register(app)
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 
 def main(argv: list[str] | None = None) -> None:

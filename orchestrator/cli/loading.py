@@ -24,9 +24,12 @@ def load_for_command(path: Path, *, allow_unpriced: bool = False) -> Campaign:
 
 
 def load_with_tasks_for_command(
-    path: Path, *, allow_unpriced: bool = False
+    path: Path, *, allow_unpriced: bool = False, max_calls_overridden: bool = False
 ) -> tuple[Campaign, dict[str, Any]]:
-    """``load_for_command``, and the tasks its validation loaded (name -> task)."""
+    """``load_for_command``, and the tasks its validation loaded (name -> task).
+
+    ``max_calls_overridden``: ``--max-calls`` replaces the file's ``budget.max_calls``, so the file's
+    warning about it is not shown (the command checks the flag's value instead)."""
     from orchestrator.config import load_campaign_and_tasks
     from orchestrator.errors import BudgetWarning, DataWarning
 
@@ -35,6 +38,8 @@ def load_with_tasks_for_command(
         warnings.simplefilter("always", BudgetWarning)
         loaded = load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None)
     for warning in caught:
+        if max_calls_overridden and issubclass(warning.category, BudgetWarning):
+            continue
         if issubclass(warning.category, (DataWarning, BudgetWarning)):
             typer.echo(f"warning: {warning.message}", err=True)
         else:

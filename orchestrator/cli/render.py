@@ -72,6 +72,10 @@ def print_estimate(campaign, tasks=None) -> None:
     ):
         if limit is not None and used is not None and used > limit:
             out.print(f"[yellow]budget.{name} = {limit} may stop the run before it finishes[/yellow]")
+    for role, price in estimate.prices.items():
+        model = getattr(campaign.models, role).model
+        described = price.describe() if price is not None else "unknown (set options.price_usd_per_mtok)"
+        out.print(f"price of {role} {model}: {described}", markup=False)
     for note in estimate.notes:
         out.print(f"note: {note}")
 

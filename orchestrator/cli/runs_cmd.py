@@ -25,12 +25,22 @@ def register(app: typer.Typer) -> None:
 
         store = _require(store)
         db = RunStore(store)
+        from orchestrator.tracking import mlflow_link
+
         table = Table(title=str(store))
-        for column in ("run id", "name", "started", "status", "message"):
+        listed = db.runs(limit)
+        links = {run.run_id: mlflow_link(db, run.run_id) for run in listed}
+        tracked = any(links.values())
+        for column in ("run id", "name", "started", "status", "message") + (
+            ("mlflow run",) if tracked else ()
+        ):
             table.add_column(column)
-        for run in db.runs(limit):
+        for run in listed:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
-            table.add_row(run.run_id, run.name, started, run.status, run.message or "")
+            row = [run.run_id, run.name, started, run.status, run.message or ""]
+            if tracked:
+                row.append((links[run.run_id] or {}).get("mlflow_run_id", ""))
+            table.add_row(*row)
         console().print(table)
 
     @app.command("show")
@@ -48,6 +58,10 @@ def register(app: typer.Typer) -> None:
         out = console()
         print_history(db.candidates(run_id), db.result(run_id), out, db.config(run_id).get("objective"))
         print_result(result_from_store(db, run_id), out)
+        from orchestrator.tracking import link_line
+
+        if line := link_line(db, run_id):
+            out.print(line, markup=False, highlight=False)
 
 
 def _require(store: Path | None) -> Path:

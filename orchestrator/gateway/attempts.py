@@ -28,14 +28,17 @@ class Tries:
     """HTTP attempts made for one call (shared between the gateway and ``Attempts``).
 
     ``sent`` turns true once a request has been handed to the backend: from then on the provider
-    may bill it, whatever happens to the caller.
+    may bill it, whatever happens to the caller. ``keep_late``, when set, receives the backend call
+    of an attempt whose caller was cancelled (a stop) while the answer was on its way: the gateway
+    lets it arrive and caches it, so a resumed run does not pay for it twice.
     """
 
-    __slots__ = ("count", "sent")
+    __slots__ = ("count", "keep_late", "sent")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_late: Callable[[asyncio.Future], None] | None = None) -> None:
         self.count = 1
         self.sent = False
+        self.keep_late = keep_late
 
 
 class Attempts:
@@ -87,13 +90,21 @@ class Attempts:
     async def _attempt(self, call: Callable[[], Awaitable[T]], estimate: int, tries: Tries) -> T:
         async with self.limiter.slot(estimate) as slot:
             tries.sent = True
+            sending = call() if tries.keep_late is None else asyncio.ensure_future(call())
             try:
+                awaited = sending if tries.keep_late is None else asyncio.shield(sending)
                 if _HAS_TIMEOUT_CM:
                     async with asyncio.timeout(self.safety_timeout):
-                        value = await call()
+                        value = await awaited
                 else:  # pragma: no cover - Python 3.10
-                    value = await asyncio.wait_for(call(), self.safety_timeout)
+                    value = await asyncio.wait_for(awaited, self.safety_timeout)
+            except asyncio.CancelledError:
+                if tries.keep_late is not None and not sending.done():
+                    tries.keep_late(sending)  # the caller stopped; the answer is still on its way
+                raise
             except (TimeoutError, asyncio.TimeoutError):  # the same class from 3.11 on
+                if tries.keep_late is not None:
+                    sending.cancel()
                 raise Timeout(f"{self.model}: no answer within {self.safety_timeout:.1f} s") from None
             except RateLimited as error:
                 if error.retry_after:

@@ -21,6 +21,7 @@ The database holds the canonical request and the answer, never an API key or a b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from orchestrator.backends.base import Completion, LabelScores
+from orchestrator.errors import StoreError
 from orchestrator.gateway.codec import (
     CorruptEntry,
     completion_from_json,
@@ -110,6 +112,7 @@ class ResponseCache:
         self._checkpointer: threading.Thread | None = None
         self._pending: dict[str, _Row] = {}
         self._flush_loop: asyncio.AbstractEventLoop | None = None
+        self._write_error: StoreError | None = None
         # Used from the event-loop thread, but LangGraph may run sync nodes on worker threads: the
         # lock makes the shared connection safe there too (uncontended, it costs ~0.1 us).
         self._lock = threading.RLock()
@@ -149,18 +152,29 @@ class ResponseCache:
             return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
     def flush(self) -> None:
-        """Commit the buffered writes now (otherwise the event loop does, ``flush_interval`` later)."""
+        """Commit the buffered writes now (otherwise the event loop does, ``flush_interval`` later).
+
+        Raises:
+            StoreError: the file cannot be written (a full disk, a read-only folder); names the path.
+        """
         with self._lock:
+            if self._write_error is not None:
+                raise self._write_error
             if not self._pending:
                 return
             rows = list(self._pending.values())
-            self._conn.execute("BEGIN")
             try:
-                self._conn.executemany(_INSERT, rows)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.executemany(_INSERT, rows)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                raise StoreError.wrap("response cache", self.path, error) from error
             self._pending.clear()
         self.stats.writes += len(rows)
         self._rows_since_checkpoint += len(rows)
@@ -168,14 +182,21 @@ class ResponseCache:
             self._start_checkpoint()
 
     def close(self) -> None:
-        """Commit pending writes, fold the write-ahead log into the database file, close."""
-        self.flush()
-        if self._checkpointer is not None:
-            self._checkpointer.join()
-        with self._lock:
-            if self._on_disk:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.close()
+        """Commit pending writes, fold the write-ahead log into the database file, close.
+
+        Raises:
+            StoreError: the last writes could not be committed (the connection is closed anyway).
+        """
+        try:
+            self.flush()
+        finally:
+            if self._checkpointer is not None:
+                self._checkpointer.join()
+            with self._lock:
+                if self._on_disk and self._write_error is None:
+                    with contextlib.suppress(sqlite3.Error):  # folding the log is housekeeping
+                        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._conn.close()
 
     def __enter__(self) -> ResponseCache:
         return self
@@ -209,6 +230,8 @@ class ResponseCache:
         return value
 
     def _put(self, row: _Row) -> None:
+        if self._write_error is not None:
+            raise self._write_error
         with self._lock:
             self._pending[row[0]] = row
             if len(self._pending) >= self._max_pending:
@@ -225,7 +248,10 @@ class ResponseCache:
 
     def _flush_soon(self) -> None:
         self._flush_loop = None
-        self.flush()
+        try:
+            self.flush()
+        except StoreError as error:  # an event-loop callback: kept for the next write to raise
+            self._write_error = error
 
     def _start_checkpoint(self) -> None:
         if self._checkpointer is not None and self._checkpointer.is_alive():

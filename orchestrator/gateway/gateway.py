@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,11 +36,15 @@ from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.estimate import estimate_prompt_tokens
 from orchestrator.gateway.ledger import CallRecord, Ledger
 from orchestrator.gateway.ratelimit import Clock, RateLimiter, Sleep
-from orchestrator.gateway.request_key import request_key
+from orchestrator.gateway.request_key import key_scope, request_key
 from orchestrator.gateway.retry import RetryPolicy, make_retrying
 from orchestrator.gateway.settings import GatewaySettings
 
-__all__ = ["Gateway"]
+__all__ = ["LATE_ANSWER_WAIT_S", "Gateway"]
+
+log = logging.getLogger(__name__)
+# How long closing a gateway waits for answers still on their way after a stop (they are cached).
+LATE_ANSWER_WAIT_S = 10.0
 
 T = TypeVar("T", Completion, LabelScores)
 
@@ -93,7 +98,9 @@ class Gateway:
         safety_timeout = settings.timeout + max(1.0, 0.1 * settings.timeout)
         self._attempts = Attempts(self.model, self.limiter, retrying, safety_timeout)
         self._clock = clock
+        self._key_scope = key_scope(settings)
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
+        self._late: set[asyncio.Future[Any]] = set()
         self._observed_tokens = 0
         self._observed_usd = 0.0
 
@@ -114,7 +121,7 @@ class Gateway:
             Fatal: 400/401/403/404 (not retried).
             Transient / Timeout / RateLimited: still failing after the retries.
         """
-        key, request_json = request_key(self.model, request)
+        key, request_json = request_key(self.model, request, scope=self._key_scope)
         cache = self.cache
         if cache is None:
             return await self._call(
@@ -170,7 +177,9 @@ class Gateway:
             raise Unsupported(f"{self.model} cannot score labels (no log-probabilities); use an LLM judge")
         request = ChatRequest.from_messages(messages, temperature=0.0, max_tokens=1)
         labels = tuple(labels)
-        key, request_json = request_key(self.model, request, kind="score_labels", labels=labels)
+        key, request_json = request_key(
+            self.model, request, kind="score_labels", labels=labels, scope=self._key_scope
+        )
         cache = self.cache
 
         def call() -> Awaitable[LabelScores]:
@@ -188,7 +197,8 @@ class Gateway:
         )
 
     async def aclose(self) -> None:
-        """Close the backend's clients. The cache, ledger and budget belong to the caller."""
+        """Close the backend's clients (after ``drain``); the cache, ledger and budget are the caller's."""
+        await self.drain()
         await self.backend.aclose()
 
     async def __aenter__(self) -> Gateway:
@@ -226,7 +236,7 @@ class Gateway:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            value, attempts, latency = await self._send(kind, key, request, call, started_at)
+            value, attempts, latency = await self._send(kind, key, request, call, started_at, cache_put)
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -244,9 +254,18 @@ class Gateway:
         return value
 
     async def _send(
-        self, kind: str, key: str, request: ChatRequest, call: Callable[[], Awaitable[T]], started_at: float
+        self,
+        kind: str,
+        key: str,
+        request: ChatRequest,
+        call: Callable[[], Awaitable[T]],
+        started_at: float,
+        cache_put: Callable[[T], None] | None = None,
     ) -> tuple[T, int, float]:
-        """Budget, retries and attempts; returns ``(value, attempts, seconds)``."""
+        """Budget, retries and attempts; returns ``(value, attempts, seconds)``.
+
+        ``cache_put`` also keeps an answer that arrives after the caller was cancelled (see ``drain``).
+        """
         prompt_estimate = estimate_prompt_tokens(request)
         estimate = prompt_estimate + request.max_tokens
         reservation: Reservation | None = None
@@ -255,7 +274,8 @@ class Gateway:
                 estimate, self._estimate_usd(prompt_estimate, request.max_tokens)
             )
         started = self._clock()
-        tries = Tries()
+        keep_late = None if cache_put is None else (lambda sending: self._keep_late(sending, cache_put))
+        tries = Tries(keep_late=keep_late)
         try:
             value = await self._attempts.send(call, estimate, tries)
         except asyncio.CancelledError:
@@ -280,6 +300,33 @@ class Gateway:
             self._observed_tokens += tokens
             self._observed_usd += value.cost_usd
         return value, tries.count, self._clock() - started
+
+    def _keep_late(self, sending: asyncio.Future, cache_put: Callable[[Any], None]) -> None:
+        """Let a request whose caller stopped finish, and cache its answer: the provider bills it
+        anyway, and a resumed run sends the same deterministic request again otherwise."""
+        self._late.add(sending)
+
+        def arrived(done: asyncio.Future) -> None:
+            self._late.discard(done)
+            if done.cancelled() or done.exception() is not None:
+                return
+            try:
+                cache_put(done.result())
+            except Exception as error:  # a callback: a storage error is logged, never raised here
+                log.warning("%s: an answer that arrived after a stop was not cached: %s", self.model, error)
+
+        sending.add_done_callback(arrived)
+
+    async def drain(self, timeout: float = LATE_ANSWER_WAIT_S) -> None:
+        """Wait (at most ``timeout`` seconds) for answers still on their way after a stop, so they are
+        cached before the backend closes; cancel what has not arrived by then."""
+        if not self._late:
+            return
+        _, pending = await asyncio.wait(set(self._late), timeout=timeout)
+        for sending in pending:
+            sending.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def _count_abandoned(
         self,

@@ -7,6 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+# Options that change speed, never answers, stay out of the response cache's key
+# (``orchestrator.gateway.request_key``).
+_SPEED_ONLY = {"json_schema_extra": {"changes_answers": False}}
+
 __all__ = ["DTYPES", "LocalModelOptions"]
 
 #: dtype names users may write -> the torch dtype's name.
@@ -40,12 +44,20 @@ class LocalModelOptions(BaseModel):
 
     device: str | None = Field(None, description="cpu, cuda, cuda:1... (None: cuda when available).")
     dtype: str | None = Field(None, description="float32, bfloat16 or float16 (None: float32 CPU, bf16 GPU).")
-    cache_dir: str | None = Field(None, description="Cache root for converted models.")
-    threads: int | None = Field(None, ge=1, description="torch intra-op threads (None: torch's default).")
-    batch_window_ms: float = Field(5.0, ge=0, description="Wait for more requests before a batch (ms).")
-    max_batch: int = Field(64, ge=1, description="Most requests in one micro-batch.")
-    max_batch_tokens: int = Field(4096, ge=1, description="Padded tokens per label-scoring forward pass.")
-    max_generate_tokens: int = Field(16384, ge=1, description="Padded tokens per generation batch.")
+    cache_dir: str | None = Field(None, description="Cache root for converted models.", **_SPEED_ONLY)
+    threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads (None: torch's default).", **_SPEED_ONLY
+    )
+    batch_window_ms: float = Field(
+        5.0, ge=0, description="Wait for more requests before a batch (ms).", **_SPEED_ONLY
+    )
+    max_batch: int = Field(64, ge=1, description="Most requests in one micro-batch.", **_SPEED_ONLY)
+    max_batch_tokens: int = Field(
+        4096, ge=1, description="Padded tokens per label-scoring forward pass.", **_SPEED_ONLY
+    )
+    max_generate_tokens: int = Field(
+        16384, ge=1, description="Padded tokens per generation batch.", **_SPEED_ONLY
+    )
     scoring_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "float32", description="Precision of label-scoring passes (float32: batch-invariant scores)."
     )

@@ -2,7 +2,8 @@
 
 The baselines are the prompts a user trusts to work. When the scorer fails on most of their examples
 with the same error class (timeouts, 5xx after every retry, an answer it cannot parse), or with any
-``Fatal`` or ``Unsupported`` error, the fault is the backend or the campaign, not the prompt: scoring
+``Fatal`` or ``Unsupported`` error, or when it never answers with one of the task's labels (labels
+👍/👎 and a model that says yes/no), the fault is the backend or the campaign, not the prompt: scoring
 the baseline at its failure score would let the search "optimize" against an outage and finish with
 ``0.000 vs 0.000`` and exit code 0. The run stops instead, marked failed with the reason.
 """
@@ -16,7 +17,7 @@ from typing import Any
 from orchestrator.backends.base import Fatal, Unsupported
 from orchestrator.errors import SystematicFailure
 
-__all__ = ["ErrorTally", "check_baseline", "fatal_on_baseline"]
+__all__ = ["ErrorTally", "check_baseline", "check_baseline_answers", "fatal_on_baseline"]
 
 
 class ErrorTally:
@@ -77,4 +78,27 @@ def fatal_on_baseline(task: str, exc: Fatal | Unsupported) -> SystematicFailure:
     return SystematicFailure(
         f"the scorer failed on {task} with the baseline prompt ({type(exc).__name__}: {_clip(str(exc))}); "
         "this is the backend or the campaign, not the prompt"
+    )
+
+
+def check_baseline_answers(
+    task: str, labels: Sequence[str], predictions: Sequence[Any], outputs: Sequence[str | None]
+) -> None:
+    """Raise when a baseline got no answer among the task's labels on any of its examples.
+
+    No prompt can make a model answer a label it never gives (yes/no against 👍/👎), so the whole
+    budget would go to prompts that all score 0.
+
+    Raises:
+        SystematicFailure: naming the task, its labels and one thing the scorer answered instead.
+    """
+    if not predictions or any(p is not None for p in predictions):
+        return
+    shown = ", ".join(repr(label) for label in labels[:6]) + (", ..." if len(labels) > 6 else "")
+    said = next((o for o in outputs if o), None)
+    example = f" (it answered e.g. {_clip(said, 40)!r})" if said else ""
+    raise SystematicFailure(
+        f"the scorer never answered with a label of {task} ({shown}) with the baseline prompt: no parsable "
+        f"answer for {len(predictions)}/{len(predictions)} examples{example}; check the task's labels and "
+        "the scorer model, not the prompt"
     )

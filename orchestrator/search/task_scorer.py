@@ -20,7 +20,13 @@ from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
 from orchestrator.config import Campaign
-from orchestrator.search.systematic import ErrorTally, check_baseline, fatal_on_baseline
+from orchestrator.errors import StoreError
+from orchestrator.search.systematic import (
+    ErrorTally,
+    check_baseline,
+    check_baseline_answers,
+    fatal_on_baseline,
+)
 from orchestrator.tasks import Task
 from orchestrator.tasks.evaluation import to_eval_examples, to_eval_spec
 
@@ -83,7 +89,7 @@ class TaskPromptScorer:
             judges=tuple(campaign.objective.judge_dimensions),
             judge_examples=4,
             seed=seed,
-            reraise=(BudgetExceeded, Fatal),
+            reraise=(BudgetExceeded, Fatal, StoreError),
         )
         self._known: dict[tuple[str, str, str, int | tuple[int, ...]], dict[str, Any]] = {}
 
@@ -158,6 +164,13 @@ class TaskPromptScorer:
             return self._failed(len(examples), exc)
         if baseline:
             check_baseline(task, len(examples), scorer_llm)
+            if spec.labels is not None:
+                check_baseline_answers(
+                    task,
+                    list(spec.labels),
+                    [r.prediction for r in report.examples if r.error is None],
+                    [r.output for r in report.examples],
+                )
         result: dict[str, Any] = {
             "scores": {k: float(v) for k, v in report.scores.items()},
             "normalized": {k: float(v) for k, v in report.normalized.items()},

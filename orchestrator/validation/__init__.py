@@ -1,7 +1,8 @@
 """Everything a run would refuse, refused when the campaign loads (``check``, ``--dry-run``, ``run``).
 
 ``check_campaign`` runs after the schema: models and their options, the objective's names, the
-tasks and their data, the spend limit. Each error is one line ``file:line: dotted.path: message``.
+tasks and their data, the spend limit, that the run's SQLite files can be written. Each error is
+one line ``file:line: dotted.path: message``.
 Nothing here calls a model.
 """
 
@@ -15,6 +16,7 @@ from orchestrator.validation.locate import Location
 from orchestrator.validation.models import check_models
 from orchestrator.validation.objective import check_objective
 from orchestrator.validation.spend import check_budget_override, check_spend, unpriced_models
+from orchestrator.validation.storage import check_storage
 from orchestrator.validation.tasks import check_tasks, duplicates_note
 from orchestrator.validation.yaml_keys import check_duplicate_keys
 
@@ -44,4 +46,5 @@ def check_campaign(campaign: Campaign, where: Location, env: Mapping[str, str]) 
     check_objective(campaign, where)
     tasks = check_tasks(campaign, where)
     check_spend(campaign, where)
+    check_storage(campaign, where)
     return tasks

@@ -109,12 +109,12 @@ def _check_url(url: str, where: Location, loc: Sequence[Any]) -> None:
 
 
 def _check_local(name: str, where: Location, loc: Sequence[Any]) -> None:
-    from orchestrator.local_model.source import EMBEDDED_MODELS, embedded_gguf_path, resolve_source
+    from orchestrator.local_model.source import EMBEDDED_MODELS, embedded_model_installed, resolve_source
 
     try:
         source = resolve_source(name)
         if source.kind == "embedded":
-            embedded_gguf_path(source.location)
+            embedded_model_installed(source.location)
     except FileNotFoundError as exc:
         raise where.error(loc, str(exc)) from None
     if source.kind == "hub" and "/" not in name and not _in_hub_cache(name):

@@ -3,7 +3,8 @@ after the money is spent."""
 
 from __future__ import annotations
 
-from orchestrator.backends.pricing import Price, price_for
+from orchestrator.backends.pricing import Price
+from orchestrator.backends.pricing import model_price as _model_price
 from orchestrator.config import Campaign, ModelConfig
 from orchestrator.errors import ConfigError
 from orchestrator.validation.locate import Location
@@ -14,14 +15,14 @@ __all__ = ["check_budget_override", "check_spend", "unpriced_models"]
 
 def model_price(model: ModelConfig) -> Price | None:
     """The price the backend will charge calls at (local models are free), or None when unknown."""
+    price = _model_price(model.model, model.options)
     prefix, _, name = model.model.partition("/")
-    if prefix == "local":
-        return Price(0.0, 0.0)
-    if prefix == "litellm" and model.options.get("price_usd_per_mtok") is None:
+    if price is None and prefix == "litellm":
+        # litellm routes names the cost map's JSON does not spell out (its import costs seconds).
         from orchestrator.backends.litellm_backend import import_litellm, litellm_price
 
         return litellm_price(import_litellm(), name)
-    return price_for(name, model.options)
+    return price
 
 
 def unpriced_models(campaign: Campaign) -> list[tuple[str, str]]:
