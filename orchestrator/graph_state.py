@@ -7,7 +7,7 @@ The state holds JSON-serialisable values only, so every checkpoint can be read b
 dict::
 
     {"id": str, "prompt": str, "stage": "source" | "target", "iteration": int,
-     "origin": "baseline" | "proposed" | "reflected" | "promoted",
+     "origin": "baseline" | "proposed" | "reflected" | "merged" | "edited" | "demos" | "promoted",
      "scores": {dimension: raw value, averaged over the stage's tasks},
      "normalized": {dimension: value in [0, 1], higher is better},
      "per_task": {task: {"scores": {...}, "objective": float, "wrong": [example index, ...], "n": int}},
@@ -38,7 +38,7 @@ class SearchState(TypedDict, total=False):
     # adds: LangGraph's reducer appends them (no node rebuilds the list).
     history: Annotated[list[dict[str, Any]], operator.add]
     proposals: list[str]  # raw candidate prompts from the reference LLM this round
-    proposal_origins: list[str]  # the operator that wrote each proposal ("proposed" or "reflected")
+    proposal_origins: list[str]  # the operator that wrote each proposal (a candidate's "origin")
     round_written: bool  # the next round's proposals were written early (stage 1's overlapped round 1)
     pending: list[dict[str, Any]]  # [{"prompt", "origin"}] to score this round
     scored: list[dict[str, Any]]  # candidates scored this round, not yet in history
@@ -89,6 +89,11 @@ class PromptScorer(Protocol):
 
     def describe(self, task: str) -> tuple[str, str]:
         """(one-line description, answer format) of a task, for the meta-prompt."""
+        ...
+
+    def knowledge(self, task: str) -> tuple[tuple[str, ...], str]:
+        """(answer labels, empty for a free-form task; the task's own description, possibly empty)
+        for the edit operators: what the task says about itself, none of its examples."""
         ...
 
     def mistakes(self, task: str, result: dict[str, Any], k: int) -> list[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.errors import ConfigError
 
 

@@ -7,6 +7,10 @@ from typing import Any
 
 from orchestrator.clip import clip
 from orchestrator.errors import PromptfusionError
+from orchestrator.operators import operator_summary
+
+# The candidate-writing operators the summary counts (baselines and promoted prompts are not written).
+_OPERATORS = ("proposed", "reflected", "merged", "edited")
 
 
 def error_line(exc: BaseException) -> str:
@@ -114,13 +118,10 @@ def print_result(result, out, campaign=None) -> None:
     if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     operators = (result.final or {}).get("operators") or {}
-    if any(name in operators for name in ("proposed", "reflected", "merged")):
-        rates = ", ".join(
-            f"{name} {row['accepted']}/{row['candidates']} accepted"
-            for name, row in operators.items()
-            if name in ("proposed", "reflected", "merged")
-        )
-        out.print(f"operators: {rates}")
+    if any(name in operators for name in _OPERATORS):
+        shown = [operator_summary(name, row) for name, row in operators.items() if name in _OPERATORS]
+        rates = ", ".join(shown)
+        out.print(_escape(f"operators: {rates}"))
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
     usd = sum(u["cost_usd"] for u in result.usage.values())

@@ -249,6 +249,10 @@ class TaskPromptScorer:
         data, rows = self.tasks[task], self._splits[task][split]
         return [(data.render_input(rows[i]), rows[i].target) for i in indices if i < len(rows)]
 
+    def knowledge(self, task: str) -> tuple[tuple[str, ...], str]:
+        data = self.tasks[task]
+        return tuple(data.labels or ()), data.description
+
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]
         description = data.description or f"The task {data.name!r}."
