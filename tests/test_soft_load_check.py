@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from orchestrator.loading import parse_campaign
 from orchestrator.errors import ConfigError
+from orchestrator.loading import parse_campaign
 
 
 def _campaign_text(tmp_path, free_form_target: bool, soft: bool) -> str:
