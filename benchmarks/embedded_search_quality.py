@@ -17,14 +17,15 @@ Each finished run is appended to ``--results`` (JSON lines) at once, so a grid t
 still reports; ``python -m benchmarks.embedded_search_report RESULTS`` writes the tables.
 
 Usage: ``python -m benchmarks.embedded_search_quality [--task strategyqa] [--budgets 100 200]
-[--seeds 0 1 2] [--tools ours copro mipro gepa] --results PATH`` (needs ``pip install dspy==3.4.1
-optuna``).
+[--seeds 0 1 2] [--tools ours copro mipro gepa] [--start TEXT] --results PATH`` (needs
+``pip install dspy==3.4.1 optuna``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -45,6 +46,8 @@ OURS_TOOLS = {
     "ours": ("promptfusion", {}),
     "ours-reflect": ("promptfusion reflect", {"reflection": 0.5}),
     "ours-demos": ("promptfusion demos", {"demos": 2}),
+    # Issue 20: half of each round by phrase-level edits without an LLM (orchestrator.search.edits).
+    "ours-edits": ("promptfusion edits", {"edits": 0.5}),
 }
 # DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
 # reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``
@@ -91,8 +94,13 @@ class Counter:
         return run
 
 
-def run_ours(server: ModelServer, task, tool: str, budget: int, seed: int, threads: int) -> GridRun:
-    """Our search with ``budget.max_calls`` = ``budget``, scorer and reference both on the server."""
+def run_ours(
+    server: ModelServer, task, tool: str, budget: int, seed: int, threads: int, scorer: str = "served"
+) -> GridRun:
+    """Our search with ``budget.max_calls`` = ``budget``, the reference on the server, the scorer on the
+    server too (``served``: label probabilities from first-token alternatives) or in-process
+    (``local``: whole-label likelihoods; a label outside the server's first-token alternatives fails
+    the served scorer, issue 22 item 8)."""
     from orchestrator.runner import optimize_async
 
     name, extra = OURS_TOOLS[tool]
@@ -105,7 +113,7 @@ def run_ours(server: ModelServer, task, tool: str, budget: int, seed: int, threa
             server,
             task.name,
             task.instruction,
-            "served",
+            scorer,
             threads,
             Path(tmp),
             seed=seed,
@@ -206,7 +214,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--tools", nargs="+", default=["ours", *DSPY_TOOLS], choices=[*OURS_TOOLS, *DSPY_TOOLS]
     )
+    parser.add_argument(
+        "--start",
+        help="the starting instruction of every tool (default: the task's own instruction); issue 20 "
+        "starts from the task's one-line description, as a user would write it",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads, server and test scoring")
+    parser.add_argument(
+        "--ours-scorer",
+        choices=["served", "local"],
+        default="served",
+        help="our scorer: over the server, or the same model in-process (whole-label likelihoods)",
+    )
     parser.add_argument("--results", type=Path, required=True, help="JSON lines, one run each (appended)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
@@ -218,10 +237,13 @@ def main(argv: list[str] | None = None) -> None:
     from orchestrator.tasks import load_builtin_task
 
     task = load_builtin_task(args.task)
+    if args.start:
+        task = dataclasses.replace(task, instruction=args.start)
     header = {
         "header": f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC | {platform.platform()} | "
         f"{os.cpu_count()} cpus | load {os.getloadavg()[0]:.1f} | python {platform.python_version()} | "
-        f"dspy {dspy.__version__} | task {task.name} | model {MODEL} served (threads {args.threads}) | "
+        f"dspy {dspy.__version__} | task {task.name} | start {task.instruction!r} | "
+        f"model {MODEL} served (threads {args.threads}) | "
         f"DSPy answers <= {ANSWER_TOKENS} tokens"
     }
     done = _done(args.results)
@@ -237,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
                     if (TOOL_NAMES[tool], budget, seed) in done:
                         continue  # resumed: this run is already in the results
                     if tool in OURS_TOOLS:
-                        run = run_ours(server, task, tool, budget, seed, args.threads)
+                        run = run_ours(server, task, tool, budget, seed, args.threads, args.ours_scorer)
                     else:
                         run = run_dspy(server, task, tool, budget, seed)
                     _record(args, task, run)

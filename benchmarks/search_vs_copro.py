@@ -196,7 +196,7 @@ def run_copro(server: ServerProcess, concurrency: int, latency: float, examples)
 
 
 def _campaign(server: ServerProcess, concurrency: int, task_path: Path, folder: Path):
-    from orchestrator.config import parse_campaign
+    from orchestrator.loading import parse_campaign
 
     model = {"model": "openai/sim", "api_base": f"{server.url}/v1", "max_retries": 1, "timeout": 30}
     task = {"name": TASK, "path": str(task_path)}

@@ -165,7 +165,7 @@ def _campaign(
 ):
     """Our campaign on ``task_name``: issue 5's fixed rounds, or ``search``/``budget`` laid over them
     (``benchmarks.embedded_search_quality`` runs it with a call budget)."""
-    from orchestrator.config import parse_campaign
+    from orchestrator.loading import parse_campaign
 
     served = {"model": "openai/smollm2", "api_base": f"{server.url}/v1", "timeout": 1800, "max_retries": 2}
     in_process = {"model": MODEL, "options": {"device": "cpu", "threads": threads}}

@@ -41,7 +41,7 @@ from soft_prompts.scoring import label_probabilities  # noqa: E402
 
 def accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -> float:
     """Label-likelihood accuracy of ``model`` (prompted for ``task_id``) on ``examples``."""
-    inputs = [e.input_text for e in examples]
+    inputs = [e.model_input for e in examples]
     probabilities = label_probabilities(
         model, tokenizer, inputs, task.labels, [task_id] * len(inputs), max_length=max_length
     )
@@ -230,9 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     variants = [VARIANTS[name] for name in args.variants.split(",")]
     if args.threads:
         torch.set_num_threads(args.threads)
+    model, tokenizer = load_model(args.model_dir)  # the tokenizer formats the tasks' chats
     tasks = {}
     for name in args.tasks.split(","):
-        data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
+        data, test, instruction, _family = load_builtin_split(
+            tokenizer, name, args.n_train, args.n_dev, args.n_test
+        )
         tasks[name] = (data, test, instruction)
     started = time.perf_counter()
     per_seed = {}
@@ -240,7 +243,6 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.combine:
             per_seed |= json.loads(path.read_text())["per_seed"]
     else:
-        model, tokenizer = load_model(args.model_dir)
         for seed in [int(s) for s in args.seeds.split(",")]:
             per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants)
     tables = {variant.name: markdown(per_seed, tasks, variant.name) for variant in variants}

@@ -49,7 +49,7 @@ CONDITIONS = ("random", "vocab", "text", "vectors", "fusion")
 
 def _test_accuracy(model, tokenizer, task, test, max_length: int) -> float:
     probabilities = label_probabilities(
-        model, tokenizer, [e.input_text for e in test], task.labels, [0] * len(test), max_length=max_length
+        model, tokenizer, [e.model_input for e in test], task.labels, [0] * len(test), max_length=max_length
     )
     gold = torch.tensor([task.labels.index(e.target_text) for e in test])
     return float((probabilities.argmax(dim=-1) == gold).float().mean())
@@ -214,8 +214,12 @@ def main(argv: list[str] | None = None) -> int:
 
         model_dir = ensure_embedded_model()
     model, tokenizer = load_base_model(model_dir, plan_devices())
-    target, test, instruction, family = load_builtin_split(args.target, args.n_train, args.n_dev, args.n_test)
-    sources = [load_builtin_split(name, args.n_train, 0)[0] for name in args.sources.split(",") if name]
+    target, test, instruction, family = load_builtin_split(
+        tokenizer, args.target, args.n_train, args.n_dev, args.n_test
+    )
+    sources = [
+        load_builtin_split(tokenizer, name, args.n_train, 0)[0] for name in args.sources.split(",") if name
+    ]
     print(
         f"target {target.name} ({family}), sources {[s.name for s in sources]}, instruction {instruction!r}"
     )

@@ -11,10 +11,13 @@ from __future__ import annotations
 from soft_prompts.data import TaskData
 
 
-def load_builtin_split(name: str, n_train: int, n_dev: int, n_test: int = 0, split_seed: int = 0):
-    """A built-in task as ``(TaskData, test examples, instruction, family)``.
+def load_builtin_split(tokenizer, name: str, n_train: int, n_dev: int, n_test: int = 0, split_seed: int = 0):
+    """A built-in task as ``(TaskData, test examples, instruction, family)``, in ``tokenizer``'s chat format
+    (the soft stage's own: virtual tokens where the system message's content sits; see
+    ``orchestrator.soft.data``).
 
     Args:
+        tokenizer: the model's tokenizer.
         name: built-in task name (see ``promptfusion tasks``).
         n_train: training examples kept (few-shot), from the task's seeded train split.
         n_dev: dev examples kept (early stopping, curves).
@@ -31,10 +34,10 @@ def load_builtin_split(name: str, n_train: int, n_dev: int, n_test: int = 0, spl
     if task.labels is None:
         raise ValueError(f"{name}: a classification task is needed")
     splits = task.splits(split_seed)
-    data = task_data(task, splits.train[:n_train], splits.dev[:n_dev])
-    return data, prompt_examples(task, splits.test[:n_test]), task.instruction, task.family
+    data = task_data(task, splits.train[:n_train], splits.dev[:n_dev], tokenizer)
+    return data, prompt_examples(task, splits.test[:n_test], tokenizer)[0], task.instruction, task.family
 
 
-def load_builtin_task_data(name: str, n_train: int, n_dev: int, seed: int = 0) -> TaskData:
+def load_builtin_task_data(tokenizer, name: str, n_train: int, n_dev: int, seed: int = 0) -> TaskData:
     """Only the ``TaskData`` of :func:`load_builtin_split`."""
-    return load_builtin_split(name, n_train, n_dev, 0, seed)[0]
+    return load_builtin_split(tokenizer, name, n_train, n_dev, 0, seed)[0]

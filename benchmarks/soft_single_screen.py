@@ -40,7 +40,9 @@ from soft_prompts.config import PromptInit  # noqa: E402
 
 def screen_task(args, model, tokenizer, name: str, seed: int) -> dict:
     """One single-task run: dev curve, best dev, test of the best prompt, constant-answer baselines."""
-    data, test, instruction, _family = load_builtin_split(name, args.n_train, args.n_dev, args.n_test)
+    data, test, instruction, _family = load_builtin_split(
+        tokenizer, name, args.n_train, args.n_dev, args.n_test
+    )
     config = train_config(args, seed)
     started = time.perf_counter()
     run = train_soft_prompt(

@@ -51,7 +51,7 @@ def build_batches(
     from soft_repro_tasks import load_builtin_task_data
 
     n_train = n_train or max(64, config.batch_size * 4)
-    task = load_builtin_task_data(task_name, n_train=n_train, n_dev=0, seed=0)
+    task = load_builtin_task_data(tokenizer, task_name, n_train=n_train, n_dev=0, seed=0)
     rows = tokenize_examples(tokenizer, task.train, config.max_length)
     sampler = batch_sampler([rows], replace(config, seed=seed))
     pad_id = pad_token_id(tokenizer)

@@ -2,10 +2,16 @@
 
 Usage:
     python data/make_builtin.py [PATH/TO/bigbench-1.0.0.tar.gz] [--out data/bigbench]
+    python data/make_builtin.py --derived-only [--out data/bigbench]
 
 Without a path, the sdist is fetched with ``pip download --no-deps bigbench==1.0.0`` (358 MB; never
-``pip install`` it: that pulls tensorflow). Task JSON files are read straight from the tarball.
-The output is deterministic: the same sdist always gives byte-identical files.
+``pip install`` it: that pulls tensorflow). Package indexes that serve only bigbench 0.0.1 (no task
+files) make that fail with a one-line message: pass a local copy of the tarball instead. Task JSON
+files are read straight from the tarball. The output is deterministic: the same sdist always gives
+byte-identical files.
+
+Derived sub-tasks (``DERIVED_SPECS``, e.g. ``multiemo_en_polarity``) are cut from the shipped files
+of their parent task, so ``python data/make_builtin.py --derived-only`` rebuilds them without the sdist.
 """
 
 from __future__ import annotations
@@ -121,6 +127,29 @@ SPECS = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class DerivedSpec:
+    """A sub-task cut from a shipped built-in task by keeping only some of its labels.
+
+    It is rebuilt from the shipped JSONL (``--derived-only``), so it needs no sdist.
+    """
+
+    name: str
+    parent: str
+    family: str
+    labels: tuple[str, ...]
+    description: str
+    instruction: str
+
+
+DERIVED_SPECS = (
+    DerivedSpec("multiemo_en_polarity", "multiemo_en", "sentiment", ("positive", "negative"),
+                "Binary sentiment of short English reviews (MultiEmo): is the review positive or negative? "
+                "The ambivalent and neutral reviews of multiemo_en are left out.",
+                "Classify the sentiment of the review. Answer with one word: positive or negative."),
+)  # fmt: skip
+
+
 def gold_label(example: dict[str, Any]) -> str | None:
     """The single best-scoring choice, or None when the top score is tied."""
     scores = example.get("target_scores") or {}
@@ -163,6 +192,65 @@ def build_task(spec: Spec, task_json: dict[str, Any]) -> tuple[dict[str, Any], l
     return entry, rows
 
 
+def derive_task(
+    spec: DerivedSpec, parent: dict[str, Any], parent_rows: list[dict[str, str]]
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Keep the parent's rows whose label is in ``spec.labels``, in the parent's order."""
+    rows = [row for row in parent_rows if row["label"] in spec.labels]
+    counts = ", ".join(f"{sum(row['label'] == label for row in rows)} {label}" for label in spec.labels)
+    entry = {
+        "name": spec.name,
+        "file": f"{spec.name}.jsonl",
+        "family": spec.family,
+        "description": spec.description,
+        "instruction": spec.instruction,
+        "input_fields": list(parent["input_fields"]),
+        "label_field": "label",
+        "labels": list(spec.labels),
+        "n_examples": len(rows),
+        "source": f"built-in {spec.parent}, labels {'/'.join(spec.labels)} only ({counts}); "
+        f"parent: {parent['source']}",
+        "canary": parent["canary"],
+    }
+    return entry, rows
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_derived(out: Path, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rebuild the derived sub-tasks from the parent files already in ``out``: an entry already in the
+    manifest is replaced where it stands, a new one is appended."""
+    by_name = {entry["name"]: entry for entry in entries}
+    result = list(entries)
+    for spec in DERIVED_SPECS:
+        parent = by_name[spec.parent]
+        parent_lines = (out / parent["file"]).read_text(encoding="utf-8").splitlines()
+        entry, rows = derive_task(spec, parent, [json.loads(line) for line in parent_lines if line])
+        write_rows(out / entry["file"], rows)
+        names = [existing["name"] for existing in result]
+        if spec.name in names:
+            result[names.index(spec.name)] = entry
+        else:
+            result.append(entry)
+        print(f"{spec.name:28s} {entry['n_examples']:4d} examples  {entry['labels']}")
+    return result
+
+
+def write_manifest(out: Path, entries: list[dict[str, Any]]) -> None:
+    manifest = {
+        "suite": "promptfusion built-in tasks v1",
+        "license": "Apache-2.0 (BIG-bench, Copyright 2021 Google LLC); see LICENSE-bigbench",
+        "generated_by": "data/make_builtin.py from bigbench-1.0.0.tar.gz",
+        "tasks": entries,
+    }
+    (out / "tasks.json").write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
 def read_task_jsons(sdist: Path, source_tasks: set[str]) -> dict[str, dict[str, Any]]:
     """Read the wanted ``task.json`` files in one pass over the archive (a gzip stream seeks slowly)."""
     wanted = {f"{TASKS_ROOT}{task}/task.json": task for task in source_tasks}
@@ -180,11 +268,24 @@ def read_task_jsons(sdist: Path, source_tasks: set[str]) -> dict[str, dict[str, 
 
 
 def fetch_sdist(into: Path) -> Path:
-    """``pip download --no-deps bigbench==1.0.0`` (the sdist only; nothing is installed)."""
+    """``pip download --no-deps bigbench==1.0.0`` (the sdist only; nothing is installed).
+
+    Raises:
+        SystemExit: one line saying the sdist could not be fetched and how to pass a local copy.
+    """
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", str(into),
            "bigbench==1.0.0"]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    return into / SDIST_NAME
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    sdist = into / SDIST_NAME
+    if done.returncode != 0 or not sdist.is_file():
+        # The index may now serve only bigbench 0.0.1, which holds no task files: say so in one line.
+        reason = next((line for line in done.stderr.splitlines() if "from versions" in line), "")
+        raise SystemExit(
+            f"make_builtin: cannot fetch {SDIST_NAME} with pip ({reason.strip() or 'pip download failed'}); "
+            f"pass a local copy: python data/make_builtin.py /path/to/{SDIST_NAME}, or regenerate only "
+            "the derived sub-tasks from the shipped files: python data/make_builtin.py --derived-only"
+        )
+    return sdist
 
 
 def write_suite(sdist: Path, out: Path) -> list[dict[str, Any]]:
@@ -194,19 +295,18 @@ def write_suite(sdist: Path, out: Path) -> list[dict[str, Any]]:
     sources = read_task_jsons(sdist, {spec.source_task for spec in SPECS})
     for spec in SPECS:
         entry, rows = build_task(spec, sources[spec.source_task])
-        lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":")) for row in rows]
-        (out / entry["file"]).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write_rows(out / entry["file"], rows)
         entries.append(entry)
         print(f"{spec.name:28s} {entry['n_examples']:4d} examples  {entry['labels']}")
-    manifest = {
-        "suite": "promptfusion built-in tasks v1",
-        "license": "Apache-2.0 (BIG-bench, Copyright 2021 Google LLC); see LICENSE-bigbench",
-        "generated_by": "data/make_builtin.py from bigbench-1.0.0.tar.gz",
-        "tasks": entries,
-    }
-    (out / "tasks.json").write_text(
-        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
+    entries = write_derived(out, entries)
+    write_manifest(out, entries)
+    return entries
+
+
+def rewrite_derived(out: Path) -> list[dict[str, Any]]:
+    """Regenerate only the derived sub-tasks from the shipped files in ``out`` (no sdist needed)."""
+    entries = write_derived(out, json.loads((out / "tasks.json").read_text(encoding="utf-8"))["tasks"])
+    write_manifest(out, entries)
     return entries
 
 
@@ -216,7 +316,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("sdist", nargs="?", type=Path, help=f"path to {SDIST_NAME} (downloaded if omitted)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
+    parser.add_argument(
+        "--derived-only", action="store_true",
+        help="rebuild only the derived sub-tasks (e.g. multiemo_en_polarity) from the files already in --out",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.derived_only:
+        rewrite_derived(args.out)
+        return
     if args.sdist is not None:
         write_suite(args.sdist, args.out)
         return

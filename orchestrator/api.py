@@ -13,16 +13,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator.config import Campaign, load_campaign_and_tasks
-from orchestrator.config import load_campaign as _load_campaign
+from orchestrator.config import Campaign
 from orchestrator.errors import RunNotFound
+from orchestrator.export import export_winner
 from orchestrator.load_warnings import say_load_warnings
+from orchestrator.loading import load_campaign as _load_campaign
+from orchestrator.loading import load_campaign_and_tasks
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path
 from orchestrator.tasks.task import Task
 
-__all__ = ["Campaign", "RunResult", "load_campaign", "optimize", "optimize_async", "resume", "resume_async"]
+__all__ = [
+    "Campaign",
+    "RunResult",
+    "export_winner",
+    "load_campaign",
+    "optimize",
+    "optimize_async",
+    "resume",
+    "resume_async",
+]
 
 
 def load_campaign(

@@ -16,12 +16,12 @@ rendering of a run gives the same numbers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evaluators import bootstrap_metric_ci, compare_predictions, dominant_answer, trivial_baselines
 from evaluators.label_rows import LABEL_ROW_METRICS, encode_labels, label_metric_rows
+from orchestrator.json_safe import is_finite
 
 __all__ = ["DISCRETE_ROWS", "columns", "final_comparison", "headline_metric", "row_cells"]
 
@@ -129,7 +129,7 @@ def _has_answers(entry: Mapping[str, Any], split: Mapping[str, Any]) -> bool:
 
 
 def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    scores = {k: v for k, v in (entry.get("scores") or {}).items() if _finite(v)}
+    scores = {k: v for k, v in (entry.get("scores") or {}).items() if is_finite(v)}
     intervals = dict(task.get("intervals") or {})
     if _has_answers(task, task):
         # The saved scores and intervals (the evaluator's own) win; the rest comes from the answers.
@@ -150,15 +150,31 @@ def _discrete_row(name: str, entry: Mapping[str, Any], task: Mapping[str, Any], 
 
 
 def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    if row.get("not_run"):  # a contender that could not be built: no numbers, the reason instead
+        return {
+            "name": row["name"],
+            "kind": "soft",
+            "prompt": None,
+            "objective": None,
+            "scores": {},
+            "intervals": {},
+            "degenerate": None,
+            "predictions": None,
+            "verdict": None,
+            "not_run": row["not_run"],
+        }
     scores = {"accuracy": row.get("accuracy")}
     intervals = {"accuracy": row.get("ci")} if row.get("ci") else {}
-    if _finite(row.get("ece")):
+    if is_finite(row.get("ece")):
         scores["ece"] = row["ece"]
     predictions = row.get("predictions")
     if predictions and _has_answers(row, split) and len(predictions) == len(split["targets"]):
         label_scores, label_intervals = _label_scores(predictions, split, seed)
         scores.update(label_scores)
         intervals.update(label_intervals)
+    # The evaluator's own scores and intervals win, as for the discrete rows: same answers, same numbers.
+    scores.update({k: v for k, v in (row.get("scores") or {}).items() if is_finite(v)})
+    intervals.update(row.get("intervals") or {})
     return {
         "name": row["name"],
         "kind": "soft",
@@ -167,6 +183,7 @@ def _soft_row(row: Mapping[str, Any], split: Mapping[str, Any], seed: int) -> di
         "scores": scores,
         "intervals": intervals,
         "degenerate": _flag(predictions),
+        "note": row.get("note"),
         "predictions": predictions,
         "verdict": None,
     }
@@ -227,10 +244,6 @@ def _trivial_rows(split: Mapping[str, Any], seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not math.isnan(value)
-
-
 def columns(metric: str) -> list[str]:
     """Headers of the comparison table; the verdict column names ``metric`` (what it compares)."""
     name = _LABEL_NAMES.get(metric, metric)
@@ -261,17 +274,21 @@ def row_cells(row: Mapping[str, Any], metric: str) -> list[str]:
         _number(scores.get("macro_f1")),
         _number(scores.get("ece")),
         f"{verdict['text']} vs {verdict['reference']}" if verdict else "",
-        row.get("degenerate") or "",
+        f"not run: {row['not_run']}" if row.get("not_run") else _note(row),
     ]
 
 
+def _note(row: Mapping[str, Any]) -> str:
+    return "; ".join(part for part in (row.get("note"), row.get("degenerate")) if part)
+
+
 def _with_interval(value: Any, bounds: Sequence[float] | None) -> str:
-    if not _finite(value):
+    if not is_finite(value):
         return "n/a"
-    if not bounds or not all(_finite(b) for b in bounds):
+    if not bounds or not all(is_finite(b) for b in bounds):
         return f"{value:.3f}"
     return f"{value:.3f} [{bounds[0]:.2f}, {bounds[1]:.2f}]"
 
 
 def _number(value: Any) -> str:
-    return f"{value:.3f}" if _finite(value) else "n/a"
+    return f"{value:.3f}" if is_finite(value) else "n/a"

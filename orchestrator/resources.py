@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.backends.base import Backend
-from orchestrator.backends.registry import create_backend
+from orchestrator.backends.registry import create_backend, provider_options
 from orchestrator.config import Campaign, ModelConfig
 from orchestrator.gateway.budget import Budget
 from orchestrator.gateway.cache import ResponseCache
@@ -18,31 +18,15 @@ from orchestrator.gateway.factory import backend_settings
 from orchestrator.gateway.gateway import LATE_ANSWER_WAIT_S, Gateway
 from orchestrator.gateway.ledger import Ledger
 from orchestrator.gateway.ratelimit import RateLimiter
-from orchestrator.gateway.settings import GatewaySettings
 from orchestrator.store import RunStore
 
-__all__ = ["RunResources", "gateway_settings"]
+__all__ = ["RunResources", "backend_key"]
 
 
-def gateway_settings(model: ModelConfig) -> GatewaySettings:
-    """The gateway's view of one configured model."""
-    return GatewaySettings(
-        model=model.model,
-        api_base=model.api_base,
-        api_key_env=model.api_key_env,
-        temperature=model.temperature,
-        max_tokens=model.max_tokens,
-        concurrency=model.effective_concurrency,
-        rpm=model.rpm,
-        tpm=model.tpm,
-        timeout=model.effective_timeout,
-        max_retries=model.max_retries,
-        options=dict(model.options),
-    )
-
-
-def _backend_key(model: ModelConfig) -> str:
-    return json.dumps([model.model, model.api_base, model.api_key_env, model.timeout, model.options])
+def backend_key(model: ModelConfig) -> str:
+    """What makes two roles' models one backend: the same model, server, account and options."""
+    options = provider_options(model).model_dump(mode="json")
+    return json.dumps([model.model, model.api_base, model.api_key_env, model.timeout, options])
 
 
 def _shared_limiters(models: Mapping[str, ModelConfig]) -> dict[str, RateLimiter]:
@@ -53,7 +37,7 @@ def _shared_limiters(models: Mapping[str, ModelConfig]) -> dict[str, RateLimiter
     """
     groups: dict[str, list[ModelConfig]] = {}
     for model in models.values():
-        groups.setdefault(_backend_key(model), []).append(model)
+        groups.setdefault(backend_key(model), []).append(model)
     limiters = {}
     for key, members in groups.items():
         rpms = [m.rpm for m in members if m.rpm is not None]
@@ -105,16 +89,15 @@ class RunResources:
         limiters = _shared_limiters(configured)
         try:
             for role, model in configured.items():
-                settings = gateway_settings(model)
-                resolved = backend_settings(settings, environ)
+                resolved = backend_settings(model, environ)
                 # One backend per distinct model: a local model is loaded once even when it plays
                 # several roles, and hosted clients share their connection pool.
-                key = _backend_key(model)
+                key = backend_key(model)
                 if key not in backends:
                     backends[key] = create_backend(model.model, resolved)
                 gateways[role] = Gateway(
                     backends[key],
-                    settings,
+                    model,
                     role=role,
                     cache=cache,
                     ledger=ledger,

@@ -19,7 +19,7 @@ from orchestrator.errors import ResumeRefused
 __all__ = ["MAY_CHANGE", "changed_settings", "check_resume_changes", "check_task_data", "task_fingerprints"]
 
 # Dotted prefixes of the resolved config that a resume may change.
-MAY_CHANGE = ("name", "models", "budget", "run.store", "run.cache")
+MAY_CHANGE = ("name", "models", "budget", "run.store", "run.cache", "tracking")
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

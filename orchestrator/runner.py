@@ -47,7 +47,7 @@ def compiled_search_graph() -> Any:
     """The search graph, compiled once per process without a checkpointer (building and compiling
     cost ~15 ms, mostly LangGraph reading the nodes' type hints); each run takes a copy with its own
     checkpointer (``Pregel.copy``, ~0.1 ms)."""
-    from orchestrator.search.graph import build_graph
+    from orchestrator.graph import build_graph
 
     return build_graph().compile()
 
@@ -204,6 +204,39 @@ async def _execute(
     tasks: Mapping[str, Task] | None = None,
     search_on: bool = False,
 ) -> RunResult:
+    """``_run``, mirrored to MLflow when the campaign is tracked (``orchestrator.tracking``)."""
+    from orchestrator.tracking import open_tracking
+
+    tracker = open_tracking(campaign, store, run_id, environ)
+    result = None
+    try:
+        on_event = tracker.wrap(on_event)
+        result = await _run(
+            campaign,
+            store,
+            run_id,
+            fresh=fresh,
+            on_event=on_event,
+            environ=environ,
+            tasks=tasks,
+            search_on=search_on,
+        )
+        return result
+    finally:
+        tracker.close(result)
+
+
+async def _run(
+    campaign: Campaign,
+    store: RunStore,
+    run_id: str,
+    *,
+    fresh: bool,
+    on_event: EventCallback | None,
+    environ: Mapping[str, str] | None,
+    tasks: Mapping[str, Task] | None = None,
+    search_on: bool = False,
+) -> RunResult:
     """Run the graph from the start (``fresh``) or its last checkpoint; ``search_on``: a resume with a
     larger call budget first re-opens a stage whose exploration the old budget ended."""
     from orchestrator.resources import RunResources
@@ -319,7 +352,7 @@ def _search_context(
         target_task=campaign.tasks.target.name,
         dimensions=policy.dimensions,
         objective=lambda normalized: _objective(normalized, weights),
-        soft=_soft_stage(campaign, tasks),
+        soft=_soft_stage(campaign, tasks, getattr(res["scorer"], "backend", None)),
         budget=res.budget,
         on_event=emit,
     )
@@ -350,10 +383,10 @@ def _record_notes(
                 on_event(kind, payload)
 
 
-def _soft_stage(campaign: Campaign, tasks):
+def _soft_stage(campaign: Campaign, tasks, scorer_backend: Any = None):
     from orchestrator.soft.twin import soft_stage_for
 
-    return soft_stage_for(campaign, tasks)
+    return soft_stage_for(campaign, tasks, scorer_backend)
 
 
 def _objective(normalized: Mapping[str, float], weights: Mapping[str, float]) -> float:

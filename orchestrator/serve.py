@@ -42,6 +42,7 @@ from orchestrator.backends.base import (
     Timeout,
     Unsupported,
 )
+from orchestrator.config.models import LOCAL_TIMEOUT_S
 
 __all__ = [
     "STATS_KEY",
@@ -344,7 +345,7 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     options: dict[str, Any] | None = None,
-    timeout: float = 1800.0,
+    timeout: float = LOCAL_TIMEOUT_S,
     on_ready: Callable[[str], None] = print,
 ) -> None:
     """Load ``model`` and serve it until cancelled.

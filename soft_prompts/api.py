@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from soft_prompts.checkpoint import load_prompt_info, load_prompt_module, save_prompt
-from soft_prompts.config import FusionConfig, PromptInit, TrainConfig
+from soft_prompts.config import N_VIRTUAL_TOKENS, FusionConfig, PromptInit, TrainConfig
 from soft_prompts.data import TaskData
 from soft_prompts.devices import DevicePlan, autocast_dtype_for, load_base_model
 from soft_prompts.fusion import GatedPromptFusion
@@ -24,6 +24,7 @@ from soft_prompts.init import build_initial_prompt, stored_init
 from soft_prompts.model import SoftPromptModel
 from soft_prompts.peft_interop import export_peft_adapter
 from soft_prompts.prompt import PromptEmbedding
+from soft_prompts.train_step import is_main_process
 from soft_prompts.trainer import DevScorer, ProgressCallback, TrainResult, train_prompt
 from soft_prompts.vectors import (
     UntrainedPromptWarning,
@@ -80,15 +81,26 @@ def _resolve_model(base_model: nn.Module | str | Path, tokenizer, plan: DevicePl
     return base_model, tokenizer
 
 
-def prompted_for_training(base_model: nn.Module, prompt: nn.Module, config: TrainConfig) -> SoftPromptModel:
-    """``base_model`` with ``prompt`` on its device, set up per ``config`` (precision, checkpointing)."""
+def prompted_for_training(
+    base_model: nn.Module, prompt: nn.Module, config: TrainConfig, prefix_ids: Sequence[int] = ()
+) -> SoftPromptModel:
+    """``base_model`` with ``prompt`` on its device, set up per ``config`` (precision, checkpointing);
+    ``prefix_ids`` go before the virtual tokens (``TaskData.input_prefix``)."""
     weights = base_model.get_input_embeddings().weight
     return SoftPromptModel(
         base_model,
         prompt.to(weights.device),
         gradient_checkpointing=config.gradient_checkpointing,
         autocast_dtype=autocast_dtype_for(config.precision, weights.device, weights.dtype),
+        prefix_ids=tuple(prefix_ids),
     )
+
+
+def _common_prefix(tasks: Sequence[TaskData]) -> tuple[int, ...]:
+    prefixes = {task.input_prefix for task in tasks}
+    if len(prefixes) != 1:
+        raise ValueError("tasks trained together need the same input_prefix (one chat template)")
+    return prefixes.pop()
 
 
 def train_soft_prompt(
@@ -96,7 +108,7 @@ def train_soft_prompt(
     tokenizer,
     task: TaskData,
     init: PromptInit | None = None,
-    n_virtual_tokens: int = 20,
+    n_virtual_tokens: int = N_VIRTUAL_TOKENS,
     config: TrainConfig | None = None,
     model_id: str = "unknown",
     out_dir: str | Path | None = None,
@@ -105,6 +117,7 @@ def train_soft_prompt(
     progress: ProgressCallback | None = None,
     dev_scorer: DevScorer | None = None,
     plan: DevicePlan | None = None,
+    warn_untrained: bool = True,
 ) -> SoftTrainRun:
     """Initialise, tune and (optionally) save a single-task soft prompt and its task prompt vector.
 
@@ -123,6 +136,9 @@ def train_soft_prompt(
         progress: progress callback (see :class:`soft_prompts.trainer.TrainProgress`).
         dev_scorer: override of the dev score.
         plan: device plan when loading from a directory.
+        warn_untrained: issue an :class:`UntrainedPromptWarning` when no vector is stored because the prompt
+            was not trained past its start; ``False`` when the caller reports it itself (from
+            ``result.trained_past_start``), as the orchestrator does in its own words.
 
     Returns:
         A :class:`SoftTrainRun`.
@@ -131,12 +147,15 @@ def train_soft_prompt(
     init = init or PromptInit()
     config = config or TrainConfig()
     initial = build_initial_prompt(init, model, tokenizer, n_virtual_tokens, model_id=model_id)
-    prompted = prompted_for_training(model, PromptEmbedding(initial), config)
+    prompted = prompted_for_training(model, PromptEmbedding(initial), config, task.input_prefix)
     result = train_prompt(prompted, tokenizer, [task], config, progress=progress, dev_scorer=dev_scorer)
     tuned = prompted.prompt.static_prompt().cpu()
     metrics = {"best_dev_score": result.best_dev_score} if result.best_dev_score is not None else {}
     prompt_dir = None
-    if out_dir is not None:
+    writer = is_main_process()  # data-parallel ranks hold the same prompt: one of them writes it
+    if out_dir is not None and not writer:
+        prompt_dir = Path(out_dir)
+    if out_dir is not None and writer:
         metadata = {
             "task": task.name,
             "init": init.kind,
@@ -145,6 +164,7 @@ def train_soft_prompt(
             "seed": config.seed,
             "train_config": dataclasses.asdict(config),
             "data_fingerprint": task.fingerprint(),
+            "input_prefix": list(task.input_prefix),
             "best_step": result.best_step,
             "trained_past_start": result.trained_past_start,
             **metrics,
@@ -153,13 +173,16 @@ def train_soft_prompt(
             prompted.prompt, out_dir, model_id=model_id, task_names=(task.name,), metadata=metadata
         )
     stored_name = None
+    if not writer:
+        vector_store = None
     if vector_store is not None and not result.trained_past_start:
-        warnings.warn(
-            f"soft prompt for {task.name!r} was not trained past its start (no dev score beat step 0): "
-            "its task vector is zero and is not stored",
-            UntrainedPromptWarning,
-            stacklevel=2,
-        )
+        if warn_untrained:
+            warnings.warn(
+                f"soft prompt for {task.name!r} was not trained past its start (no dev score beat step 0): "
+                "its task vector is zero and is not stored",
+                UntrainedPromptWarning,
+                stacklevel=2,
+            )
         delete_vector(vector_store, vector_name or task.name)  # a stale vector of that name would mislead
     elif vector_store is not None:
         save_origin(vector_store, initial)
@@ -240,26 +263,27 @@ def train_fused_prompt(
         fusion = GatedPromptFusion(fusion_config, pool_tensor, target_init, initial_gate_logits)
     finally:
         torch.random.set_rng_state(generator_state)
-    prompted = prompted_for_training(model, fusion, config)
+    prompted = prompted_for_training(model, fusion, config, _common_prefix(tasks))
     result = train_prompt(prompted, tokenizer, tasks, config, progress=progress, dev_scorer=dev_scorer)
     prompt_dir = None
     names = tuple(task.name for task in tasks)
-    if out_dir is not None:
+    if out_dir is not None and is_main_process():
         metadata = {
             "seed": config.seed,
             "best_dev_score": result.best_dev_score,
             "best_step": result.best_step,
             "train_config": dataclasses.asdict(config),
             "data_fingerprints": {task.name: task.fingerprint() for task in tasks},
+            "input_prefix": list(_common_prefix(tasks)),
         }
         prompt_dir = save_prompt(fusion, out_dir, model_id=model_id, task_names=names, metadata=metadata)
     return FusionTrainRun(prompted, result, fusion.task_gate_matrix(), prompt_dir)
 
 
 def load_soft_prompt(
-    prompt_dir: str | Path, base_model: nn.Module, model_id: str | None = None
+    prompt_dir: str | Path, base_model: nn.Module, model_id: str | None = None, prefix_ids: Sequence[int] = ()
 ) -> SoftPromptModel:
-    """Attach a saved prompt (single or fused) to a frozen model.
+    """Attach a saved prompt (single or fused) to a frozen model (``prefix_ids`` before its virtual tokens).
 
     Raises:
         ValueError: the prompt was tuned on another model id (when both are known).
@@ -268,7 +292,9 @@ def load_soft_prompt(
     if model_id is not None and info.model not in (None, "unknown") and info.model != model_id:
         raise ValueError(f"{prompt_dir}: tuned on {info.model!r}, not {model_id!r}")
     device = base_model.get_input_embeddings().weight.device
-    return SoftPromptModel(base_model, load_prompt_module(prompt_dir).to(device))
+    return SoftPromptModel(
+        base_model, load_prompt_module(prompt_dir).to(device), prefix_ids=tuple(prefix_ids)
+    )
 
 
 def export_prompt_as_peft(

@@ -15,6 +15,10 @@ MergeMethod = Literal["sum", "ties", "dare"]
 LossWeighting = Literal["equal", "uncertainty", "dwa"]
 Precision = Literal["auto", "fp32", "bf16"]
 
+#: Soft prompt length when a caller names none (the orchestrator's ``soft.n_virtual_tokens`` reads it):
+#: the length of the embedded-model benchmarks in BENCHMARKS.md.
+N_VIRTUAL_TOKENS = 8
+
 INIT_KINDS: tuple[str, ...] = ("text", "vocab", "random", "stored", "vectors")
 MERGE_METHODS: tuple[str, ...] = ("sum", "ties", "dare")
 LOSS_WEIGHTINGS: tuple[str, ...] = ("equal", "uncertainty", "dwa")

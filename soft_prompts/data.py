@@ -25,10 +25,18 @@ class PromptExample:
     Attributes:
         input_text: everything the model reads before the answer.
         target_text: the text the model should produce right after ``input_text``.
+        input_ids: the input already tokenised (a chat template's tokens after the prompt's slot), used
+            as they are instead of tokenising ``input_text``; None tokenises ``input_text``.
     """
 
     input_text: str
     target_text: str
+    input_ids: tuple[int, ...] | None = None
+
+    @property
+    def model_input(self) -> str | tuple[int, ...]:
+        """What :func:`tokenize_example` reads: the ids when given, else the text."""
+        return self.input_ids if self.input_ids is not None else self.input_text
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,9 @@ class TaskData:
         train: training examples.
         dev: development examples for early stopping.
         labels: the label strings as they follow the input; every target must be one of them.
+        input_prefix: token ids every input starts with, placed BEFORE the virtual tokens (a chat
+            template's header, so the prompt sits where a system message's content would); empty: the
+            virtual tokens come first.
 
     Raises:
         ValueError: an empty name or training set, duplicate labels, or a target outside ``labels``.
@@ -49,8 +60,10 @@ class TaskData:
     train: tuple[PromptExample, ...]
     dev: tuple[PromptExample, ...] = ()
     labels: tuple[str, ...] | None = None
+    input_prefix: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "input_prefix", tuple(int(i) for i in self.input_prefix))
         if not self.name:
             raise ValueError("TaskData.name: must be non-empty")
         object.__setattr__(self, "train", tuple(self.train))
@@ -77,6 +90,8 @@ class TaskData:
             "dev": [[e.input_text, e.target_text] for e in self.dev],
             "labels": list(self.labels) if self.labels is not None else None,
         }
+        if self.input_prefix:  # older fingerprints stay valid for data without a prefix
+            content["input_prefix"] = list(self.input_prefix)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
 
     def label_index(self, split: str = "dev") -> list[int]:
@@ -138,17 +153,21 @@ def pad_token_id(tokenizer) -> int:
 
 
 def tokenize_example(
-    tokenizer, input_text: str, target_text: str, max_length: int, task_id: int = 0
+    tokenizer, input_text: str | Sequence[int], target_text: str, max_length: int, task_id: int = 0
 ) -> TokenizedExample:
     """Tokenise input and target separately so training and label scoring see identical ids.
 
-    The input gets the tokenizer's special tokens (e.g. a BOS); the target gets none. When the pair is longer
-    than ``max_length`` the input is cut from the LEFT, keeping the text nearest the answer.
+    A text input gets the tokenizer's special tokens (e.g. a BOS); ids are taken as they are; the target
+    gets none. When the pair is longer than ``max_length`` the input is cut from the LEFT, keeping the text
+    nearest the answer.
 
     Raises:
         ValueError: the target alone does not fit in ``max_length``.
     """
-    input_ids = list(tokenizer(input_text, add_special_tokens=True)["input_ids"])
+    if isinstance(input_text, str):
+        input_ids = list(tokenizer(input_text, add_special_tokens=True)["input_ids"])
+    else:
+        input_ids = [int(i) for i in input_text]
     target_ids = list(tokenizer(target_text, add_special_tokens=False)["input_ids"]) if target_text else []
     if len(target_ids) >= max_length:
         raise ValueError(
@@ -165,7 +184,7 @@ def tokenize_examples(
 ) -> list[TokenizedExample]:
     """Tokenise every example of one task (see :func:`tokenize_example`)."""
     return [
-        tokenize_example(tokenizer, example.input_text, example.target_text, max_length, task_id)
+        tokenize_example(tokenizer, example.model_input, example.target_text, max_length, task_id)
         for example in examples
     ]
 

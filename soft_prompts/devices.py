@@ -32,6 +32,14 @@ class DevicePlan:
         return self.device.startswith("cuda")
 
 
+def default_dtype(device: str | torch.device) -> torch.dtype:
+    """The frozen model's dtype where none is asked: fp32 on a CPU (fastest there), bf16 on a GPU that
+    supports it, else fp16. The one policy of both the local backend's loader and the soft stage."""
+    if torch.device(device).type == "cpu":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 def plan_devices(prefer: str | None = None) -> DevicePlan:
     """Choose a plan: CUDA in bf16 when available, else CPU in fp32.
 
@@ -46,10 +54,8 @@ def plan_devices(prefer: str | None = None) -> DevicePlan:
     use_cuda = torch.cuda.is_available() if prefer is None else prefer.startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
         raise ValueError("plan_devices: CUDA requested but torch sees no GPU")
-    if not use_cuda:
-        return DevicePlan("cpu", torch.float32)
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return DevicePlan(prefer or "cuda", dtype)
+    device = (prefer or "cuda") if use_cuda else "cpu"
+    return DevicePlan(device, default_dtype(device))
 
 
 def cpu_has_fast_bf16() -> bool:

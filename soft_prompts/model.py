@@ -69,10 +69,13 @@ class SoftPromptModel(nn.Module):
             match what a reloaded prompt scores. ``None`` computes in the model's own dtype.
         share_prefix: compute the virtual tokens once per distinct prompt (see the module docstring);
             ``False`` runs them in every row as PEFT does (same result up to rounding).
+        prefix_ids: frozen token ids placed before the virtual tokens in every row (a chat template's
+            header, so the prompt sits where a system message's content would; see
+            ``soft_prompts.data.TaskData.input_prefix``); empty: the virtual tokens come first.
 
     Shapes:
         ``input_ids``/``attention_mask``/``labels`` ``(batch, length)`` ->
-        model input ``(batch, n_virtual + length, d)``.
+        model input ``(batch, n_prefix + n_virtual + length, d)``.
 
     Raises:
         ValueError: the prompt's ``token_dim`` differs from the model's hidden size.
@@ -85,6 +88,7 @@ class SoftPromptModel(nn.Module):
         gradient_checkpointing: bool = False,
         autocast_dtype: torch.dtype | None = None,
         share_prefix: bool = True,
+        prefix_ids: tuple[int, ...] | list[int] = (),
     ) -> None:
         super().__init__()
         hidden = base_model.get_input_embeddings().embedding_dim
@@ -96,6 +100,10 @@ class SoftPromptModel(nn.Module):
             parameter.requires_grad_(False)
         self.base_model = base_model
         self.prompt = prompt
+        device = base_model.get_input_embeddings().weight.device
+        self.register_buffer(
+            "prefix_ids", torch.tensor(list(prefix_ids), dtype=torch.long, device=device), persistent=False
+        )
         self.gradient_checkpointing = gradient_checkpointing
         if gradient_checkpointing:
             # Non-reentrant checkpointing propagates gradients to inputs_embeds without the
@@ -118,6 +126,19 @@ class SoftPromptModel(nn.Module):
     @property
     def token_dim(self) -> int:
         return int(self.prompt.token_dim)
+
+    @property
+    def lead_length(self) -> int:
+        """Positions before the input: the frozen prefix tokens, then the virtual tokens."""
+        return int(self.prefix_ids.numel()) + self.n_virtual_tokens
+
+    def _with_prefix(self, prompts: torch.Tensor) -> torch.Tensor:
+        """``(rows, n_virtual, d)`` -> ``(rows, n_prefix + n_virtual, d)`` (the prefix is frozen)."""
+        if not self.prefix_ids.numel():
+            return prompts
+        header = self.base_model.get_input_embeddings()(self.prefix_ids)
+        header = header.detach().to(prompts.dtype)[None].expand(prompts.shape[0], -1, -1)
+        return torch.cat([header, prompts], dim=1)
 
     def train(self, mode: bool = True) -> SoftPromptModel:
         """Set training mode on the prompt; the frozen model stays in eval mode unless it is checkpointed.
@@ -161,10 +182,9 @@ class SoftPromptModel(nn.Module):
         token_embeds = embed(input_ids)
         batch = input_ids.shape[0]
         prompt = self.prompt(batch, task_ids=task_ids, input_embeds=token_embeds, input_mask=attention_mask)
-        inputs_embeds = torch.cat([prompt.to(token_embeds.dtype), token_embeds], dim=1)
-        prompt_mask = torch.ones(
-            batch, self.n_virtual_tokens, dtype=attention_mask.dtype, device=input_ids.device
-        )
+        prompt = self._with_prefix(prompt.to(token_embeds.dtype))
+        inputs_embeds = torch.cat([prompt, token_embeds], dim=1)
+        prompt_mask = torch.ones(batch, self.lead_length, dtype=attention_mask.dtype, device=input_ids.device)
         mask = torch.cat([prompt_mask, attention_mask], dim=1)
         position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)
         return inputs_embeds, mask, position_ids
@@ -212,7 +232,8 @@ class SoftPromptModel(nn.Module):
             return output.last_hidden_state
         prompts, row_group = groups
         token_embeds = self.base_model.get_input_embeddings()(input_ids)
-        n = self.n_virtual_tokens
+        prompts = self._with_prefix(prompts.to(token_embeds.dtype))
+        n = self.lead_length
         prefix_positions = torch.arange(n, device=input_ids.device).expand(prompts.shape[0], -1)
         prompt_mask = torch.ones(input_ids.shape[0], n, dtype=attention_mask.dtype, device=input_ids.device)
         mask = torch.cat([prompt_mask, attention_mask], dim=1)

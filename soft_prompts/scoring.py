@@ -31,7 +31,7 @@ def _device(model: SoftPromptModel) -> torch.device:
 def label_log_likelihoods(
     model: SoftPromptModel,
     tokenizer,
-    inputs: Sequence[str],
+    inputs: Sequence[str | Sequence[int]],
     labels: Sequence[str],
     task_ids: Sequence[int] | None = None,
     batch_size: int = 32,
@@ -43,7 +43,7 @@ def label_log_likelihoods(
     Args:
         model: the prompted model.
         tokenizer: its tokenizer.
-        inputs: N formatted inputs.
+        inputs: N formatted inputs (texts, or token ids taken as they are).
         labels: K label strings, exactly as they follow the input (e.g. ``" yes"``).
         task_ids: N task indices (fused prompts); default 0.
         batch_size: sequences per forward pass (N x K sequences in total).
@@ -125,7 +125,7 @@ def task_accuracy(
     probabilities = label_probabilities(
         model,
         tokenizer,
-        [example.input_text for example in examples],
+        [example.model_input for example in examples],
         task.labels,
         [task_id] * len(examples),
         batch_size,

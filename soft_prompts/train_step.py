@@ -2,8 +2,10 @@
 
 Only the prompt module (and learned loss weights) are optimised; the frozen model never gets a gradient.
 When ``accelerate`` is installed the step runs through ``accelerate.Accelerator``: one process here, and
-``accelerate launch`` spreads the same code over several GPUs. The loss weights live inside the wrapped
-module so a data-parallel wrapper synchronises their gradients too.
+``accelerate launch`` (or ``torchrun``) spreads the same code over several processes, data-parallel: every
+rank draws the same seeded global batch, trains on its own equal shard (:meth:`PromptTrainer.shard`), and the
+wrapper averages the prompt's gradients across ranks, so a step equals one step on the global batch. The loss
+weights live inside the wrapped module so a data-parallel wrapper synchronises their gradients too.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ def _parameter_groups(model: SoftPromptModel, weighting: nn.Module, config: Trai
     if not groups:
         raise ValueError("PromptTrainer: the prompt module has no trainable parameters")
     return groups
+
+
+def is_main_process() -> bool:
+    """False on the non-zero ranks of a running data-parallel group (they compute, rank 0 writes)."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def _make_accelerator(config: TrainConfig, device: torch.device):
@@ -98,6 +107,27 @@ class PromptTrainer:
         self.loss_module, self.optimizer, self.scheduler = loss_module, optimizer, scheduler
         self.device = torch.device(device)
         self._parameters = [p for group in optimizer.param_groups for p in group["params"]]
+
+    @property
+    def num_processes(self) -> int:
+        return 1 if self.accelerator is None else int(self.accelerator.num_processes)
+
+    def shard(self, pairs: list) -> list:
+        """This rank's rows of a global batch (every rank samples the same one): rows ``rank::processes``.
+
+        Raises:
+            ValueError: the global batch does not split into equal shards (the averaged gradient would then
+                weight rows unequally, unlike one process on the global batch).
+        """
+        processes = self.num_processes
+        if processes == 1:
+            return pairs
+        if len(pairs) % processes:
+            raise ValueError(
+                f"batch size {len(pairs)} does not split evenly over {processes} processes; "
+                "use a multiple of the process count"
+            )
+        return pairs[self.accelerator.process_index :: processes]
 
     @property
     def is_main_process(self) -> bool:

@@ -102,7 +102,7 @@ def default_dev_scorer(tokenizer, tasks: Sequence[TaskData], config: TrainConfig
                 probabilities = label_probabilities(
                     model,
                     tokenizer,
-                    [example.input_text for example in task.dev],
+                    [example.model_input for example in task.dev],
                     task.labels or (),
                     [task_id] * len(task.dev),
                     config.eval_batch_size,
@@ -261,7 +261,7 @@ def train_prompt(
         log.report(0, math.nan, {}, evaluate(0), stopping.best_score)
     step = 0
     for step in range(1, config.max_steps + 1):
-        pairs = sampler.sample(batch_size)
+        pairs = session.shard(sampler.sample(batch_size))
         batch = collate([rows[task_id][index] for task_id, index in pairs], pad_id).to(session.device)
         loss, task_losses, present = session.step(batch)
         log.tokens += batch.num_tokens + batch.input_ids.shape[0] * model.n_virtual_tokens

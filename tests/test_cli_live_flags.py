@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from orchestrator.cli.live import LiveDisplay
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 
 
 def _text(display: LiveDisplay) -> str:

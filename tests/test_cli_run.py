@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,15 @@ def test_sigkill_mid_scoring_then_resume_matches_uninterrupted_run(tmp_path, sim
         for db in (db_killed, db_fresh)
     ]
     assert winner[0] == winner[1]
+    # The node cut off by the kill ran again on resume, yet each event a node records is written once:
+    # the killed-and-resumed run holds exactly the fresh run's events (the runner's own, such as the
+    # scoring decision recorded at every start, are not node events).
+    node_events = (
+        "SELECT kind, payload FROM events WHERE kind NOT IN ('scoring', 'config_changed', 'budget', 'failed')"
+    )
+    killed_events, fresh_events = (Counter(db.execute(node_events)) for db in (db_killed, db_fresh))
+    assert killed_events - fresh_events == Counter(), "events written twice after the resume"
+    assert killed_events == fresh_events
 
 
 def test_models_ping_reports_latency_and_failures(tmp_path, sim_server):

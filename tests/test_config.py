@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.config import Campaign, load_campaign, parse_campaign
+from orchestrator.config import Campaign
 from orchestrator.errors import ConfigError
+from orchestrator.loading import load_campaign, parse_campaign
 
 
 def _error(text: str, env: dict | None = None) -> str:

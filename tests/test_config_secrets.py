@@ -137,7 +137,8 @@ def test_extra_headers_env_is_resolved_into_headers_never_into_options():
     )
     resolved = backend_settings(settings, {"PF_TOKEN": PLANTED})
     assert resolved.headers == {"X-Token": PLANTED}
-    assert resolved.options == {"extra_headers": {"X-Team": "eval"}}
+    assert resolved.options.extra_headers == {"X-Team": "eval"}
+    assert resolved.options.extra_headers_env == {}  # the variables' names stay in the config
     assert PLANTED not in repr(resolved)
     with pytest.raises(ValueError, match="PF_TOKEN"):
         backend_settings(settings, {})

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.cli.app import main
-from orchestrator.config import load_campaign
 from orchestrator.errors import ConfigError, DataWarning
+from orchestrator.loading import load_campaign
 
 REPO = Path(__file__).resolve().parents[1]
 # Line numbers are fixed: 3 reference, 4 scorer, 5 judge, 7 source, 8 target, 9 a tasks option, 10+ extra.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.runner import optimize_async
 
 
@@ -39,7 +39,7 @@ async def test_full_flow_on_the_embedded_model(tmp_path):
             "batch_size": 4,
             "train_examples": 8,
             "dev_examples": 4,
-            "eval_every": 0,
+            "eval_every": 3,  # dev-scored at steps 0 and 3: the best-step choice and vector handoff run
         },
         "run": {"store": str(tmp_path / "store.sqlite"), "cache": str(tmp_path / "cache.sqlite"), "seed": 0},
     }
@@ -54,6 +54,10 @@ async def test_full_flow_on_the_embedded_model(tmp_path):
     assert {"baseline prompt", "soft: text init", "soft: vector init", "soft: gated fusion"} <= set(
         comparison
     )
+    curves = result.soft["curves"]
+    assert {"target:text", "target:vectors", "fusion"} <= set(curves)
+    for name, curve in curves.items():  # every training was dev-scored, not just run
+        assert [p["step"] for p in curve if p["dev"] is not None], name
     from orchestrator.comparison import final_comparison
 
     rows = final_comparison(result.final, result.soft)["rows"]

@@ -72,4 +72,4 @@ def test_a_configured_api_base_and_extra_header_win_over_the_environment():
     )
     resolved = backend_settings(settings, {"OPENAI_BASE_URL": "http://env/v1", "OPENAI_ORG_ID": "org-env"})
     assert resolved.api_base == "http://configured/v1"
-    assert resolved.options["extra_headers"] == {"openai-organization": "org-from-config"}
+    assert resolved.options.extra_headers == {"openai-organization": "org-from-config"}

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 
 import pytest
 
-from evaluators.protocol import ChatLLM, LabelScorer
+from evaluators import EvalConfig, Example, TaskSpec, evaluate_prompt
 from orchestrator.backends.base import ChatRequest, Completion, LabelScores, Timeout, Unsupported
 from orchestrator.gateway import Budget, Gateway, GatewaySettings, Ledger, RetryPolicy
 from tests.conftest import MakeGateway, case_named
 from tests.fakeserver import FakeServer, Fault
+from tests.fakeserver.script import Reply
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -87,7 +88,21 @@ async def test_followers_of_a_failed_call_get_the_same_error(
     assert all(type(r).__name__ == "Fatal" for r in results)
 
 
-def test_gateway_satisfies_the_evaluator_protocols():
-    gateway = Gateway(HangingBackend(), GatewaySettings(model="hang/forever"))
-    assert isinstance(gateway, ChatLLM)
-    assert isinstance(gateway, LabelScorer)
+@pytest.mark.parametrize("scoring", ["label_scores", "generate"])
+async def test_the_evaluator_scores_through_a_real_gateway(make_gateway, fake_server: FakeServer, scoring):
+    # The evaluator's own calls (``score_labels(messages, labels)``, ``chat(messages, temperature=...,
+    # max_tokens=...)``) reach the server and come back as answers, whichever protocol it uses.
+    task = TaskSpec("toy", labels=("negative", "positive"), description="sentiment of a review")
+    examples = [Example("a good film", "positive", id="0"), Example("a bad film", "negative", id="1")]
+    fake_server.script.push(
+        Reply("positive", top_logprobs=[("positive", -0.1), ("negative", -2.5)]),
+        Reply("negative", top_logprobs=[("negative", -0.2), ("positive", -2.0)]),
+    )
+    config = EvalConfig(scoring=scoring, calibration="none", concurrency=1)
+    report = await evaluate_prompt(
+        "Label the review.", examples, task, make_gateway(case_named("openai")), config=config
+    )
+    assert report.scoring == scoring and report.failures == {}
+    assert [r.prediction for r in report.examples] == ["positive", "negative"]
+    assert report.scores["accuracy"] == 1.0
+    assert fake_server.count() == 2

@@ -25,7 +25,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture
 async def backend(model_dir):
-    options = {"device": "cpu", "scoring_precision": "float32"}  # exact comparisons below
+    options = {"device": "cpu", "scoring_precision": "fp32"}  # exact comparisons below
     backend = create_backend(f"local/{model_dir}", BackendSettings(options=options))
     yield backend
     await backend.aclose()
@@ -92,7 +92,7 @@ async def test_concurrent_requests_are_micro_batched_with_the_same_results(backe
 
 
 async def test_bfloat16_scoring_stays_close_to_float32(backend, model_dir):
-    fast = create_backend(f"local/{model_dir}", BackendSettings(options={"scoring_precision": "bfloat16"}))
+    fast = create_backend(f"local/{model_dir}", BackendSettings(options={"scoring_precision": "bf16"}))
     labels = ["positive", "negative", "neutral"]
     exact = await backend.score_labels(ChatRequest(messages=SENTIMENT), labels)
     approx = await fast.score_labels(ChatRequest(messages=SENTIMENT), labels)

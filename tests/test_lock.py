@@ -19,7 +19,7 @@ tomllib = pytest.importorskip("tomllib")
 
 ROOT = Path(__file__).resolve().parents[1]
 DIRECT = "promptfusion (pyproject.toml)"
-LOCKED_EXTRAS = ("soft", "dev")
+LOCKED_EXTRAS = ("soft", "dev", "mlflow")
 # Installed on its own by .ci/setup, so that an importable torch (a CUDA build) is kept.
 OUTSIDE_THE_LOCK = {"torch"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
 from orchestrator.errors import RunNotFound
+from orchestrator.loading import parse_campaign
 from orchestrator.report import ReportError, build_report, gather_report
 from orchestrator.report.redact import REDACTED, redact_config, scrub_secrets
 from orchestrator.runner import optimize_async

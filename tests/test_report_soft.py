@@ -32,3 +32,20 @@ def test_similarity_shape_is_still_checked():
     bad = {"similarity": {"tasks": ["a", "b"], "matrix": [[1.0]]}}
     with pytest.raises(ReportError, match=r"result.soft.similarity.matrix: expected 2 x 2"):
         validate_soft(bad, "run1")
+
+
+def test_the_soft_plan_reads_back_from_the_state_it_writes():
+    # state["soft"] is plain JSON in every checkpoint; a node must read back what the previous one wrote,
+    # a dev-only curve point (step 0: no loss yet) included.
+    from orchestrator.soft.results import CurvePoint, SoftPlan, SourcePlan, TargetPlan, TrainedPrompt
+
+    trained = TrainedPrompt(prompt_dir="p", curve=[CurvePoint(step=0, loss=None, dev=0.5)], best_step=0)
+    plan = SoftPlan(
+        model="m",
+        dir="d",
+        sources={"a": SourcePlan(prompt="x", trained=trained)},
+        target=TargetPlan(prompt="y"),
+    )
+    assert SoftPlan.model_validate(plan.state()) == plan
+    skipped = SoftPlan(skipped="no local twin").state()
+    assert SoftPlan.model_validate(skipped).skipped == "no local twin" and skipped["skipped"]

@@ -32,6 +32,7 @@ def _with(path: str, value) -> dict:
         ("budget.max_usd", 2.5),
         ("run.cache", "elsewhere.sqlite"),
         ("name", "renamed"),
+        ("tracking.mlflow_uri", "http://127.0.0.1:5000"),
     ],
 )
 def test_models_budgets_and_stores_may_change_after_scoring(path, value):
@@ -60,7 +61,7 @@ def test_what_scores_depend_on_is_refused_after_scoring_and_allowed_before(path,
     assert str(refused.value) == (
         f"cannot resume run r1 with this campaign: {path} (run: {saved_value!r}, file: {value!r}) would "
         "invalidate what was already scored; restore it or start a new run (a resume may change only name, "
-        "models, budget, run.store, run.cache)"
+        "models, budget, run.store, run.cache, tracking)"
     )
     assert check_resume_changes("r1", SAVED, new, scored=False) == [path]
 

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from orchestrator.config import load_campaign
 from orchestrator.errors import DataError
+from orchestrator.loading import load_campaign
 from orchestrator.runner import optimize_async
 from tests import simulated_llm
 from tests.fakeserver import Fault
@@ -104,7 +104,7 @@ def test_resume_refuses_a_change_to_what_was_scored(tmp_path, sim_server):
         f"error: cannot resume run {run_id} with this campaign: search.baseline_prompts (run: "
         "['You are an assistant.'], file: ['Hi.']); tasks.dev_size (run: 16, file: 20) would invalidate what "
         "was already scored; restore them or start a new run (a resume may change only name, models, budget, "
-        "run.store, run.cache)"
+        "run.store, run.cache, tracking)"
     )
     assert len(sim_server.requests) == before
     assert query(store, "SELECT status FROM runs") == [("stopped",)]

@@ -13,7 +13,8 @@ import json
 import pytest
 import yaml
 
-from orchestrator.config import Campaign, parse_campaign
+from orchestrator.config import Campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.runner import optimize_async, resume_async
 from tests import simulated_llm
 

@@ -24,12 +24,32 @@ def test_the_wilson_interval_holds_the_observed_proportion(sample):
     assert 0.0 <= low <= correct / n <= high <= 1.0
 
 
+def test_screening_drops_a_clear_loser_and_keeps_a_close_one():
+    perfect_leader = wilson_interval(16, 16)  # about (0.81, 1.0)
+    assert not still_in_contention(wilson_interval(0, 4), perfect_leader)  # 0/4 cannot plausibly catch up
+    assert still_in_contention(wilson_interval(3, 4), perfect_leader)  # 3/4 might
+    assert still_in_contention(wilson_interval(2, 4), wilson_interval(12, 16))  # 50% of 4 vs 75% of 16
+
+
 @given(_proportion(), _proportion())
-def test_a_candidate_whose_interval_overlaps_the_leaders_is_never_dropped(candidate, leader):
-    c, lead = wilson_interval(*candidate), wilson_interval(*leader)
-    overlaps = c[0] <= lead[1] and lead[0] <= c[1]
-    if overlaps or candidate[0] / candidate[1] >= leader[0] / leader[1]:
-        assert still_in_contention(c, lead)
+def test_a_candidate_as_good_as_the_leader_is_never_dropped(candidate, leader):
+    correct, n = candidate
+    lead_correct = min(
+        leader[0], round(leader[1] * correct / n)
+    )  # the leader's rate is at most the candidate's
+    assert still_in_contention(wilson_interval(correct, n), wilson_interval(lead_correct, leader[1]))
+
+
+@given(_proportion(), _proportion())
+def test_racing_is_monotone_in_the_evidence(candidate, leader):
+    # One more correct answer never drops a candidate that was kept; a weaker leader never drops one either.
+    correct, n = candidate
+    lead = wilson_interval(*leader)
+    if still_in_contention(wilson_interval(correct, n), lead):
+        assert still_in_contention(wilson_interval(min(correct + 1, n), n), lead)
+        assert still_in_contention(
+            wilson_interval(correct, n), wilson_interval(max(leader[0] - 1, 0), leader[1])
+        )
 
 
 async def test_racing_drops_exactly_the_candidates_out_of_contention(tmp_path, sim_server):

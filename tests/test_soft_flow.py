@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.config import parse_campaign
+from orchestrator.loading import parse_campaign
 from orchestrator.runner import optimize_async
 from tests import simulated_llm
 
@@ -115,6 +115,27 @@ async def test_full_flow_hands_winners_to_the_soft_stage(tmp_path, sim_server, t
 
     report = write_report(campaign.run.store, result.run_id).read_text()
     assert "gated fusion" in report and "soft-prompt stage not run" not in report
+
+
+async def test_prompts_that_never_move_give_a_not_run_row_and_a_noted_row(tmp_path, sim_server, tiny_twin):
+    """A learning rate too small to move any dev score: no source vector, so the vector-initialised target is
+    not run (never a second text-init row), and the text-init row says it is the winner's text unchanged."""
+    config = _config(tmp_path, sim_server, tiny_twin, eval_every=2)
+    config["soft"]["learning_rate"] = 1e-12
+    campaign = parse_campaign(yaml.safe_dump(config), source="c.yaml", env={})
+    events = []
+    result = await optimize_async(
+        campaign, on_event=lambda kind, payload: events.append((kind, dict(payload)))
+    )
+    assert result.status == "done", result.message
+    rows = {row["name"]: row for row in result.soft["comparison"]}
+    vector = rows["soft: vector init"]
+    assert vector["accuracy"] is None and "no task vector" in vector["not_run"]
+    assert "not trained past its start" in rows["soft: text init"]["note"]
+    assert "target:vectors" not in {p["name"] for kind, p in events if kind == "soft_progress"}
+    warnings = [p["message"] for kind, p in events if kind == "soft_warning"]
+    assert any(m.startswith("soft: vector init not run") for m in warnings)
+    assert all("\n" not in m and ".py" not in m for m in warnings)
 
 
 async def test_hosted_scorer_without_twin_skips_with_a_reason(tmp_path, sim_server, tiny_twin):

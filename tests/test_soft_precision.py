@@ -11,8 +11,9 @@ torch = pytest.importorskip("torch")
 
 import soft_prompts.devices as devices  # noqa: E402
 from orchestrator.cli.app import main  # noqa: E402
-from orchestrator.config import Campaign, SoftConfig, parse_campaign  # noqa: E402
+from orchestrator.config import Campaign, SoftConfig  # noqa: E402
 from orchestrator.errors import ConfigError  # noqa: E402
+from orchestrator.loading import parse_campaign  # noqa: E402
 from orchestrator.soft.standalone import train_on_task  # noqa: E402
 from orchestrator.soft.training import train_config  # noqa: E402
 from orchestrator.soft.twin import check_soft_precision, soft_stage_for  # noqa: E402
@@ -62,7 +63,12 @@ def test_a_campaign_asking_bf16_fails_when_its_stage_is_built(no_native_bf16):
     with pytest.raises(ValueError, match="soft.precision"):
         soft_stage_for(campaign, {})
     fallback = campaign.model_copy(update={"soft": campaign.soft.model_copy(update={"precision": "auto"})})
-    assert soft_stage_for(fallback, {}) is not None
+    stage = soft_stage_for(fallback, {})
+    # auto builds the stage on the scorer's device, loads nothing yet, and trains on the exact fp32 path.
+    assert stage.model.name == "smollm2-135m-instruct" and stage.model.options.device == "cpu"
+    assert stage.model._loaded is None
+    assert train_config(fallback.soft, seed=0).precision == "auto"
+    assert devices.autocast_dtype_for("auto", "cpu", torch.float32) is None
 
 
 @pytest.fixture

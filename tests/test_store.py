@@ -63,3 +63,36 @@ def test_unknown_run_is_named(tmp_path):
     store.create_run("a", {}, seed=0, run_id="known-run")
     with pytest.raises(RunNotFound, match="no run 'nope'.*known-run"):
         store.run("nope")
+
+
+def test_a_keyed_event_is_written_once_an_unkeyed_one_each_time(tmp_path):
+    store = RunStore(tmp_path / "s.sqlite")
+    run_id = store.create_run("r", {}, seed=0)
+    assert store.record_event(run_id, "selected", {"best": 1}, key="7/select/1")
+    assert not store.record_event(run_id, "selected", {"best": 1}, key="7/select/1")  # the node replayed
+    assert store.record_event(run_id, "selected", {"best": 2}, key="9/select/1")
+    store.record_event(run_id, "scoring", {"mode": "generate"})
+    store.record_event(run_id, "scoring", {"mode": "generate"})
+    assert [e["kind"] for e in store.events(run_id)] == ["selected", "selected", "scoring", "scoring"]
+    other = store.create_run("r2", {}, seed=0)
+    assert store.record_event(other, "selected", {"best": 1}, key="7/select/1")  # keys are per run
+    store.close()
+
+
+def test_a_store_from_before_event_keys_gains_them(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, ts REAL NOT NULL,"
+        " kind TEXT NOT NULL, payload TEXT NOT NULL);"
+        "INSERT INTO events (run_id, ts, kind, payload) VALUES ('old', 1.0, 'stage', '{}');"
+    )
+    old.commit()
+    old.close()
+    store = RunStore(path)
+    assert store.record_event("old", "selected", {}, key="1/select/1")
+    assert not store.record_event("old", "selected", {}, key="1/select/1")
+    assert [e["kind"] for e in store.events("old")] == ["stage", "selected"]
+    store.close()

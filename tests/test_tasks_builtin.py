@@ -60,7 +60,13 @@ def test_the_data_stays_small_and_keeps_licence_attribution_and_canary():
     assert "Apache License" in licence and "Copyright 2021 Google LLC" in licence
     assert "BIG-bench" in (DATA / "README.md").read_text()
     manifest = json.loads((data_dir / "tasks.json").read_text())
-    assert all("canary GUID" in task["canary"] for task in manifest["tasks"])
+    evals = [task for task in manifest["tasks"] if task["source"].startswith("OpenAI evals")]
+    assert all("canary GUID" in task["canary"] for task in manifest["tasks"] if task not in evals)
+    if evals:
+        licence = (DATA / "LICENSE-openai-evals").read_text()
+        assert "MIT License" in licence and "Copyright (c) 2023 OpenAI" in licence
+        assert all(task["license"].startswith("MIT") for task in evals)
+        assert "OpenAI evals" in (DATA / "README.md").read_text()
 
 
 def test_unknown_names_suggest_close_ones():
@@ -90,3 +96,25 @@ def test_make_builtin_reproduces_the_shipped_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == shipped
     for name in shipped:
         assert (tmp_path / name).read_bytes() == (DATA / "bigbench" / name).read_bytes(), name
+
+
+def test_derived_subtasks_rebuild_byte_for_byte_from_the_shipped_files(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(DATA / "bigbench", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "multiemo_en_polarity.jsonl").unlink()
+    command = [sys.executable, str(DATA / "make_builtin.py"), "--derived-only", "--out", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True)
+    for name in ("multiemo_en_polarity.jsonl", "tasks.json"):
+        assert (tmp_path / name).read_bytes() == (DATA / "bigbench" / name).read_bytes(), name
+
+
+def test_multiemo_polarity_keeps_only_positive_and_negative_reviews():
+    task = load_builtin_task("multiemo_en_polarity")
+    parent = load_builtin_task("multiemo_en")
+    assert task.labels == ("positive", "negative") and len(task.examples) == 233
+    assert sum(e.target == "positive" for e in task.examples) == 128
+    kept = [(parent.render_input(e), e.target) for e in parent.examples if e.target in task.labels]
+    assert [(task.render_input(e), e.target) for e in task.examples] == kept

@@ -22,6 +22,7 @@ from orchestrator.backends.base import (
     LabelScores,
     Transient,
     Unsupported,
+    typed_options,
 )
 from orchestrator.backends.http_options import HostedOptions
 from orchestrator.backends.json_http import JsonHttpClient, merge_headers
@@ -77,7 +78,7 @@ class AnthropicBackend:
     def __init__(self, model_name: str, settings: BackendSettings):
         self.model = f"anthropic/{model_name}"
         self._name = model_name
-        options = AnthropicOptions.model_validate(dict(settings.options))
+        options = typed_options(AnthropicOptions, settings.options)
         self.price = price_for(model_name, options.model_dump(), provider="anthropic")
         self._send_temperature = (
             options.send_temperature

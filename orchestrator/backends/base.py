@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel
+
+from orchestrator.config.models import HOSTED_TIMEOUT_S
 
 __all__ = [
     "Backend",
@@ -25,6 +29,7 @@ __all__ = [
     "TokenLogprob",
     "Transient",
     "Unsupported",
+    "typed_options",
 ]
 
 
@@ -152,15 +157,17 @@ class BackendSettings:
     ``api_key`` is the resolved secret (read from the environment variable the config names); it is
     excluded from ``repr`` and must never be written to the cache, the run store, logs or reports.
     ``options`` carries provider-specific settings (e.g. ``device``, ``dtype``, ``cache_dir`` for
-    ``local/``; extra headers for hosted providers). ``headers`` are headers resolved from the
+    ``local/``; extra headers for hosted providers): the provider's typed options model as the factory
+    builds it (``provider_options``); a plain mapping is validated by the backend (tests, ``serve``).
+    ``timeout`` comes from ``ModelConfig.effective_timeout``. ``headers`` are headers resolved from the
     environment (``options.extra_headers_env``, ``OPENAI_ORG_ID``...): they may hold secrets, are
     excluded from ``repr`` and are sent after (over) ``options.extra_headers``.
     """
 
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    options: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = HOSTED_TIMEOUT_S
+    options: BaseModel | Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
@@ -192,3 +199,12 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release HTTP clients / model resources."""
         ...
+
+
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+def typed_options(model: type[OptionsT], options: BaseModel | Mapping[str, Any]) -> OptionsT:
+    """``options`` as a provider's typed model: the factory hands it over typed (validated once, when
+    the campaign loaded); a plain mapping (tests, ``serve``) is validated here."""
+    return options if isinstance(options, model) else model.model_validate(dict(options))

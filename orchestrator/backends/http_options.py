@@ -120,14 +120,16 @@ class HostedOptions(BaseModel):
         return value
 
 
-def resolve_header_env(options: Mapping[str, Any], environ: Mapping[str, str], model: str) -> dict[str, str]:
-    """The headers ``options["extra_headers_env"]`` names, with their values read from ``environ``.
+def resolve_header_env(
+    extra_headers_env: Mapping[str, str], environ: Mapping[str, str], model: str
+) -> dict[str, str]:
+    """The headers ``options.extra_headers_env`` names (header -> variable), values read from ``environ``.
 
     Raises:
         ValueError: a named variable is unset or empty (the message names it, never a value).
     """
     resolved = {}
-    for header, variable in (options.get("extra_headers_env") or {}).items():
+    for header, variable in extra_headers_env.items():
         value = environ.get(variable)
         if not value:
             raise ValueError(

@@ -28,6 +28,7 @@ from orchestrator.backends.base import (
     Timeout,
     Transient,
     Unsupported,
+    typed_options,
 )
 from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.http_errors import describe_error, error_for_status
@@ -133,7 +134,7 @@ class LiteLLMBackend:
         self._openai = openai
         self.model = f"litellm/{model_name}"
         self._name = model_name
-        options = LiteLLMOptions.model_validate(dict(settings.options))
+        options = typed_options(LiteLLMOptions, settings.options)
         self._price_override = options.price_usd_per_mtok is not None
         # The same price the load-time spend check saw (the cost map's JSON), else litellm's routing.
         self.price = model_price(self.model, options.model_dump()) or litellm_price(self._litellm, model_name)

@@ -13,6 +13,7 @@ import asyncio
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from orchestrator.backends.base import (
     BackendSettings,
@@ -59,7 +60,11 @@ class LocalBackend:
         if not name:
             raise Fatal("local backend needs a model name, e.g. local/smollm2-135m-instruct", status=400)
         try:
-            options = LocalModelOptions.from_mapping(settings.options)
+            options = (
+                settings.options
+                if isinstance(settings.options, LocalModelOptions)
+                else LocalModelOptions.from_mapping(settings.options)
+            )
         except (TypeError, ValueError) as error:
             raise Fatal(f"local/{name}: {error}", status=400) from error
         self.model = f"local/{name}"
@@ -152,6 +157,12 @@ class LocalBackend:
         if not self._loaded:
             await self._submit("load", None, run_timeout=None)
             self._loaded = True
+
+    async def shared_model(self) -> tuple[Any, Any]:
+        """The loaded ``(model, tokenizer)`` (loading it first), for a caller that needs this very model, the
+        soft stage, so that no second copy is loaded. The caller must not change its weights."""
+        await self.load()
+        return self._engine.load()
 
     async def aclose(self) -> None:
         """Stop the worker thread after the queued work; the model is freed with the backend."""

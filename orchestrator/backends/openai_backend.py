@@ -25,6 +25,7 @@ from orchestrator.backends.base import (
     LabelScores,
     Transient,
     Unsupported,
+    typed_options,
 )
 from orchestrator.backends.first_token_labels import score_labels_by_first_token
 from orchestrator.backends.http_options import HostedOptions
@@ -65,7 +66,7 @@ class OpenAIBackend:
     def __init__(self, model_name: str, settings: BackendSettings):
         self.model = f"openai/{model_name}"
         self._name = model_name
-        options = OpenAIOptions.model_validate(dict(settings.options))
+        options = typed_options(OpenAIOptions, settings.options)
         self.price = price_for(model_name, options.model_dump(), provider="openai")
         self._max_tokens_param = options.max_tokens_param
         headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}

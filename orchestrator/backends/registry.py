@@ -13,6 +13,7 @@ from types import MappingProxyType
 from pydantic import BaseModel
 
 from orchestrator.backends.base import Backend, BackendSettings
+from orchestrator.config.models import ModelConfig
 
 __all__ = [
     "OPTION_MODELS",
@@ -20,6 +21,7 @@ __all__ = [
     "UnknownBackendError",
     "create_backend",
     "options_model",
+    "provider_options",
     "split_model_string",
 ]
 
@@ -75,6 +77,22 @@ def options_model(prefix: str) -> type[BaseModel]:
     """
     module_name, _, class_name = OPTION_MODELS[prefix].partition(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def provider_options(model: ModelConfig) -> BaseModel:
+    """The typed ``options`` of a configured model: validated once (at load), then kept on the config.
+
+    Every reader (backends, pricing checks, the soft stage) reads this object, never the raw dict.
+
+    Raises:
+        KeyError: an unregistered provider prefix.
+        pydantic.ValidationError: options the provider's model refuses.
+    """
+    typed = model.typed_options
+    if typed is None:
+        typed = options_model(model.model.partition("/")[0]).model_validate(dict(model.options))
+        model.keep_typed_options(typed)
+    return typed
 
 
 def create_backend(

@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "report_cmd",
     "serve_cmd",
     "soft_cmd",
+    "export_cmd",
 )
 
 app = typer.Typer(

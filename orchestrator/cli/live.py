@@ -123,6 +123,10 @@ class LiveDisplay:
         elif kind == "proposed":
             self.iteration = payload["iteration"]
             self.last = f"{payload['count']} candidates proposed"
+        elif kind == "format_ignored":
+            self.last = f"warning: {payload['message']}"
+        elif kind == "edited":
+            self.last = f"{payload['count']} candidates edited ({', '.join(payload['kinds'])})"
         elif kind == "filtered":
             self.last = f"{payload['kept']} kept, {payload['rejected']} rejected by the filter"
         elif kind == "scored":

@@ -29,9 +29,9 @@ def load_with_tasks_for_command(
 
     ``max_calls_overridden``: ``--max-calls`` replaces the file's ``budget.max_calls``, so the file's
     warning about it is not shown (the command checks the flag's value instead)."""
-    from orchestrator.config import load_campaign_and_tasks
     from orchestrator.errors import BudgetWarning
     from orchestrator.load_warnings import say_load_warnings
+    from orchestrator.loading import load_campaign_and_tasks
 
     skip = (BudgetWarning,) if max_calls_overridden else ()
     loaded, _ = say_load_warnings(

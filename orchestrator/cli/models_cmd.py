@@ -52,13 +52,12 @@ def register(app: typer.Typer) -> None:
 
 async def _ping_all(roles) -> dict[str, tuple[str, str, str]]:
     import dataclasses
-    import json
     import time
 
     from orchestrator.backends.base import ChatRequest, LLMError
     from orchestrator.backends.registry import create_backend
     from orchestrator.gateway.factory import backend_settings
-    from orchestrator.resources import gateway_settings
+    from orchestrator.resources import backend_key
 
     backends: dict[str, object] = {}
     out: dict[str, tuple[str, str, str]] = {}
@@ -66,9 +65,9 @@ async def _ping_all(roles) -> dict[str, tuple[str, str, str]]:
     asking = dataclasses.replace(plain, logprobs=True, top_logprobs=5)
     try:
         for role, model in roles.items():
-            key = json.dumps([model.model, model.api_base, model.api_key_env, model.options])
+            key = backend_key(model)
             if key not in backends:
-                backends[key] = create_backend(model.model, backend_settings(gateway_settings(model)))
+                backends[key] = create_backend(model.model, backend_settings(model))
             backend = backends[key]
             can = getattr(backend, "supports_logprobs", False)
             started = time.perf_counter()

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from orchestrator.clip import clip
 from orchestrator.errors import PromptfusionError
+from orchestrator.operators import operator_summary
+
+# The candidate-writing operators the summary counts (baselines and promoted prompts are not written).
+_OPERATORS = ("proposed", "reflected", "merged", "edited")
 
 
 def error_line(exc: BaseException) -> str:
@@ -33,11 +38,6 @@ def _fmt(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _clip(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_estimate(campaign, tasks=None) -> None:
@@ -109,22 +109,19 @@ def print_result(result, out, campaign=None) -> None:
                 )
         for row in comparison["rows"]:
             if row.get("prompt"):
-                out.print(_escape(f"{row['name']} = {_clip(row['prompt'], 100)}"))
+                out.print(_escape(f"{row['name']} = {clip(row['prompt'], 100, ellipsis='…')}"))
     elif result.answer:
         answer = result.answer
         measured = f"objective {_fmt(answer['objective'])} ({answer['measured']})"
         out.print(_escape(f"best prompt so far: {measured}"))
-        out.print(_escape(f"  {_clip(answer['prompt'], 200)}"))
+        out.print(_escape(f"  {clip(answer['prompt'], 200, ellipsis='…')}"))
     if soft.get("skipped"):
         out.print(f"soft-prompt stage not run: {soft['skipped']}")
     operators = (result.final or {}).get("operators") or {}
-    if any(name in operators for name in ("proposed", "reflected", "merged")):
-        rates = ", ".join(
-            f"{name} {row['accepted']}/{row['candidates']} accepted"
-            for name, row in operators.items()
-            if name in ("proposed", "reflected", "merged")
-        )
-        out.print(f"operators: {rates}")
+    if any(name in operators for name in _OPERATORS):
+        shown = [operator_summary(name, row) for name, row in operators.items() if name in _OPERATORS]
+        rates = ", ".join(shown)
+        out.print(_escape(f"operators: {rates}"))
     calls = sum(u["calls"] for u in result.usage.values())
     hits = sum(u["cache_hits"] for u in result.usage.values())
     usd = sum(u["cost_usd"] for u in result.usage.values())
@@ -194,6 +191,6 @@ def print_history(candidates, result, out, objective: Mapping[str, Any] | None =
             cand["origin"],
             _fmt(cand["objective"]) + mark,
             *(_fmt(scores.get(d)) for d in dims),
-            _clip(cand["prompt"], 60),
+            clip(cand["prompt"], 60, ellipsis="…"),
         )
     out.print(table)

@@ -21,16 +21,19 @@ def register(app: typer.Typer) -> None:
         allow_unpriced: bool = typer.Option(
             False, "--allow-unpriced", help="Accept --max-usd/budget.max_usd with a model of unknown price."
         ),
+        mlflow: str = typer.Option(
+            None, "--mlflow", help="Track the run in MLflow at this URI (overrides tracking.mlflow_uri)."
+        ),
     ) -> None:
         """Run CAMPAIGN: stage 1 over the source tasks, stage 2 on the target, then finalists and test."""
         started: dict[str, str] = {}  # the run id and store, once the run may exist
         try:
-            _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, started)
+            _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, started, mlflow)
         except KeyboardInterrupt:  # at any moment: one line, exit 130, the run left resumable
             _interrupted(campaign, _mark_interrupted(started))
 
 
-def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, started) -> None:
+def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, started, mlflow) -> None:
     import asyncio
     import gc
 
@@ -38,6 +41,7 @@ def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, 
     from orchestrator.cli.render import console, print_estimate, print_result
     from orchestrator.runner import optimize_async, resume_async
     from orchestrator.store import new_run_id
+    from orchestrator.tracking import with_tracking_uri
     from orchestrator.validation import check_budget_override
     from orchestrator.validation.reach import budget_shortfall
 
@@ -45,6 +49,7 @@ def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, 
     config, tasks = load_with_tasks_for_command(
         campaign, allow_unpriced=allow_unpriced, max_calls_overridden=max_calls is not None
     )
+    config = with_tracking_uri(config, mlflow)
     overrides = {k: v for k, v in (("max_calls", max_calls), ("max_usd", max_usd)) if v is not None}
     if overrides:
         config = config.model_copy(update={"budget": config.budget.model_copy(update=overrides)})
@@ -82,12 +87,25 @@ def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, 
         print_result(result, out, campaign=campaign)
         raise KeyboardInterrupt
     print_result(result, out, campaign=campaign)
+    _print_mlflow_run(config.run.store, result.run_id, out)
     if report:
         from orchestrator.report import write_report
 
         out.print(f"report: {write_report(config.run.store, result.run_id)}")
     if result.status in EXIT_CODES:
         raise typer.Exit(EXIT_CODES[result.status])
+
+
+def _print_mlflow_run(store_path: str, run_id: str, out) -> None:
+    from orchestrator.store import RunStore
+    from orchestrator.tracking import link_line
+
+    store = RunStore(store_path)
+    try:
+        if line := link_line(store, run_id):
+            out.print(line, markup=False, highlight=False)
+    finally:
+        store.close()
 
 
 def _saved_result(started: dict[str, str]):

@@ -25,18 +25,27 @@ def register(app: typer.Typer) -> None:
 
         store = _require(store)
         db = RunStore(store)
-        rows = db.runs(limit)
+        from orchestrator.tracking import mlflow_link
+
         table = Table(title=str(store))
+        listed = db.runs(limit)
+        links = {run.run_id: mlflow_link(db, run.run_id) for run in listed}
+        tracked = any(links.values())
         # Run ids are copied into resume/show/report: never cut them (other columns fold instead).
-        id_width = max((len(run.run_id) for run in rows), default=6)
+        id_width = max((len(run.run_id) for run in listed), default=6)
         table.add_column("run id", no_wrap=True, min_width=id_width)
         table.add_column("name", overflow="fold")
         table.add_column("started")
         table.add_column("status", no_wrap=True)
         table.add_column("message", overflow="fold")
-        for run in rows:
+        if tracked:
+            table.add_column("mlflow run", overflow="fold")
+        for run in listed:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
-            table.add_row(run.run_id, run.name, started, run.status, run.message or "")
+            row = [run.run_id, run.name, started, run.status, run.message or ""]
+            if tracked:
+                row.append((links[run.run_id] or {}).get("mlflow_run_id", ""))
+            table.add_row(*row)
         console().print(table)
 
     @app.command("show")
@@ -54,6 +63,10 @@ def register(app: typer.Typer) -> None:
         out = console()
         print_history(db.candidates(run_id), db.result(run_id), out, db.config(run_id).get("objective"))
         print_result(result_from_store(db, run_id), out)
+        from orchestrator.tracking import link_line
+
+        if line := link_line(db, run_id):
+            out.print(line, markup=False, highlight=False)
 
 
 def _require(store: Path | None) -> Path:

@@ -48,6 +48,12 @@ def train(
     train_examples: int = typer.Option(_default("train_examples"), "--train-examples", help="Few-shot size."),
     dev_examples: int = typer.Option(_default("dev_examples"), "--dev-examples", help="Dev examples."),
     eval_every: int = typer.Option(_default("eval_every"), "--eval-every", help="Steps between dev checks."),
+    patience: int | None = typer.Option(
+        _default("patience"), "--patience", help="Dev checks without gain to stop."
+    ),
+    processes: int = typer.Option(
+        _default("processes"), "--processes", help="Data-parallel processes (one per GPU if any)."
+    ),
     precision: Precision = typer.Option(
         PRECISION,
         "--precision",
@@ -75,6 +81,8 @@ def train(
         "train_examples": train_examples,
         "dev_examples": dev_examples,
         "eval_every": eval_every,
+        "patience": patience,
+        "processes": processes,
         "precision": precision,
     }
     settings = _soft_settings(values)
@@ -98,6 +106,8 @@ def train(
             peft_dir=peft,
             progress=progress,
         )
+    if run.record is None:  # a non-zero rank under accelerate launch: rank 0 reports
+        return
     console().print(summary_line(run))
     if run.held_out is not None:
         console().print(held_out_line(run.held_out))
@@ -114,6 +124,8 @@ _SOFT_FLAGS = {
     "train_examples": "--train-examples",
     "dev_examples": "--dev-examples",
     "eval_every": "--eval-every",
+    "patience": "--patience",
+    "processes": "--processes",
     "precision": "--precision",
 }
 _INIT_FLAGS = {

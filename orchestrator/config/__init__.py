@@ -7,21 +7,22 @@ the dotted path, e.g. ``campaign.yaml:7: models.scorer.temprature: unknown key (
 variable that holds them, checked at load time.
 
 One module per section (``models``, ``tasks``, ``search``, ``objective``, ``budget``, ``soft``,
-``run``), the whole ``campaign``, its ``loading`` from YAML and the ``messages`` of load errors.
+``run``, ``scoring``), the whole ``campaign`` and the ``messages`` of load errors. This is the schema,
+the bottom layer: the checks (``orchestrator.validation``) sit above it, and reading a campaign file
+(``orchestrator.loading``: YAML, schema, checks) above both.
 """
 
 from __future__ import annotations
 
 from orchestrator.config.budget import BudgetConfig
 from orchestrator.config.campaign import Campaign
-from orchestrator.config.loading import load_campaign, load_campaign_and_tasks, parse_campaign
 from orchestrator.config.models import EMBEDDED_MODEL, ModelConfig, ModelsConfig
 from orchestrator.config.objective import ObjectiveConfig
 from orchestrator.config.run import RunConfig
+from orchestrator.config.scoring import ScoringConfig
 from orchestrator.config.search import PRESET_CALLS, PRESET_ROUNDS, SearchConfig
 from orchestrator.config.soft import SoftConfig
 from orchestrator.config.tasks import TaskConfig, TasksConfig
-from orchestrator.scoring.config import ScoringConfig
 
 __all__ = [
     "EMBEDDED_MODEL",
@@ -38,7 +39,4 @@ __all__ = [
     "SoftConfig",
     "TaskConfig",
     "TasksConfig",
-    "load_campaign",
-    "load_campaign_and_tasks",
-    "parse_campaign",
 ]

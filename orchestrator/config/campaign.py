@@ -10,11 +10,12 @@ from orchestrator.config.budget import BudgetConfig
 from orchestrator.config.models import ModelsConfig
 from orchestrator.config.objective import ObjectiveConfig
 from orchestrator.config.run import RunConfig
+from orchestrator.config.scoring import ScoringConfig
 from orchestrator.config.search import PRESET_CALLS, PRESET_ROUNDS, SearchConfig
 from orchestrator.config.soft import SoftConfig
 from orchestrator.config.strict import _Strict
 from orchestrator.config.tasks import TasksConfig
-from orchestrator.scoring.config import ScoringConfig
+from orchestrator.config.tracking import TrackingConfig
 
 
 class Campaign(_Strict):
@@ -31,6 +32,9 @@ class Campaign(_Strict):
     budget: BudgetConfig = Field(default_factory=BudgetConfig, description="Hard limits.")
     soft: SoftConfig = Field(default_factory=SoftConfig, description="Soft-prompt stage.")
     run: RunConfig = Field(default_factory=RunConfig, description="Store and seed.")
+    tracking: TrackingConfig = Field(
+        default_factory=TrackingConfig, description="MLflow tracking of each run (optional)."
+    )
     # True while budget.max_calls holds only the preset's exploration: loading the campaign adds what
     # a tested winner needs (orchestrator.validation.reach.resolve_budget), once.
     _preset_budget: bool = PrivateAttr(False)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
 from orchestrator.config.strict import _Strict
 
 EMBEDDED_MODEL = "local/smollm2-135m-instruct"
+
+# The defaults of the model settings, defined here only: the gateway and the backends are handed the
+# validated ``ModelConfig`` (or values derived from it), never a mirror with defaults of its own.
+MAX_RETRIES = 5
+HOSTED_TIMEOUT_S = 60.0
+LOCAL_TIMEOUT_S = 1800.0
+HOSTED_CONCURRENCY = 8
+LOCAL_CONCURRENCY = 64
 
 
 class ModelConfig(_Strict):
@@ -20,17 +29,28 @@ class ModelConfig(_Strict):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
     max_tokens: int = Field(256, ge=1, le=32768, description="Most tokens to generate per call.")
     concurrency: int | None = Field(
-        None, ge=1, le=1024, description="Most calls in flight at once (None: 8 hosted, 64 for local/)."
+        None,
+        ge=1,
+        le=1024,
+        description=f"Most calls in flight at once (None: {HOSTED_CONCURRENCY} hosted, "
+        f"{LOCAL_CONCURRENCY} for local/).",
     )
     rpm: int | None = Field(None, ge=1, description="Requests per minute limit (None: unlimited).")
     tpm: int | None = Field(None, ge=1, description="Tokens per minute limit (None: unlimited).")
     timeout: float | None = Field(
-        None, gt=0, description="Seconds before one call times out (None: 60 hosted, 1800 for local/)."
+        None,
+        gt=0,
+        description=f"Seconds before one call times out (None: {HOSTED_TIMEOUT_S:g} hosted, "
+        f"{LOCAL_TIMEOUT_S:g} for local/).",
     )
-    max_retries: int = Field(5, ge=0, le=20, description="Retries of a transient failure before giving up.")
+    max_retries: int = Field(
+        MAX_RETRIES, ge=0, le=20, description="Retries of a transient failure before giving up."
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="Provider-specific settings (e.g. device, dtype for local/)."
     )
+    # The provider's typed model of ``options``, kept once validated (see ``provider_options``).
+    _provider_options: BaseModel | None = PrivateAttr(None)
 
     @field_validator("model")
     @classmethod
@@ -43,18 +63,46 @@ class ModelConfig(_Strict):
         return value
 
     @property
+    def is_local(self) -> bool:
+        """Whether the model runs in this process (``local/``)."""
+        return self.model.startswith("local/")
+
+    @property
+    def typed_options(self) -> BaseModel | None:
+        """The provider's typed ``options`` once validated (None before: see ``provider_options``)."""
+        return self._provider_options
+
+    def keep_typed_options(self, options: BaseModel) -> None:
+        """Keep the typed ``options`` the provider's model made of ``self.options``."""
+        self._provider_options = options
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> ModelConfig:
+        copy = super().model_copy(update=update, deep=deep)
+        if update and {"model", "options"} & set(update):
+            copy._provider_options = None  # typed from the old provider or options: validate afresh
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        # The kept typed options derive from ``options``: a validated config equals its unvalidated copy.
+        if not isinstance(other, ModelConfig):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like every pydantic model
+
+    @property
     def effective_timeout(self) -> float:
         # An in-process model queues work behind one worker thread; a slow CPU is not an outage.
         if self.timeout is not None:
             return self.timeout
-        return 1800.0 if self.model.startswith("local/") else 60.0
+        return LOCAL_TIMEOUT_S if self.is_local else HOSTED_TIMEOUT_S
 
     @property
     def effective_concurrency(self) -> int:
         # An in-process model batches what is in flight together: more in flight means bigger batches.
         if self.concurrency is not None:
             return self.concurrency
-        return 64 if self.model.startswith("local/") else 8
+        return LOCAL_CONCURRENCY if self.is_local else HOSTED_CONCURRENCY
 
     @field_validator("api_key_env")
     @classmethod

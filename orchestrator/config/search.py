@@ -52,7 +52,16 @@ class SearchConfig(_Strict):
         ge=0.0,
         le=1.0,
         description="Share of each round's candidates written by merging the two front members that are "
-        "right on the most different examples (reflection + merge must not exceed 1).",
+        "right on the most different examples (reflection + merge + edits must not exceed 1). Shares "
+        "carry across rounds: 0.1 at 4 candidates per round gives one merge every 2.5 rounds.",
+    )
+    edits: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each round's candidates made by phrase-level edits without an LLM (GrIPS-"
+        "style: insert the task's labels or description, add, delete, swap, paraphrase, reorder phrases) "
+        "of a front member.",
     )
     minibatch_size: int = Field(16, ge=1, description="Dev examples per task a candidate is scored on.")
     screen_size: int | None = Field(
@@ -101,6 +110,7 @@ class SearchConfig(_Strict):
 
     @model_validator(mode="after")
     def _operator_shares(self) -> SearchConfig:
-        if self.reflection + self.merge > 1.0:
-            raise ValueError(f"reflection + merge is {self.reflection + self.merge:g}; it must not exceed 1")
+        total = self.reflection + self.merge + self.edits
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"reflection + merge + edits is {total:g}; it must not exceed 1")
         return self

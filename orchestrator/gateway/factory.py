@@ -1,4 +1,4 @@
-"""Building a ready gateway from ``GatewaySettings``: resolve the key, create the backend, wrap it."""
+"""Building a ready gateway from a ``ModelConfig``: resolve the key, create the backend, wrap it."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.backends.base import BackendSettings
-from orchestrator.backends.http_options import resolve_header_env
-from orchestrator.backends.registry import create_backend
+from orchestrator.backends.http_options import HostedOptions, resolve_header_env
+from orchestrator.backends.registry import create_backend, provider_options
+from orchestrator.config.models import ModelConfig
 from orchestrator.gateway.budget import Budget
 from orchestrator.gateway.cache import ResponseCache
 from orchestrator.gateway.gateway import Gateway
 from orchestrator.gateway.ledger import Ledger
 from orchestrator.gateway.ratelimit import RateLimiter
 from orchestrator.gateway.retry import RetryPolicy
-from orchestrator.gateway.settings import GatewaySettings
 
 __all__ = ["MissingApiKeyError", "backend_settings", "build_gateway", "resolve_api_key"]
 
@@ -24,7 +24,7 @@ class MissingApiKeyError(ValueError):
     """The environment variable named by ``api_key_env`` is not set (a configuration error)."""
 
 
-def resolve_api_key(settings: GatewaySettings, environ: Mapping[str, str] | None = None) -> str | None:
+def resolve_api_key(settings: ModelConfig, environ: Mapping[str, str] | None = None) -> str | None:
     """The API key for ``settings``, read from the variable its ``api_key_env`` names.
 
     Args:
@@ -60,7 +60,7 @@ _PROVIDER_ENVIRONMENT = {
 }
 
 
-def backend_settings(settings: GatewaySettings, environ: Mapping[str, str] | None = None) -> BackendSettings:
+def backend_settings(settings: ModelConfig, environ: Mapping[str, str] | None = None) -> BackendSettings:
     """``BackendSettings`` for ``settings``, with the key resolved from the environment.
 
     For ``openai/`` and ``anthropic/`` a missing ``api_base`` comes from ``OPENAI_BASE_URL`` /
@@ -72,34 +72,39 @@ def backend_settings(settings: GatewaySettings, environ: Mapping[str, str] | Non
         MissingApiKeyError: ``api_key_env`` or an ``extra_headers_env`` entry names an unset variable.
     """
     env = os.environ if environ is None else environ
-    options = {k: v for k, v in settings.options.items() if k != "extra_headers_env"}
-    configured = {name.lower() for name in options.get("extra_headers") or {}}
+    options = provider_options(settings)
     headers: dict[str, str] = {}
+    configured: set[str] = set()
+    if isinstance(options, HostedOptions):
+        configured = {name.lower() for name in options.extra_headers}
+        try:
+            headers = resolve_header_env(options.extra_headers_env, env, settings.model)
+        except ValueError as error:
+            raise MissingApiKeyError(str(error)) from None
+        # The variables' names stay in the config; their values travel only in ``headers``.
+        options = options.model_copy(update={"extra_headers_env": {}})
     api_base = settings.api_base
     provider = settings.model.split("/", 1)[0]
     if provider in _PROVIDER_ENVIRONMENT:
         base_variable, header_variables = _PROVIDER_ENVIRONMENT[provider]
         api_base = api_base or env.get(base_variable) or None
-        headers = {
+        ambient = {
             header: env[name]
             for name, header in header_variables.items()
             if env.get(name) and header.lower() not in configured
         }
-    try:
-        headers.update(resolve_header_env(settings.options, env, settings.model))
-    except ValueError as error:
-        raise MissingApiKeyError(str(error)) from None
+        headers = {**ambient, **headers}
     return BackendSettings(
         api_base=api_base,
         api_key=resolve_api_key(settings, environ),
-        timeout=settings.timeout,
+        timeout=settings.effective_timeout,
         options=options,
         headers=headers,
     )
 
 
 def build_gateway(
-    settings: GatewaySettings,
+    settings: ModelConfig,
     *,
     role: str,
     cache: ResponseCache | None = None,

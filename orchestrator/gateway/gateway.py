@@ -30,6 +30,7 @@ from orchestrator.backends.base import (
     LLMError,
     Unsupported,
 )
+from orchestrator.config.models import ModelConfig
 from orchestrator.gateway.attempts import Attempts, Tries
 from orchestrator.gateway.budget import Budget, Reservation
 from orchestrator.gateway.cache import ResponseCache
@@ -38,7 +39,6 @@ from orchestrator.gateway.ledger import CallRecord, Ledger
 from orchestrator.gateway.ratelimit import Clock, RateLimiter, Sleep
 from orchestrator.gateway.request_key import key_scope, request_key
 from orchestrator.gateway.retry import RetryPolicy, make_retrying
-from orchestrator.gateway.settings import GatewaySettings
 
 __all__ = ["LATE_ANSWER_WAIT_S", "Gateway"]
 
@@ -54,7 +54,7 @@ class Gateway:
 
     Args:
         backend: the provider adapter (see ``orchestrator.backends.registry.create_backend``).
-        settings: the model's settings (defaults for ``chat``, limits, timeout, retries).
+        settings: the validated model config (defaults for ``chat``, limits, timeout, retries).
         role: a name for the ledger (``"reference"``, ``"scorer"``, ``"judge"``).
         cache: response cache (None: no caching). May be shared between gateways.
         ledger: usage ledger (None: a private one). Share one to total a run.
@@ -70,7 +70,7 @@ class Gateway:
     def __init__(
         self,
         backend: Backend,
-        settings: GatewaySettings,
+        settings: ModelConfig,
         *,
         role: str = "default",
         cache: ResponseCache | None = None,
@@ -90,12 +90,17 @@ class Gateway:
         self.ledger = ledger if ledger is not None else Ledger()
         self.budget = budget
         self.limiter = limiter or RateLimiter(
-            concurrency=settings.concurrency, rpm=settings.rpm, tpm=settings.tpm, clock=clock, sleep=sleep
+            concurrency=settings.effective_concurrency,
+            rpm=settings.rpm,
+            tpm=settings.tpm,
+            clock=clock,
+            sleep=sleep,
         )
         self.retry_policy = retry or RetryPolicy(max_retries=settings.max_retries)
         retrying = make_retrying(self.retry_policy, sleep=sleep, rng=rng or random.Random())
         # The SDK's own timeout should fire first (clearer error); this one catches a hang anywhere.
-        safety_timeout = settings.timeout + max(1.0, 0.1 * settings.timeout)
+        timeout = settings.effective_timeout
+        safety_timeout = timeout + max(1.0, 0.1 * timeout)
         self._attempts = Attempts(self.model, self.limiter, retrying, safety_timeout)
         self._clock = clock
         self._key_scope = key_scope(settings)

@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_base
 
 from orchestrator.backends.base import RateLimited, Transient
+from orchestrator.config.models import MAX_RETRIES
 from orchestrator.gateway.ratelimit import Sleep
 
 __all__ = ["BackoffWait", "RetryPolicy", "make_retrying"]
@@ -28,7 +29,8 @@ class RetryPolicy:
     """How hard to try.
 
     Attributes:
-        max_retries: retries after the first attempt (0: a single attempt).
+        max_retries: retries after the first attempt (0: a single attempt); the gateway passes
+            ``ModelConfig.max_retries``, whose default this shares.
         initial_backoff: seconds before the first retry (before jitter).
         max_backoff: cap on the exponential backoff (before jitter).
         jitter: the backoff is stretched by a random factor in ``[1, 1 + jitter]`` so that
@@ -37,7 +39,7 @@ class RetryPolicy:
             ``RateLimited`` at once instead of a silent hour-long stall).
     """
 
-    max_retries: int = 4
+    max_retries: int = MAX_RETRIES
     initial_backoff: float = 0.5
     max_backoff: float = 30.0
     jitter: float = 0.5

@@ -19,7 +19,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from orchestrator.local_model.source import EMBEDDED_MODELS, embedded_gguf_path, resolve_cache_root
+from orchestrator.local_model.chunked import chunk_paths
+from orchestrator.local_model.source import (
+    CHUNKED_MODELS,
+    EMBEDDED_MODELS,
+    embedded_gguf_path,
+    resolve_cache_root,
+)
 
 __all__ = ["converted_dir_for", "convert_gguf", "ensure_embedded_model", "ensure_gguf_converted"]
 
@@ -43,7 +49,14 @@ def ensure_embedded_model(
 
     Raises:
         FileNotFoundError: the package carrying the GGUF file is not installed.
+        ValueError: a chunked model's assembled file does not have the published sha256.
     """
+    if name in CHUNKED_MODELS:
+        chunk_paths(CHUNKED_MODELS[name])  # still installed? (else the one-line install hint)
+        target = resolve_cache_root(cache_dir) / "models" / name
+        if _is_complete(target):  # converted from a file whose sha256 was checked; not read again
+            return target
+        return _ensure_converted(embedded_gguf_path(name, cache_dir), target)
     embedded = EMBEDDED_MODELS[name]
     target = resolve_cache_root(cache_dir) / "models" / embedded.name
     return _ensure_converted(embedded_gguf_path(embedded.name), target)

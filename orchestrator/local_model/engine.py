@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.local_model.chat import encode_chat, encode_labels
+from orchestrator.local_model.chat import encode_chat, encode_labels, instruction_slot
 from orchestrator.local_model.generation import GeneratedText, GenerationParams, generate_batch
 from orchestrator.local_model.loading import load_causal_lm
 from orchestrator.local_model.options import LocalModelOptions
@@ -64,15 +64,28 @@ class LocalEngine:
         options: device, dtype, cache and batching settings.
         model, tokenizer: an already loaded pair (tests, or a caller sharing one model); when given,
             ``source`` is only a label.
+        instruction: ``(n_virtual, d)`` soft-prompt embeddings that take the place of the system
+            message's content in every scored chat (the system text itself is then ignored); None
+            scores chats as they are. Scoring is otherwise the same code, so a soft prompt and a
+            discrete one are measured alike.
     """
 
-    def __init__(self, source: str, options: LocalModelOptions, *, model: Any = None, tokenizer: Any = None):
+    def __init__(
+        self,
+        source: str,
+        options: LocalModelOptions,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        instruction: Any = None,
+    ):
         if (model is None) != (tokenizer is None):
             raise ValueError("pass both model and tokenizer, or neither")
         self.source = source
         self.options = options
         self._model = model
         self._tokenizer = tokenizer
+        self._instruction = instruction
 
     def load(self) -> tuple[Any, Any]:
         """Load the model on first use (converting the embedded one if needed) and return it."""
@@ -96,14 +109,15 @@ class LocalEngine:
             ValueError: an empty chat, empty or repeated labels, or an input longer than the context.
         """
         model, tokenizer = self.load()
+        prompts, lead = self._prompts(tokenizer, jobs)
+        lead_length = 0 if lead is None else int(lead.shape[0])
         items = []
-        for job in jobs:
-            prompt = encode_chat(tokenizer, job.messages)
+        for job, prompt in zip(jobs, prompts, strict=True):
             item = ScoringItem(
                 tuple(prompt), tuple(tuple(ids) for ids in encode_labels(tokenizer, job.labels))
             )
             # Labels restart their positions after the prompt, so the longest label sets the extent.
-            self._check_context(len(prompt) + max(len(ids) for ids in item.label_ids))
+            self._check_context(lead_length + len(prompt) + max(len(ids) for ids in item.label_ids))
             items.append(item)
         scores = score_items_per_token(
             model,
@@ -111,6 +125,7 @@ class LocalEngine:
             pad_token_id=tokenizer.pad_token_id,
             max_batch_tokens=self.options.max_batch_tokens,
             autocast_dtype=self._scoring_autocast(model),
+            lead_embeds=lead,
         )
         results = []
         for row, item in zip(scores, items, strict=True):
@@ -123,6 +138,28 @@ class LocalEngine:
             )
             results.append(LabelLogLikelihoods(tuple(sum(t) for t in row), len(item.prompt_ids), tokens))
         return results
+
+    def _prompts(self, tokenizer: Any, jobs: Sequence[ScoreJob]) -> tuple[list[list[int]], Any]:
+        """Each job's prompt ids, and the embeddings every prompt follows (None without a soft prompt).
+
+        With a soft prompt, a prompt is the chat after the system message's content, and the lead is the
+        template's header embedded, then the virtual tokens.
+        """
+        if self._instruction is None:
+            return [encode_chat(tokenizer, job.messages) for job in jobs], None
+        import torch
+
+        if any(not job.messages or job.messages[0][0] != "system" for job in jobs):
+            raise ValueError("a soft prompt takes the system message's place: every chat needs one first")
+        slots = [instruction_slot(tokenizer, [("system", ""), *job.messages[1:]]) for job in jobs]
+        headers = {slot.prefix_ids for slot in slots}
+        if len(headers) != 1:
+            raise ValueError("a soft prompt needs every chat to start with the same template header")
+        embedding = self._model.get_input_embeddings()
+        header = torch.tensor(list(headers.pop()), dtype=torch.long, device=embedding.weight.device)
+        with torch.inference_mode():
+            lead = torch.cat([embedding(header), self._instruction.to(embedding.weight)], dim=0)
+        return [list(slot.suffix_ids) for slot in slots], lead
 
     def generate(self, jobs: Sequence[GenerateJob]) -> list[GeneratedText]:
         """Completions for a batch of jobs, decoded together in length-sorted groups.
@@ -146,9 +183,9 @@ class LocalEngine:
         import torch
 
         precision = self.options.scoring_precision
-        if precision == "float32":
+        if precision == "fp32":
             return None
-        if precision == "bfloat16":
+        if precision == "bf16":
             return torch.bfloat16
         on_cpu = model.device.type == "cpu"
         fp32 = next(model.parameters()).dtype == torch.float32

@@ -25,7 +25,9 @@ def resolve_device(device: str | None = None) -> str:
 
 
 def resolve_dtype(dtype: Any = None, device: str = "cpu") -> Any:
-    """A torch dtype from a name or dtype; default float32 on CPU (fastest there) and bfloat16 on GPU.
+    """A torch dtype from a name or dtype; default ``soft_prompts.devices.default_dtype`` (float32 on CPU,
+    bfloat16 on a GPU that supports it, else float16): one policy for the scorer and the soft stage, which
+    share the loaded model.
 
     Raises:
         ValueError: an unknown dtype name.
@@ -33,7 +35,9 @@ def resolve_dtype(dtype: Any = None, device: str = "cpu") -> Any:
     import torch
 
     if dtype is None:
-        return torch.float32 if device == "cpu" else torch.bfloat16
+        from soft_prompts.devices import default_dtype
+
+        return default_dtype(device)
     if isinstance(dtype, torch.dtype):
         return dtype
     name = _DTYPES.get(str(dtype).lower().removeprefix("torch."))
@@ -55,7 +59,7 @@ def load_causal_lm(
         source: an embedded name (``smollm2-135m-instruct``, converted once into the cache), a ``.gguf``
             path (converted once), a local Hugging Face directory, or a Hugging Face id.
         device: ``cpu``, ``cuda``, ``cuda:1``...; default ``cuda`` when available, else ``cpu``.
-        dtype: a torch dtype or its name; default float32 on CPU, bfloat16 elsewhere.
+        dtype: a torch dtype or its name; default float32 on CPU, bfloat16 on GPUs that have it, else float16.
         cache_dir: the promptfusion cache root for converted models.
 
     Returns:

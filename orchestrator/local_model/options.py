@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from soft_prompts.config import Precision
 
 # Options that change speed, never answers, stay out of the response cache's key
 # (``orchestrator.gateway.request_key``).
 _SPEED_ONLY = {"json_schema_extra": {"changes_answers": False}}
 
-__all__ = ["DTYPES", "LocalModelOptions"]
+__all__ = ["DTYPES", "PRECISION_SPELLINGS", "LocalModelOptions"]
 
 #: dtype names users may write -> the torch dtype's name.
 DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16",
           "bfloat16": "bfloat16", "bf16": "bfloat16"}  # fmt: skip
+
+#: The old spellings of a compute precision -> the one vocabulary (``auto|fp32|bf16``, as ``soft.precision``).
+PRECISION_SPELLINGS = {"float32": "fp32", "bfloat16": "bf16"}
 
 
 class LocalModelOptions(BaseModel):
@@ -31,8 +37,9 @@ class LocalModelOptions(BaseModel):
         max_batch: the most requests in one micro-batch.
         max_batch_tokens: padded tokens per label-scoring forward pass.
         max_generate_tokens: padded prompt-plus-completion tokens per generation batch.
-        scoring_precision: ``float32``, ``auto`` or ``bfloat16``: the precision of label-scoring
-            forward passes. ``float32`` (the default) keeps the model's own precision: a request's
+        scoring_precision: ``fp32``, ``auto`` or ``bf16`` (the vocabulary of ``soft.precision``; the
+            old ``float32``/``bfloat16`` are read with a warning): the precision of label-scoring
+            forward passes. ``fp32`` (the default) keeps the model's own precision: a request's
             label probabilities then do not depend on what it is micro-batched with (within 1e-5),
             so a seeded run repeats. ``auto`` uses bfloat16 autocast for a float32 model on a CPU
             with native bf16 (AVX512-BF16/AMX: faster, but probabilities move by a few hundredths
@@ -58,9 +65,23 @@ class LocalModelOptions(BaseModel):
     max_generate_tokens: int = Field(
         16384, ge=1, description="Padded tokens per generation batch.", **_SPEED_ONLY
     )
-    scoring_precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "float32", description="Precision of label-scoring passes (float32: batch-invariant scores)."
+    scoring_precision: Precision = Field(
+        "fp32", description="Precision of label-scoring passes: auto, fp32 (batch-invariant scores), bf16."
     )
+
+    @field_validator("scoring_precision", mode="before")
+    @classmethod
+    def _one_vocabulary(cls, value: Any) -> Any:
+        if isinstance(value, str) and value in PRECISION_SPELLINGS:
+            new = PRECISION_SPELLINGS[value]
+            warnings.warn(
+                f"scoring_precision: {value!r} is the old spelling, read as {new!r} "
+                "(precisions are written auto, fp32 or bf16, as soft.precision)",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return new
+        return value
 
     @field_validator("dtype")
     @classmethod

@@ -93,6 +93,7 @@ def score_items(
     pad_token_id: int,
     max_batch_tokens: int = 4096,
     autocast_dtype: Any = None,
+    lead_embeds: Any = None,
 ) -> list[list[float]]:
     """Summed log-likelihood of each label's tokens as the continuation of each prompt.
 
@@ -104,6 +105,9 @@ def score_items(
         autocast_dtype: run the forward passes under ``torch.autocast`` with this dtype (e.g.
             ``torch.bfloat16`` on CPUs with native bf16: about 2.5x faster, probabilities within
             a few hundredths); None keeps the model's own precision.
+        lead_embeds: ``(n_lead, d)`` input embeddings that come before every item's prompt (a chat
+            template's header and a soft prompt's virtual tokens); they run once, as the start of the
+            shared prefix, and item positions start after them. None: the prompts stand alone.
 
     Returns:
         ``result[i][j]`` is the log-likelihood of label ``j`` of item ``i``.
@@ -117,6 +121,7 @@ def score_items(
         pad_token_id=pad_token_id,
         max_batch_tokens=max_batch_tokens,
         autocast_dtype=autocast_dtype,
+        lead_embeds=lead_embeds,
     )
     return [[sum(tokens) for tokens in row] for row in per_token]
 
@@ -128,6 +133,7 @@ def score_items_per_token(
     pad_token_id: int,
     max_batch_tokens: int = 4096,
     autocast_dtype: Any = None,
+    lead_embeds: Any = None,
 ) -> list[list[list[float]]]:
     """As ``score_items``, but ``result[i][j][t]`` is the log-probability of token ``t`` of label ``j``.
 
@@ -143,7 +149,9 @@ def score_items_per_token(
         lengths = [items[i].packed_length - shared for i in group]
         for chunk in plan_chunks(lengths, max_batch_tokens):
             indices = [group[i] for i in chunk]
-            scores = _score_chunk(model, [items[i] for i in indices], pad_token_id, autocast_dtype)
+            scores = _score_chunk(
+                model, [items[i] for i in indices], pad_token_id, autocast_dtype, lead_embeds
+            )
             for index, row in zip(indices, scores, strict=True):
                 results[index] = row
     return results
@@ -156,7 +164,11 @@ def _shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
 
 
 def _score_chunk(
-    model: Any, items: Sequence[ScoringItem], pad_token_id: int, autocast_dtype: Any = None
+    model: Any,
+    items: Sequence[ScoringItem],
+    pad_token_id: int,
+    autocast_dtype: Any = None,
+    lead_embeds: Any = None,
 ) -> list[list[list[float]]]:
     import contextlib
 
@@ -165,6 +177,7 @@ def _score_chunk(
     shared = _shared_prefix([item.prompt_ids for item in items]) if len(items) > 1 else 0
     if shared < MIN_SHARED_PREFIX:
         shared = 0
+    lead = 0 if lead_embeds is None else int(lead_embeds.shape[0])
     device = model.device
     total = max(item.packed_length for item in items) - shared
     tail = max(sum(len(label) for label in item.label_ids) for item in items) + 1
@@ -179,13 +192,13 @@ def _score_chunk(
         start = total - (item.packed_length - shared)
         cursor = start + len(own_prompt)
         input_ids[row, start:cursor] = torch.tensor(own_prompt)
-        position_ids[row, start:cursor] = torch.arange(shared, len(item.prompt_ids))
+        position_ids[row, start:cursor] = torch.arange(lead + shared, lead + len(item.prompt_ids))
         segments[row, start:cursor] = 0
         for label_index, label in enumerate(item.label_ids):
             size = len(label)
             input_ids[row, cursor : cursor + size] = torch.tensor(label)
             position_ids[row, cursor : cursor + size] = torch.arange(
-                len(item.prompt_ids), len(item.prompt_ids) + size
+                lead + len(item.prompt_ids), lead + len(item.prompt_ids) + size
             )
             segments[row, cursor : cursor + size] = label_index + 1
             for offset, token in enumerate(label):
@@ -201,8 +214,8 @@ def _score_chunk(
     causal = torch.ones((total, total), dtype=torch.bool).tril()
     allowed = causal & (((key == 0) & (query >= 0)) | ((query == key) & (query > 0)))
     allowed |= torch.eye(total, dtype=torch.bool)  # padding attends to itself: no all-masked rows
-    if shared:  # every position may see the shared prefix, which sits in the KV cache
-        allowed = torch.cat([torch.ones((batch, total, shared), dtype=torch.bool), allowed], dim=2)
+    if lead + shared:  # every position may see the shared prefix, which sits in the KV cache
+        allowed = torch.cat([torch.ones((batch, total, lead + shared), dtype=torch.bool), allowed], dim=2)
     dtype = next(model.parameters()).dtype
     mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)
 
@@ -213,11 +226,17 @@ def _score_chunk(
         else contextlib.nullcontext()
     )
     with torch.inference_mode(), precision:
-        if shared:
-            prefix = torch.tensor([items[0].prompt_ids[:shared]], device=device)
+        if lead + shared:
+            prefix = torch.tensor([items[0].prompt_ids[:shared]], device=device, dtype=torch.long)
+            if lead:
+                embeds = model.get_input_embeddings()(prefix)
+                embeds = torch.cat([lead_embeds.to(device=device, dtype=embeds.dtype)[None], embeds], dim=1)
+                inputs = {"inputs_embeds": embeds}
+            else:
+                inputs = {"input_ids": prefix}
             prefix_output = model(
-                input_ids=prefix,
-                position_ids=torch.arange(shared, device=device)[None],
+                **inputs,
+                position_ids=torch.arange(lead + shared, device=device)[None],
                 **cache_argument(model, None),
             )
             cache = returned_cache(prefix_output)

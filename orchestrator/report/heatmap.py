@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from orchestrator.clip import clip
 from orchestrator.report.colors import SEQUENTIAL, ColorMap, text_color_on
 from orchestrator.report.scale import format_number
 from orchestrator.report.svg import empty_plot
@@ -20,7 +21,7 @@ _BAR_STEPS = 24
 
 
 def _shorten(label: str, limit: int) -> str:
-    return label if len(label) <= limit else label[: limit - 1] + "…"
+    return clip(label, limit, collapse=False, ellipsis="…")
 
 
 def heatmap(

@@ -6,12 +6,12 @@ made for a run that is still going, was stopped by a budget or was killed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from evaluators.dimensions import STANDARD_DIMENSIONS, Dimension, judge_dimension
 from evaluators.objective import pareto_front
+from orchestrator.json_safe import finite_or_none
 from orchestrator.report.errors import ReportError
 
 __all__ = ["STAGES", "dimension_catalogue", "pareto_data", "pick_pareto_dims", "stage_data"]
@@ -28,12 +28,6 @@ def _dimension(name: str) -> Dimension | None:
         return STANDARD_DIMENSIONS[name]
     if name.startswith("judge_") and len(name) > len("judge_"):
         return judge_dimension(name.removeprefix("judge_"))
-    return None
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
     return None
 
 
@@ -65,8 +59,8 @@ def _slim(cand: Mapping[str, Any]) -> dict[str, Any]:
         "id": cand["id"],
         "iteration": cand["iteration"],
         "origin": cand.get("origin", ""),
-        "objective": _finite(cand.get("objective")),
-        "scores": {k: _finite(v) for k, v in sorted(cand.get("scores", {}).items())},
+        "objective": finite_or_none(cand.get("objective")),
+        "scores": {k: finite_or_none(v) for k, v in sorted(cand.get("scores", {}).items())},
         "accepted": bool(cand.get("accepted")),
         "prompt": cand["prompt"],
     }

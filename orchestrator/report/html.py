@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.comparison import columns, row_cells
+from orchestrator.operators import operator_summary
 from orchestrator.report.plots import all_plots
 from orchestrator.report.scale import format_number
 from orchestrator.report.svg_elements import esc
@@ -207,9 +208,7 @@ def _comparison_section(report: Mapping[str, Any], plots: Mapping[str, str]) -> 
     table = _table(columns(metric), rows, numeric=(2, 3, 4, 5))
     operators = report.get("operators") or {}
     if operators:
-        parts = ", ".join(
-            f"{esc(n)} {r['accepted']}/{r['candidates']} accepted" for n, r in operators.items()
-        )
+        parts = ", ".join(esc(operator_summary(n, r)) for n, r in operators.items())
         table += f'<p class="note">Candidates per operator: {parts}.</p>'
     return _figure(plots, "comparison") + note + table
 

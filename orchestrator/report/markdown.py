@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.comparison import columns, row_cells
+from orchestrator.operators import operator_summary
 
 __all__ = ["render_markdown"]
 
@@ -158,7 +159,7 @@ def _operators(report: Mapping[str, Any]) -> list[str]:
     rows = report.get("operators") or {}
     if not rows:
         return []
-    parts = [f"{name} {row['accepted']}/{row['candidates']} accepted" for name, row in rows.items()]
+    parts = [operator_summary(name, row) for name, row in rows.items()]
     return ["", "Candidates per operator: " + ", ".join(parts) + ".", ""]
 
 

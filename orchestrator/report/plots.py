@@ -208,6 +208,8 @@ def comparison_plot(comparison: Sequence[Mapping[str, Any]], metric: str = "accu
         if row["kind"] == "trivial":
             lines.append((row["name"].split(":")[0], value))
             continue
+        if row.get("not_run"):  # nothing was measured: the table says why
+            continue
         low, high = bounds if bounds else (None, None)
         color = _SOFT_COLOR if row["kind"] == "soft" else _DISCRETE_COLOR
         rows.append(IntervalRow(row["name"], value, low, high, color))

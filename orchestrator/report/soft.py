@@ -10,13 +10,13 @@ what is present must be well formed, and a malformed field is reported by its pa
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
+from orchestrator.json_safe import json_safe
 from orchestrator.report.errors import ReportError
 from orchestrator.soft.results import SoftResults
 
@@ -58,14 +58,4 @@ def validate_soft(raw: Any, run_id: str) -> dict[str, Any] | None:
         if inner:
             where, message = f"{where}.{inner.group(1)}", inner.group(2)
         raise ReportError(f"run {run_id}: {where}: {message}") from None
-    return _finite(soft.model_dump(mode="json"))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    return json_safe(soft.model_dump(mode="json"))

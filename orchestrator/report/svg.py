@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from orchestrator.clip import clip
+from orchestrator.json_safe import is_finite
 from orchestrator.report.colors import series_color
 from orchestrator.report.scale import data_extent, format_number
 from orchestrator.report.svg_elements import (
@@ -64,14 +66,10 @@ class Series:
     step: bool = False
 
 
-def _finite(y: float | None) -> bool:
-    return y is not None and math.isfinite(y)
-
-
 def _segments(points: Sequence[Point]) -> list[list[tuple[float, float]]]:
     segments: list[list[tuple[float, float]]] = [[]]
     for x, y in points:
-        if _finite(y) and math.isfinite(x):
+        if is_finite(y) and math.isfinite(x):
             segments[-1].append((x, float(y)))
         elif segments[-1]:
             segments.append([])
@@ -123,7 +121,7 @@ def line_chart(
     Returns:
         The ``<svg>`` markup, or an ``empty_plot`` when no series has a finite point.
     """
-    xs = data_extent(x for s in series for x, y in s.points if _finite(y))
+    xs = data_extent(x for s in series for x, y in s.points if is_finite(y))
     ys = data_extent([y for s in series for _, y in s.points] + list(y_domain or ()))
     if xs is None or ys is None:
         return empty_plot(key, title, "no data recorded")
@@ -263,12 +261,12 @@ def interval_chart(
     Returns:
         The ``<svg>`` markup, or an ``empty_plot`` when no row has a value.
     """
-    shown = [r for r in rows if _finite(r.value)]
+    shown = [r for r in rows if is_finite(r.value)]
     if not shown:
         return empty_plot(key, title, "no scores to compare")
     height = 30 + 26 * len(shown) + 44
     frame = Frame(width, height, left=label_width, right=70, top=34)
-    lines = [(label, value) for label, value in reference_lines if _finite(value)]
+    lines = [(label, value) for label, value in reference_lines if is_finite(value)]
     bounds = [v for r in shown for v in (r.value, r.low, r.high)] + [v for _, v in lines]
     extent = data_extent(bounds) or (0.0, 1.0)
     x_axis = make_axis(extent[0], extent[1], frame.x0 + 6, frame.x1 - 6)
@@ -284,10 +282,10 @@ def interval_chart(
     for index, row in enumerate(shown):
         y = frame.y1 + 14 + index * 26
         color = row.color or series_color(index)
-        name = row.label if len(row.label) <= 28 else row.label[:27] + "…"
+        name = clip(row.label, 28, collapse=False, ellipsis="…")
         body.append(text(frame.x0 - 10, y + 4, name, anchor="end"))
         tip = f"{row.label}: {format_number(row.value)}"
-        if _finite(row.low) and _finite(row.high):
+        if is_finite(row.low) and is_finite(row.high):
             tip += f" [{format_number(row.low)}, {format_number(row.high)}]"
             body.append(
                 f'<line class="interval" x1="{fmt_px(x_axis.scale(row.low))}" y1="{fmt_px(y)}"'

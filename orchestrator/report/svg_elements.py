@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from orchestrator.clip import clip
 from orchestrator.report.scale import LinearScale, format_number, integer_ticks, nice_ticks
 
 __all__ = ["Axis", "Frame", "LegendEntry", "axes", "esc", "fmt_px", "legend", "make_axis", "svg_root", "text"]
@@ -219,7 +220,7 @@ def legend(entries: Sequence[LegendEntry], x: float, y: float, max_chars: int = 
                 f'<line x1="{_num(x)}" y1="{_num(top)}" x2="{_num(x + 18)}" y2="{_num(top)}"'
                 f' stroke="{entry.color}" stroke-width="2.5"{dash}/>'
             )
-        name = entry.name if len(entry.name) <= max_chars else entry.name[: max_chars - 1] + "…"
+        name = clip(entry.name, max_chars, collapse=False, ellipsis="…")
         parts.append(f"<g><title>{esc(entry.name)}</title>{text(x + 24, top + 4, name)}</g>")
     parts.append("</g>")
     return parts

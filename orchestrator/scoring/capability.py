@@ -19,8 +19,8 @@ from typing import Any, Literal
 from orchestrator.backends.base import BudgetExceeded, ChatRequest, Completion, LLMError, Unsupported
 from orchestrator.backends.first_token_labels import LABEL_TOP_LOGPROBS
 from orchestrator.backends.registry import PROVIDERS
+from orchestrator.config.scoring import ScoringConfig
 from orchestrator.errors import SystematicFailure
-from orchestrator.scoring.config import ScoringConfig
 
 __all__ = ["PROBE_REQUEST", "ScoringDecision", "decide_scoring", "load_time_problem", "probe_logprobs"]
 

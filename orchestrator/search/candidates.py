@@ -7,7 +7,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["FilterResult", "candidate_id", "extract_prompt", "filter_proposals", "normalise"]
+__all__ = [
+    "FilterResult",
+    "candidate_id",
+    "extract_prompt",
+    "filter_proposals",
+    "has_prompt_tag",
+    "normalise",
+]
 
 _SPACE = re.compile(r"\s+")
 _PROMPT_TAG = re.compile(r"<prompt>(.*?)(?:</prompt>|$)", re.S | re.I)
@@ -34,6 +41,11 @@ def normalise(prompt: str) -> str:
 def candidate_id(prompt: str) -> str:
     """Stable id of a prompt: a short sha256 of its normalised text."""
     return hashlib.sha256(normalise(prompt).encode("utf-8")).hexdigest()[:12]
+
+
+def has_prompt_tag(reply: str) -> bool:
+    """Whether ``reply`` opens a ``<prompt>`` tag (the format the meta-prompts ask for)."""
+    return _PROMPT_TAG.search(reply) is not None
 
 
 def extract_prompt(reply: str) -> str:

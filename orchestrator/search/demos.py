@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from orchestrator.clip import clip
 from orchestrator.search.gather import gather_settled
 
 if TYPE_CHECKING:  # the context imports the plan, which imports this module's call counts
@@ -32,12 +33,9 @@ def instruction_of(prompt: str) -> str:
 
 def with_demos(instruction: str, demos: Sequence[tuple[str, str]]) -> str:
     """The instruction followed by its demonstrations, one ``Input: ... / Answer: ...`` pair each."""
-
-    def clip(text: str) -> str:
-        text = " ".join(text.split())
-        return text if len(text) <= _MAX_INPUT_CHARS else text[: _MAX_INPUT_CHARS - 3] + "..."
-
-    shots = "\n\n".join(f"Input: {clip(given)}\nAnswer: {answer}" for given, answer in demos)
+    shots = "\n\n".join(
+        f"Input: {clip(given, _MAX_INPUT_CHARS)}\nAnswer: {answer}" for given, answer in demos
+    )
     return f"{instruction}{DEMOS_HEADER}\n\n{shots}"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from orchestrator.clip import clip
 from prompts import render
 
 __all__ = ["build_meta_prompt", "format_history"]
@@ -33,11 +34,6 @@ def format_history(history: Sequence[Mapping], top_k: int, dimensions: Sequence[
     return "\n\n".join(lines)
 
 
-def _clip(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_INPUT_CHARS else text[: _MAX_INPUT_CHARS - 3] + "..."
-
-
 def build_meta_prompt(
     *,
     task_descriptions: Sequence[str],
@@ -60,7 +56,7 @@ def build_meta_prompt(
         max_words: length limit stated to the reference LLM.
     """
     tasks = "\n".join(f"- {d}" for d in task_descriptions)
-    shots = "\n\n".join(f"Input: {_clip(x)}\nAnswer: {y}" for x, y in exemplars) or "(none)"
+    shots = "\n\n".join(f"Input: {clip(x, _MAX_INPUT_CHARS)}\nAnswer: {y}" for x, y in exemplars) or "(none)"
     return render(
         "meta_prompt",
         task_descriptions=tasks,

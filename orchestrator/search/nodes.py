@@ -14,10 +14,11 @@ from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.demos import write_demos
 from orchestrator.search.gather import gather_settled
 from orchestrator.search.plan import plan_for
-from orchestrator.search.proposers import write_candidates, write_merges, write_reflections
+from orchestrator.search.proposers import write_candidates, write_edits, write_merges, write_reflections
 from orchestrator.search.reflection import complementary_pair, example_front, operator_stats
 from orchestrator.search.screening import score_all, screen_round
 from orchestrator.search.selection import aggregate, choose_best, mark_accepted, pareto_ids
+from orchestrator.search.shares import operator_counts
 from orchestrator.search.state import SearchState, by_id, stage_history
 
 __all__ = [
@@ -65,23 +66,29 @@ async def propose(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     size = ctx.plan().round_size(stage, ctx.calls_left())
     search = ctx.campaign.search
     history = stage_history(state, stage)
-    reflected = round(size * search.reflection)
+    shares = {"reflected": search.reflection, "merged": search.merge, "edited": search.edits}
+    counts = operator_counts(shares, size, iteration)
     # Without two complementary candidates there is nothing to merge: fresh writing takes those places.
-    merged = (
-        min(size - reflected, round(size * search.merge)) if complementary_pair(example_front(history)) else 0
-    )
-    demos = 1 if search.demos and size - reflected - merged >= 2 else 0  # fresh writing keeps a place
+    if counts["merged"] and not complementary_pair(example_front(history)):
+        counts["merged"] = 0
+    others = sum(counts.values())
+    demos = 1 if search.demos and size - others >= 2 else 0  # fresh writing keeps a place
     fresh, revised, combined, demonstrated = await gather_settled(
         [
-            write_candidates(
-                ctx, stage, iteration, history, best["per_task"], size - reflected - merged - demos
-            ),
-            write_reflections(ctx, stage, iteration, history, reflected),
-            write_merges(ctx, stage, iteration, history, merged),
+            write_candidates(ctx, stage, iteration, history, best["per_task"], size - others - demos),
+            write_reflections(ctx, stage, iteration, history, counts["reflected"]),
+            write_merges(ctx, stage, iteration, history, counts["merged"]),
             write_demos(ctx, stage, best["prompt"], search.demos if demos else 0),
         ]
     )
-    written = {"proposed": fresh, "reflected": revised, "merged": combined, "demos": demonstrated}
+    edited = write_edits(ctx, stage, iteration, history, counts["edited"], best["prompt"])
+    written = {
+        "proposed": fresh,
+        "reflected": revised,
+        "merged": combined,
+        "edited": edited,
+        "demos": demonstrated,
+    }
     return {
         "iteration": iteration,
         "proposals": [p for prompts in written.values() for p in prompts],
@@ -179,7 +186,6 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     previous = stage_history(state, stage)
     policy = ctx.campaign.objective
     scored = mark_accepted(state.get("scored", []), previous, policy, ctx.dimensions)
-    history = state.get("history", []) + scored
     in_stage = previous + scored
     best = choose_best(_contenders(in_stage), policy)
     old_best = state.get("best", {}).get(stage)
@@ -198,7 +204,7 @@ def select(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         degenerate=degenerate_flags(best),
     )
     return {
-        "history": history,
+        "history": scored,  # appended by the state's reducer
         "scored": [],
         "pending": [],
         "front": pareto_ids(in_stage, ctx.dimensions),
@@ -240,7 +246,7 @@ async def final_dev(state: SearchState, runtime: Runtime[SearchContext]) -> dict
     plan = ctx.plan()  # at small budgets fewer finalists, on fewer fresh examples, than configured
     finalists = ranked[: plan.finalists]
     n_confirm = min(plan.confirm, len(ctx.scorer.split(ctx.target_task, "confirm")))
-    operators = operator_stats(state.get("history", []))
+    operators = operator_stats(state.get("history", []), ctx.store.events(ctx.run_id, "format_ignored"))
     stage_stop = {**state.get("stage_stop", {}), "target": stop_reason(state, ctx) or "done"}
     if n_confirm == 0:
         winner = {**_finalist_row(finalists[0], None), "confirmed": False}

@@ -1,13 +1,16 @@
-"""The two ways the reference LLM writes candidates: fresh OPRO-style writing from the meta-prompt,
-and reflective mutation of a parent from the per-example Pareto front. Seeded and cached per request."""
+"""The ways candidates are written: by the reference LLM, fresh OPRO-style writing from the
+meta-prompt, reflective mutation of a parent from the per-example Pareto front, and merges of two
+front members (seeded and cached per request); without an LLM, phrase-level edits of a front member
+(``orchestrator.search.edits``)."""
 
 from __future__ import annotations
 
 import random
 
 from orchestrator.backends.base import ChatRequest
-from orchestrator.search.candidates import extract_prompt
+from orchestrator.search.candidates import extract_prompt, has_prompt_tag
 from orchestrator.search.context import SearchContext, derive_seed
+from orchestrator.search.edits import TaskKnowledge, edit_instruction
 from orchestrator.search.gather import gather_settled
 from orchestrator.search.meta_prompt import build_meta_prompt
 from orchestrator.search.reflection import (
@@ -18,9 +21,10 @@ from orchestrator.search.reflection import (
     pick_parent,
 )
 
-__all__ = ["write_candidates", "write_merges", "write_reflections"]
+__all__ = ["write_candidates", "write_edits", "write_merges", "write_reflections"]
 
 _MERGE_EXAMPLES = 4  # examples shown per parent
+_REQUESTS = {"reflected": "reflection", "merged": "merge"}
 
 
 async def write_candidates(
@@ -87,7 +91,7 @@ async def write_reflections(
         )
         metas.append(meta)
     seeds = [derive_seed(seed, stage, iteration, "reflect", index) for index in range(count)]
-    proposals = await _ask_reference(ctx, metas, seeds)
+    proposals = await _ask_reference(ctx, metas, seeds, operator="reflected")
     ctx.emit("reflected", stage=stage, iteration=iteration, count=len(proposals))
     return proposals
 
@@ -120,14 +124,59 @@ async def write_merges(
         max_words=max(20, search.max_prompt_chars // 6),
     )
     seeds = [derive_seed(seed, stage, iteration, "merge", index) for index in range(count)]
-    proposals = await _ask_reference(ctx, [meta] * count, seeds)
+    proposals = await _ask_reference(ctx, [meta] * count, seeds, operator="merged")
     ctx.emit("merged", stage=stage, iteration=iteration, count=len(proposals))
     return proposals
 
 
-async def _ask_reference(ctx: SearchContext, metas: list[str], seeds: list[int]) -> list[str]:
+def write_edits(
+    ctx: SearchContext, stage: str, iteration: int, history: list[dict], count: int, leader: str
+) -> list[str]:
+    """``count`` phrase-level edits (no LLM call): the first of the stage's leader (hill climbing, as
+    GrIPS edits its current best), the others of parents drawn from the per-example Pareto front, as
+    reflection draws its parents; a round spreads the edits of one parent over different kinds.
+
+    What an edit may insert comes from the stage's scored instructions and what the tasks say about
+    themselves (labels shared by every stage task, descriptions), never from their examples.
+    """
+    front = example_front(history)
+    if count == 0 or not front:
+        return []
+    tasks = ctx.stage_tasks(stage)
+    known = [ctx.scorer.knowledge(task) for task in tasks]
+    labels = known[0][0] if all(k[0] == known[0][0] for k in known) else ()
+    knowledge = TaskKnowledge(labels=labels, description=" ".join(d for _, d in known if d))
+    pool = [c["prompt"] for c in history]
+    seed = ctx.campaign.run.seed
+    edits: list[str] = []
+    kinds: list[str] = []
+    made_on: dict[str, list[str]] = {}  # parent -> kinds already made on it this round
+    for index in range(count):
+        rng = random.Random(derive_seed(seed, stage, iteration, "edit", index))
+        parent = leader if index == 0 else pick_parent(front, rng)["prompt"]
+        done = made_on.setdefault(parent, [])
+        made = edit_instruction(
+            parent, pool, knowledge, rng, max_chars=ctx.campaign.search.max_prompt_chars, avoid=done
+        )
+        if made is not None:
+            edits.append(made[0])
+            kinds.append(made[1])
+            done.append(made[1])
+    ctx.emit("edited", stage=stage, iteration=iteration, count=len(edits), kinds=kinds)
+    return edits
+
+
+async def _ask_reference(
+    ctx: SearchContext, metas: list[str], seeds: list[int], operator: str | None = None
+) -> list[str]:
     """One reference-LLM call per meta-prompt (sample ``index`` of the round, with its seed), all
-    concurrently; the prompt each reply proposes."""
+    concurrently; the prompt each reply proposes.
+
+    For ``operator`` (reflection, merge: templates whose reply reasons before the instruction), a
+    reply without ``<prompt>`` tags gives no candidate, since the whole reply would be the reasoning;
+    the ``format_ignored`` event says how many (issue 22: a reference model that ignores the format
+    used to leave those operators silently empty).
+    """
     settings = ctx.campaign.models.reference
     requests = [
         ChatRequest(
@@ -140,4 +189,17 @@ async def _ask_reference(ctx: SearchContext, metas: list[str], seeds: list[int])
         for index, (meta, seed) in enumerate(zip(metas, seeds, strict=True))
     ]
     replies = await gather_settled(ctx.reference.complete(r) for r in requests)
-    return [extract_prompt(reply.text) for reply in replies]
+    if operator is None:
+        return [extract_prompt(reply.text) for reply in replies]
+    tagged = [reply.text for reply in replies if has_prompt_tag(reply.text)]
+    if len(tagged) < len(replies):
+        ignored = len(replies) - len(tagged)
+        ctx.emit(
+            "format_ignored",
+            operator=operator,
+            ignored=ignored,
+            replies=len(replies),
+            message=f"the reference model answered {ignored} of {len(replies)} {_REQUESTS[operator]} "
+            "requests without <prompt> tags; they gave no candidate",
+        )
+    return [extract_prompt(text) for text in tagged]

@@ -163,13 +163,20 @@ def pick_parent(front: Sequence[tuple[Mapping[str, Any], int]], rng: random.Rand
     return rng.choices(candidates, weights=weights, k=1)[0]
 
 
-def operator_stats(history: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per operator (a candidate's ``origin``): candidates it produced, how many were accepted, the rate."""
+def operator_stats(
+    history: Sequence[Mapping[str, Any]], format_ignored: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, dict[str, float]]:
+    """Per operator (a candidate's ``origin``): candidates it produced, how many were accepted, the rate;
+    and ``format_ignored``, the replies it got without the asked-for format (from those events), when
+    there were any (an operator with ignored replies only still gets a row, with 0 candidates)."""
     stats: dict[str, dict[str, float]] = {}
     for cand in history:
         row = stats.setdefault(cand["origin"], {"candidates": 0, "accepted": 0})
         row["candidates"] += 1
         row["accepted"] += bool(cand.get("accepted"))
+    for event in format_ignored:
+        row = stats.setdefault(event["operator"], {"candidates": 0, "accepted": 0})
+        row["format_ignored"] = row.get("format_ignored", 0) + event["ignored"]
     for row in stats.values():
-        row["acceptance_rate"] = row["accepted"] / row["candidates"]
+        row["acceptance_rate"] = row["accepted"] / row["candidates"] if row["candidates"] else 0.0
     return stats

@@ -9,6 +9,7 @@ from typing import Any
 from evaluators.acceptance import AcceptancePolicy, accept, best_index
 from evaluators.objective import pareto_front
 from orchestrator.config import ObjectiveConfig
+from orchestrator.json_safe import finite_or_none
 
 __all__ = ["acceptance_policy", "aggregate", "choose_best", "mark_accepted", "pareto_ids"]
 
@@ -38,17 +39,18 @@ def aggregate(
     names = sorted({name for result in per_task.values() for name in result["normalized"]})
     scores = {n: _mean([r["scores"].get(n, math.nan) for r in per_task.values()]) for n in names}
     normalized = {n: _mean([r["normalized"].get(n, math.nan) for r in per_task.values()]) for n in names}
-    tasks = {task: {**r, "objective": _finite(objective(r["normalized"]))} for task, r in per_task.items()}
+
+    def rated(values: Mapping[str, float]) -> float:
+        # An objective nothing could be measured for ranks as 0, not as nan (which sorts anywhere).
+        return finite_or_none(objective(values)) or 0.0
+
+    tasks = {task: {**r, "objective": rated(r["normalized"])} for task, r in per_task.items()}
     return {
         "scores": scores,
         "normalized": normalized,
-        "objective": _finite(objective(normalized)),
+        "objective": rated(normalized),
         "per_task": tasks,
     }
-
-
-def _finite(value: float) -> float:
-    return 0.0 if value is None or math.isnan(value) else float(value)
 
 
 def _point(candidate: Mapping[str, Any], policy: AcceptancePolicy) -> dict[str, float]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from orchestrator.backends.base import Fatal, Unsupported
+from orchestrator.clip import clip
 from orchestrator.errors import SystematicFailure
 
 __all__ = ["ErrorTally", "check_baseline", "check_baseline_answers", "fatal_on_baseline"]
@@ -52,11 +53,6 @@ class ErrorTally:
             raise
 
 
-def _clip(text: str, width: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 def check_baseline(task: str, n: int, tally: ErrorTally) -> None:
     """Raise when one error class hit more than half of a baseline's ``n`` examples on ``task``.
 
@@ -69,14 +65,14 @@ def check_baseline(task: str, n: int, tally: ErrorTally) -> None:
     if count * 2 > n:
         raise SystematicFailure(
             f"the scorer failed on {count} of {n} examples of {task} with the baseline prompt "
-            f"({name}: {_clip(tally.last[name])}); this is the backend or the campaign, not the prompt"
+            f"({name}: {clip(tally.last[name], 160)}); this is the backend or the campaign, not the prompt"
         )
 
 
 def fatal_on_baseline(task: str, exc: Fatal | Unsupported) -> SystematicFailure:
     """The error a ``Fatal``/``Unsupported`` error on a baseline becomes (the caller raises it)."""
     return SystematicFailure(
-        f"the scorer failed on {task} with the baseline prompt ({type(exc).__name__}: {_clip(str(exc))}); "
+        f"the scorer failed on {task} with the baseline prompt ({type(exc).__name__}: {clip(exc, 160)}); "
         "this is the backend or the campaign, not the prompt"
     )
 
@@ -96,7 +92,7 @@ def check_baseline_answers(
         return
     shown = ", ".join(repr(label) for label in labels[:6]) + (", ..." if len(labels) > 6 else "")
     said = next((o for o in outputs if o), None)
-    example = f" (it answered e.g. {_clip(said, 40)!r})" if said else ""
+    example = f" (it answered e.g. {clip(said, 40)!r})" if said else ""
     raise SystematicFailure(
         f"the scorer never answered with a label of {task} ({shown}) with the baseline prompt: no parsable "
         f"answer for {len(predictions)}/{len(predictions)} examples{example}; check the task's labels and "

@@ -19,6 +19,7 @@ from evaluators import EvalConfig, dominant_answer, evaluate_prompt
 from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
+from orchestrator.clip import clip
 from orchestrator.config import Campaign
 from orchestrator.errors import StoreError
 from orchestrator.search.systematic import (
@@ -37,9 +38,9 @@ _MAX_MISTAKES = 8
 _MAX_OUTPUT_CHARS = 300
 
 
-def _clip(text: object) -> str:
-    text = "(no answer)" if text is None else str(text)
-    return text if len(text) <= _MAX_OUTPUT_CHARS else text[: _MAX_OUTPUT_CHARS - 3] + "..."
+def _answer_shown(result: Any) -> str:
+    answer = result.output if result.output is not None else (result.prediction or result.error)
+    return clip("(no answer)" if answer is None else answer, _MAX_OUTPUT_CHARS, collapse=False)
 
 
 class TaskPromptScorer:
@@ -179,7 +180,7 @@ class TaskPromptScorer:
             "mistakes": [
                 {
                     "index": r.index,
-                    "output": _clip(r.output if r.output is not None else (r.prediction or r.error)),
+                    "output": _answer_shown(r),
                 }
                 for r in report.examples
                 if not r.correct
@@ -247,6 +248,10 @@ class TaskPromptScorer:
         """(input, correct answer) of the given examples of a split."""
         data, rows = self.tasks[task], self._splits[task][split]
         return [(data.render_input(rows[i]), rows[i].target) for i in indices if i < len(rows)]
+
+    def knowledge(self, task: str) -> tuple[tuple[str, ...], str]:
+        data = self.tasks[task]
+        return tuple(data.labels or ()), data.description
 
     def describe(self, task: str) -> tuple[str, str]:
         data = self.tasks[task]

@@ -10,43 +10,46 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from orchestrator.search.context import SearchContext
-from orchestrator.search.state import SearchState
-from orchestrator.soft.data import SoftSplits, soft_inputs
-from orchestrator.soft.results import ComparisonRow, Gate, Similarity, SoftResults
+from orchestrator.graph_state import GraphContext, SearchState
+from orchestrator.soft.measure import held_out_row
+from orchestrator.soft.results import ComparisonRow, Gate, Similarity, SoftPlan, SoftResults
 
-__all__ = ["final_eval", "held_out_row"]
-
-SOFT_ROWS = ("soft: text init", "soft: vector init", "soft: gated fusion")
+__all__ = ["final_eval"]
 
 
-async def final_eval(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
+async def final_eval(state: SearchState, runtime: Runtime[GraphContext]) -> dict:
     """Held-out comparison with bootstrap intervals: discrete prompts and the three soft prompts."""
     ctx = runtime.context
-    plan = state["soft"]
-    fusion = plan["fusion"]
-    prompt_dirs = {
-        "soft: text init": (plan["target"]["text"]["prompt_dir"], 0),
-        "soft: vector init": (plan["target"]["vectors"]["prompt_dir"], 0),
-        "soft: gated fusion": (fusion["prompt_dir"], fusion["tasks"].index(ctx.target_task)),
+    plan = SoftPlan.model_validate(state["soft"])
+    fusion = plan.fusion
+    contenders = {
+        "soft: text init": (plan.target.text, None, 0),
+        "soft: vector init": (plan.target.vectors, plan.target.vectors_not_run, 0),
+        "soft: gated fusion": (fusion, None, fusion.tasks.index(ctx.target_task)),
     }
     comparison = [_discrete_row(name, row, ctx.target_task) for name, row in state["final"]["test"].items()]
-    for name, (prompt_dir, task_id) in prompt_dirs.items():
-        comparison.append(await _soft_row(ctx, name, prompt_dir, task_id))
+    for name, (record, not_run, task_id) in contenders.items():
+        if record is None:
+            reason = not_run or "not trained"
+            comparison.append(ComparisonRow(name=name, kind="soft", accuracy=None, not_run=reason))
+            continue
+        row = await _soft_row(ctx, name, record.prompt_dir, task_id)
+        if name == "soft: text init" and not getattr(record, "trained_past_start", True):
+            row = row.model_copy(update={"note": await _untrained_note(ctx, plan.target.prompt)})
+        comparison.append(row)
     report = SoftResults(
         curves=_curves(plan),
-        gate=Gate(tasks=fusion["tasks"], pool=fusion["pool"], weights=fusion["gate"]),
+        gate=Gate(tasks=fusion.tasks, pool=fusion.pool, weights=fusion.gate),
         similarity=await _similarity(plan),
         comparison=comparison,
     )
-    ctx.emit("soft_final", **{row.name: row.accuracy for row in comparison})
+    ctx.emit("soft_final", **{row.name: row.accuracy for row in comparison if not row.not_run})
     return {"soft_report": report.model_dump(mode="json")}
 
 
-async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int) -> ComparisonRow:
+async def _soft_row(ctx: GraphContext, name: str, prompt_dir: str, task_id: int) -> ComparisonRow:
     model, tokenizer = await ctx.soft.model.get()
-    return await asyncio.to_thread(
-        held_out_row,
+    return await held_out_row(
         model,
         tokenizer,
         ctx.soft.splits[ctx.target_task],
@@ -55,73 +58,38 @@ async def _soft_row(ctx: SearchContext, name: str, prompt_dir: str, task_id: int
         name=name,
         seed=ctx.campaign.run.seed,
         calibration=ctx.campaign.scoring.calibration,
+        options=ctx.soft.model.options,
     )
 
 
-def held_out_row(
-    model: Any,
-    tokenizer: Any,
-    splits: SoftSplits,
-    prompt_dir: str | Path,
-    task_id: int = 0,
-    *,
-    name: str,
-    seed: int,
-    calibration: str = "batch",
-) -> ComparisonRow:
-    """A stored soft prompt on the test split: accuracy with its bootstrap interval, ECE, answers.
-
-    The campaign's final comparison and ``promptfusion soft train`` both measure soft prompts here.
-
-    Args:
-        model, tokenizer: the frozen base model the prompt was tuned on.
-        splits: the task's soft splits (``splits.test`` is scored).
-        prompt_dir: the saved prompt; ``task_id`` selects a task of a fused prompt.
-        name: the row's name.
-        seed: bootstrap seed.
-        calibration: ``scoring.calibration``; ``batch`` is applied as to the discrete rows,
-            ``content_free`` would need the soft prompt on content-free inputs and is left raw.
-    """
-    from evaluators import batch_calibrate, expected_calibration_error
-    from evaluators.bootstrap import bootstrap_ci
-    from soft_prompts.transfer import score_prompt_dir
-
-    task, test = splits.task, splits.test
-    gold = [task.labels.index(e.target) for e in test]
-    labels = [" " + label for label in task.labels]
-    probs = score_prompt_dir(model, tokenizer, prompt_dir, soft_inputs(task, test), labels, task_id)
-    applied = "batch" if calibration == "batch" else "none"
-    if applied == "batch":
-        probs = batch_calibrate(probs).tolist()
-    answers = [max(range(len(p)), key=p.__getitem__) for p in probs]
-    correct = [float(a == g) for a, g in zip(answers, gold, strict=True)]
-    ci = bootstrap_ci(correct, seed=seed)
-    return ComparisonRow(
-        name=name,
-        kind="soft",
-        accuracy=sum(correct) / len(correct),
-        ci=[float(ci.low), float(ci.high)],
-        ece=float(expected_calibration_error(probs, gold)),
-        predictions=[task.labels[a] for a in answers],  # for paired comparisons and flags
-        calibration=applied,
+async def _untrained_note(ctx: GraphContext, text: str) -> str:
+    """What an untrained text-initialised prompt is: the winner's text, or that text cut or repeated."""
+    _, tokenizer = await ctx.soft.model.get()
+    tokens = len(tokenizer(text, add_special_tokens=False).input_ids)
+    if tokens == ctx.campaign.soft.n_virtual_tokens:
+        return "the best stage-2 prompt itself: not trained past its start, so the same answers"
+    return (
+        f"not trained past its start: the best stage-2 prompt's {tokens} tokens "
+        f"{'cut' if tokens > ctx.campaign.soft.n_virtual_tokens else 'repeated'} to "
+        f"{ctx.campaign.soft.n_virtual_tokens} virtual tokens"
     )
 
 
-def _curves(plan: dict[str, Any]) -> dict[str, Any]:
-    curves = {f"source:{t}": info["curve"] for t, info in plan["sources"].items()}
-    curves["target:text"] = plan["target"]["text"]["curve"]
-    curves["target:vectors"] = plan["target"]["vectors"]["curve"]
-    curves["fusion"] = plan["fusion"]["curve"]
+def _curves(plan: SoftPlan) -> dict[str, Any]:
+    curves = {f"source:{t}": info.trained.curve for t, info in plan.sources.items()}
+    trained = {"target:text": plan.target.text, "target:vectors": plan.target.vectors}
+    curves.update({name: record.curve for name, record in trained.items() if record is not None})
+    curves["fusion"] = plan.fusion.curve
     return curves
 
 
-async def _similarity(plan: dict[str, Any]) -> Similarity:
+async def _similarity(plan: SoftPlan) -> Similarity:
     """Cosine similarity of the stored source vectors; sources not trained past their start are listed."""
     from soft_prompts.transfer import vector_similarity
 
-    stored = [task for task, info in plan["sources"].items() if info.get("vector")]
-    untrained = [task for task in plan["sources"] if task not in stored]
-    names, matrix = await asyncio.to_thread(vector_similarity, Path(plan["dir"]) / "vectors", stored)
+    stored = [task for task, info in plan.sources.items() if info.trained.vector]
+    untrained = [task for task in plan.sources if task not in stored]
+    names, matrix = await asyncio.to_thread(vector_similarity, Path(plan.dir) / "vectors", stored)
     return Similarity(tasks=names, matrix=matrix, untrained=untrained)
 
 

@@ -18,7 +18,10 @@ __all__ = [
     "FusionRecord",
     "Gate",
     "Similarity",
+    "SoftPlan",
     "SoftResults",
+    "SourcePlan",
+    "TargetPlan",
     "TrainedPrompt",
 ]
 
@@ -105,7 +108,11 @@ class ComparisonRow(_Loose):
     ece: float | None = None
     objective: float | None = None
     predictions: list[str | None] | None = None
-    calibration: Literal["none", "batch"] | None = None
+    calibration: Literal["none", "batch", "content_free"] | None = None
+    not_run: str | None = None  # why this contender could not be built (then no numbers)
+    note: str | None = None  # e.g. that this prompt is another row's prompt, unchanged by training
+    scores: dict[str, float] | None = None  # the evaluator's own, as the discrete rows carry them
+    intervals: dict[str, list[float]] | None = None
 
     @field_validator("ci")
     @classmethod
@@ -122,3 +129,38 @@ class SoftResults(_Loose):
     gate: Gate | None = None
     similarity: Similarity | None = None
     comparison: list[ComparisonRow] = []
+
+
+class SourcePlan(_Loose):
+    """A source task in the soft stage: its winning discrete prompt, then its trained soft prompt."""
+
+    prompt: str
+    trained: TrainedPrompt | None = None
+
+
+class TargetPlan(_Loose):
+    """The target task: the stage-2 winner's text, then the text- and vector-initialised prompts."""
+
+    prompt: str
+    text: TrainedPrompt | None = None
+    vectors: TrainedPrompt | None = None
+    vectors_not_run: str | None = None  # why the vector-initialised prompt could not be built
+
+
+class SoftPlan(_Loose):
+    """``state["soft"]``: the stage's plan (from the handoff) and what it has trained so far.
+
+    Held in the graph state as ``model_dump(mode="json")`` (plain JSON, so every checkpoint reads
+    back); each soft node validates it, returns an updated copy, never mutates it.
+    """
+
+    skipped: str | None = None
+    model: str | None = None
+    dir: str | None = None
+    sources: dict[str, SourcePlan] = {}
+    target: TargetPlan | None = None
+    fusion: FusionRecord | None = None
+
+    def state(self) -> dict:
+        """The plan as the graph state holds it."""
+        return self.model_dump(mode="json")

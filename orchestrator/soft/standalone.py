@@ -3,8 +3,9 @@
 The same parts as the campaign's soft stage, in the same order: the task's seeded splits
 (:class:`~orchestrator.soft.data.SoftSplits`), the local twin (:class:`~orchestrator.soft.twin.SoftModel`),
 :func:`~orchestrator.soft.training.train_task_prompt` with the stage's ``SoftConfig``, and the test split
-measured by :func:`~orchestrator.soft.final.held_out_row` beside the majority-class rate. The CLI only parses
-its options into a ``SoftConfig`` and a ``PromptInit``, calls :func:`train_on_task`, and renders the result.
+measured by :func:`~orchestrator.soft.measure.held_out_row` beside the majority-class rate. The CLI only
+parses its options into a ``SoftConfig`` and a ``PromptInit``, calls :func:`train_on_task`, and renders the
+result.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from orchestrator.config import SoftConfig
 from orchestrator.soft.data import SoftSplits
-from orchestrator.soft.final import held_out_row
+from orchestrator.soft.measure import held_out_row
 from orchestrator.soft.results import ComparisonRow, TrainedPrompt
 from orchestrator.soft.training import ProgressSink, train_task_prompt
 from orchestrator.soft.twin import SoftModel, check_soft_precision
@@ -44,14 +45,15 @@ class TaskTraining:
 
     Attributes:
         task: the task's name.
-        record: the trained prompt (where it is saved, curve, best step, stored vector).
+        record: the trained prompt (where it is saved, curve, best step, stored vector); None on the
+            non-zero ranks of an ``accelerate launch`` run, where rank 0 saves, measures and reports.
         vector_store: the task-prompt-vector store.
         held_out: the test-split measurement (None when the task has no test split).
         peft_dir: the exported PEFT adapter, if one was asked for.
     """
 
     task: str
-    record: TrainedPrompt
+    record: TrainedPrompt | None
     vector_store: Path
     held_out: HeldOut | None
     peft_dir: Path | None
@@ -80,7 +82,8 @@ def train_on_task(
         seed: seeds the splits, the initialisation and the batches.
         out_dir: the prompt is saved under ``out_dir/<task name>``.
         vector_store: its task prompt vector is stored here (named after the task).
-        calibration: label scores on the test split, ``batch`` or ``none`` (as ``scoring.calibration``).
+        calibration: label scores on the test split, ``none``, ``batch`` or ``content_free`` (as
+            ``scoring.calibration``).
         peft_dir: also export the prompt as a PEFT prompt-tuning adapter here.
         progress: receives :class:`~orchestrator.soft.training.SoftProgress` reports.
 
@@ -108,6 +111,10 @@ def train_on_task(
         vector_store,
         progress=progress,
     )
+    from soft_prompts.train_step import is_main_process
+
+    if not is_main_process():
+        return TaskTraining(splits.task.name, None, vector_store, None, None)
     held_out = (
         _held_out(base, tokenizer, splits, record.prompt_dir, seed, calibration) if splits.test else None
     )
@@ -120,10 +127,14 @@ def train_on_task(
 
 
 def _held_out(base, tokenizer, splits: SoftSplits, prompt_dir: str, seed: int, calibration: str) -> HeldOut:
+    import asyncio
+
     from evaluators.trivial_baselines import trivial_baselines
 
-    row = held_out_row(
-        base, tokenizer, splits, prompt_dir, name="soft prompt", seed=seed, calibration=calibration
+    row = asyncio.run(
+        held_out_row(
+            base, tokenizer, splits, prompt_dir, name="soft prompt", seed=seed, calibration=calibration
+        )
     )
     targets = [example.target for example in splits.test]
     majority = trivial_baselines(targets, splits.task.labels, metrics=("accuracy",), seed=seed)[0]

@@ -9,6 +9,7 @@ callers run it in a worker thread.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +49,12 @@ class SoftProgress:
 ProgressSink = Callable[[SoftProgress], None]
 
 
+def launched_in_parallel() -> bool:
+    """Whether this process is one rank of a data-parallel group (``accelerate launch``, ``torchrun``, or
+    :mod:`orchestrator.soft.parallel`'s own workers)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def train_config(settings: SoftConfig, seed: int, steps: int | None = None):
     """The ``soft_prompts`` ``TrainConfig`` of the stage (``steps`` overrides ``settings.steps``)."""
     from soft_prompts.config import TrainConfig
@@ -57,9 +64,10 @@ def train_config(settings: SoftConfig, seed: int, steps: int | None = None):
         batch_size=settings.batch_size,
         learning_rate=settings.learning_rate,
         eval_every=settings.eval_every,
-        patience=None,
+        patience=settings.patience,
         seed=seed,
-        use_accelerate=False,
+        # One process trains as it always did; several average their gradients through Accelerate.
+        use_accelerate=settings.processes > 1 or launched_in_parallel(),
         precision=settings.precision,
     )
 
@@ -118,16 +126,25 @@ def train_task_prompt(
         name: the name progress reports carry (default: the task name).
         progress: receives :class:`SoftProgress` reports.
 
+    With ``settings.processes > 1`` the prompt is trained data-parallel in that many processes, each loading
+    ``model_id`` itself (:mod:`orchestrator.soft.parallel`); ``model`` is then not used.
+
     Returns:
         The :class:`TrainedPrompt` record (not yet written to disk; see ``orchestrator.soft.nodes``).
     """
     from soft_prompts.api import train_soft_prompt
 
+    if settings.processes > 1 and not launched_in_parallel():
+        from orchestrator.soft.parallel import train_parallel
+
+        return train_parallel(
+            model_id, splits, init, settings, seed, out_dir, vector_store, name or splits.task.name, progress
+        )
     config = train_config(settings, seed)
     run = train_soft_prompt(
         model,
         tokenizer,
-        splits.task_data(),
+        splits.task_data(tokenizer),
         init=init,
         n_virtual_tokens=settings.n_virtual_tokens,
         config=config,
@@ -136,6 +153,7 @@ def train_task_prompt(
         vector_store=vector_store,
         vector_name=splits.task.name if vector_store else None,
         progress=_progress_adapter(name or splits.task.name, config.max_steps, progress),
+        warn_untrained=False,  # the stage reports it in its own words (soft_warning event, CLI line)
     )
     return TrainedPrompt(
         prompt_dir=str(run.prompt_dir),
@@ -169,7 +187,7 @@ def train_fusion(
     run = train_fused_prompt(
         model,
         tokenizer,
-        [s.task_data() for s in splits],
+        [s.task_data(tokenizer) for s in splits],
         [prompt_dir for _, prompt_dir in pool],
         config=config,
         temperature=settings.gate_temperature,

@@ -73,8 +73,8 @@ async def evaluate_on_task(
     limit: int | None = None,
     scoring: str = "auto",
     calibration: str = "none",
-    concurrency: int = 64,
-    timeout: float = 600.0,
+    concurrency: int | None = None,
+    timeout: float | None = None,
     api_base: str | None = None,
     api_key_env: str | None = None,
     options: Mapping[str, Any] | None = None,
@@ -90,8 +90,8 @@ async def evaluate_on_task(
         limit: score only the first ``limit`` examples of the split.
         scoring: ``auto`` (label scoring when possible), ``label_scores`` or ``generate``.
         calibration: ``none``, ``batch`` or ``content_free`` (label scoring only).
-        concurrency: requests in flight (the local backend batches them).
-        timeout: seconds one request may take.
+        concurrency: requests in flight (None: ``ModelConfig``'s default for the model).
+        timeout: seconds one request may take (None: ``ModelConfig``'s default for the model).
         api_base, api_key_env: for hosted models.
         options: backend options (e.g. ``device`` for ``local/``).
 
@@ -105,14 +105,15 @@ async def evaluate_on_task(
     """
     from evaluators import EvalConfig, evaluate_prompt
     from orchestrator.backends.base import Fatal
-    from orchestrator.gateway import GatewaySettings, build_gateway
+    from orchestrator.config.models import ModelConfig
+    from orchestrator.gateway import build_gateway
 
     examples = task.split(split, seed)
     if limit is not None:
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
         examples = examples[:limit]
-    settings = GatewaySettings(
+    settings = ModelConfig(
         model=model,
         api_base=api_base,
         api_key_env=api_key_env,

@@ -15,6 +15,7 @@ from orchestrator.tasks.task import Task
 from orchestrator.validation.locate import Location
 from orchestrator.validation.models import check_models
 from orchestrator.validation.objective import check_objective
+from orchestrator.validation.soft import check_soft
 from orchestrator.validation.spend import check_budget_override, check_spend, unpriced_models
 from orchestrator.validation.storage import check_storage
 from orchestrator.validation.tasks import check_tasks, duplicates_note
@@ -45,6 +46,7 @@ def check_campaign(campaign: Campaign, where: Location, env: Mapping[str, str]) 
     check_models(campaign, where, env)
     check_objective(campaign, where)
     tasks = check_tasks(campaign, where)
+    check_soft(campaign, tasks, where)
     check_spend(campaign, where)
     check_storage(campaign, where)
     return tasks

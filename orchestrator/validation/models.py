@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.backends.http_options import looks_secret_name
+from orchestrator.backends.http_options import HostedOptions, looks_secret_name
 from orchestrator.backends.registry import PROVIDERS, options_model
 from orchestrator.config import Campaign, ModelConfig
 from orchestrator.validation.locate import Location
@@ -41,10 +41,13 @@ def check_models(campaign: Campaign, where: Location, env: Mapping[str, str]) ->
         loc = ("models", role)
         prefix, _, name = model.model.partition("/")
         _check_prefix(prefix, model.model, where, (*loc, "model"))
-        _check_options(options_model(prefix), model.options, where, (*loc, "options"))
+        options = _check_options(options_model(prefix), model.options, where, (*loc, "options"))
+        # Kept on the config: the gateway, the backends and the soft stage read this typed object.
+        model.keep_typed_options(options)
         if model.api_base is not None:
             _check_url(model.api_base, where, (*loc, "api_base"))
-        for header, variable in (model.options.get("extra_headers_env") or {}).items():
+        headers_env = options.extra_headers_env if isinstance(options, HostedOptions) else {}
+        for header, variable in headers_env.items():
             if not env.get(variable):
                 raise where.error(
                     (*loc, "options", "extra_headers_env", header),
@@ -75,9 +78,9 @@ def _check_prefix(prefix: str, model: str, where: Location, loc: Sequence[Any]) 
 
 def _check_options(
     model: type[BaseModel], options: Mapping[str, Any], where: Location, loc: Sequence[Any]
-) -> None:
+) -> BaseModel:
     try:
-        model.model_validate(dict(options))
+        return model.model_validate(dict(options))
     except ValidationError as exc:
         error = exc.errors()[0]
         path = (*loc, *error["loc"])
@@ -109,12 +112,12 @@ def _check_url(url: str, where: Location, loc: Sequence[Any]) -> None:
 
 
 def _check_local(name: str, where: Location, loc: Sequence[Any]) -> None:
-    from orchestrator.local_model.source import EMBEDDED_MODELS, embedded_gguf_path, resolve_source
+    from orchestrator.local_model.source import EMBEDDED_MODELS, embedded_model_installed, resolve_source
 
     try:
         source = resolve_source(name)
         if source.kind == "embedded":
-            embedded_gguf_path(source.location)
+            embedded_model_installed(source.location)
     except FileNotFoundError as exc:
         raise where.error(loc, str(exc)) from None
     if source.kind == "hub" and "/" not in name and not _in_hub_cache(name):

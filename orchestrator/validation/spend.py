@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from orchestrator.backends.pricing import Price
 from orchestrator.backends.pricing import model_price as _model_price
+from orchestrator.backends.registry import provider_options
 from orchestrator.config import Campaign, ModelConfig
 from orchestrator.errors import ConfigError
 from orchestrator.validation.locate import Location
@@ -15,7 +16,7 @@ __all__ = ["check_budget_override", "check_spend", "unpriced_models"]
 
 def model_price(model: ModelConfig) -> Price | None:
     """The price the backend will charge calls at (local models are free), or None when unknown."""
-    price = _model_price(model.model, model.options)
+    price = _model_price(model.model, provider_options(model).model_dump())
     prefix, _, name = model.model.partition("/")
     if price is None and prefix == "litellm":
         # litellm routes names the cost map's JSON does not spell out (its import costs seconds).

@@ -14,6 +14,7 @@ from orchestrator.config.campaign import Campaign
 from orchestrator.config.messages import _describe, _where
 from orchestrator.config.tasks import TaskConfig
 from orchestrator.errors import ConfigError
+from orchestrator.store_location import store_path
 
 if TYPE_CHECKING:
     from orchestrator.tasks.task import Task
@@ -100,6 +101,9 @@ def _parse(
         budget = campaign.budget.model_copy(update={"allow_unpriced": allow_unpriced})
         campaign = campaign.model_copy(update={"budget": budget})
     environ = os.environ if env is None else env
+    if "store" not in campaign.run.model_fields_set:
+        run = campaign.run.model_copy(update={"store": str(store_path(None, environ))})
+        campaign = campaign.model_copy(update={"run": run})
     _check_environment(campaign, source, root, environ)
     _check_scoring(campaign, source, root)
     campaign = _absolute_task_paths(campaign, Path(base_dir))

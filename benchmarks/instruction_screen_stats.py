@@ -1,0 +1,147 @@
+"""The statistics of the instruction-sensitivity screen, as pure functions of label log-likelihoods.
+
+Predictions follow the product: the label log-likelihoods are softmaxed over the label set, batch
+calibration (``evaluators.label_calibration.batch_calibrate``, the default ``scoring.calibration``)
+is applied over the scored examples or not (``raw``), and the arg-max wins with ties to the lowest
+label index. Intervals are the project's percentile bootstrap (``evaluators.bootstrap``) of
+balanced accuracy; best against worst is McNemar's exact test (``evaluators.significance``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluators.bootstrap import ConfidenceInterval, bootstrap_metric_ci
+from evaluators.label_calibration import batch_calibrate
+from evaluators.metrics import balanced_accuracy
+from evaluators.significance import sign_test_p
+
+__all__ = [
+    "CALIBRATIONS",
+    "TaskVerdict",
+    "balanced_accuracy_ci",
+    "majority_rate",
+    "mcnemar_exact",
+    "predict",
+    "screen_task",
+]
+
+CALIBRATIONS = ("raw", "batch")
+
+
+def majority_rate(targets: Sequence[str]) -> float:
+    """Accuracy of always answering the most frequent gold label."""
+    if not targets:
+        raise ValueError("majority_rate needs at least one target")
+    return Counter(targets).most_common(1)[0][1] / len(targets)
+
+
+def predict(logprobs: Sequence[Sequence[float]], labels: Sequence[str], calibration: str) -> list[str]:
+    """Predicted labels from ``(n, k)`` label log-likelihoods, ``raw`` or ``batch`` calibrated."""
+    scores = np.asarray(logprobs, dtype=float)
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    if calibration == "batch":
+        probs = batch_calibrate(probs)
+    elif calibration != "raw":
+        raise ValueError(f"unknown calibration {calibration!r}; use one of {CALIBRATIONS}")
+    return [labels[int(i)] for i in probs.argmax(axis=1)]  # argmax: ties go to the lowest index
+
+
+def balanced_accuracy_ci(
+    predictions: Sequence[str], targets: Sequence[str], labels: Sequence[str], seed: int = 0
+) -> ConfidenceInterval:
+    """95% percentile bootstrap interval of balanced accuracy (1000 resamples of the examples)."""
+    predicted, gold = np.asarray(predictions, dtype=object), np.asarray(targets, dtype=object)
+
+    def metric(idx: np.ndarray) -> float:
+        return balanced_accuracy(list(predicted[idx]), list(gold[idx]), labels=labels)
+
+    return bootstrap_metric_ci(metric, len(targets), seed=seed)
+
+
+def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> tuple[int, int, float]:
+    """McNemar's exact test (two-sided sign test on the discordant examples).
+
+    Returns:
+        ``(a_only, b_only, p)``: examples only A gets right, only B gets right, and the p-value.
+    """
+    if len(correct_a) != len(correct_b):
+        raise ValueError("both prompts must be scored on the same examples")
+    a_only = sum(bool(a) and not bool(b) for a, b in zip(correct_a, correct_b, strict=True))
+    b_only = sum(bool(b) and not bool(a) for a, b in zip(correct_a, correct_b, strict=True))
+    return a_only, b_only, sign_test_p(a_only, b_only)
+
+
+@dataclass(frozen=True)
+class TaskVerdict:
+    """One task under one calibration: best and worst prompt variant and whether the task qualifies."""
+
+    n: int
+    majority: float
+    chance: float
+    scores: dict[str, float]
+    best: str
+    worst: str
+    best_ci: ConfidenceInterval
+    worst_ci: ConfidenceInterval
+    best_only: int
+    worst_only: int
+    p: float
+
+    @property
+    def clear_of_chance_and_majority(self) -> bool:
+        """The best variant's lower bound lies above both chance (1/k) and the majority rate."""
+        return self.best_ci.low > max(self.chance, self.majority)
+
+    @property
+    def qualifies(self) -> bool:
+        """Clear of chance and majority, and best beats worst by McNemar's exact test at 5%."""
+        return self.clear_of_chance_and_majority and self.p < 0.05
+
+
+def screen_task(
+    logprobs: dict[str, Sequence[Sequence[float]]],
+    targets: Sequence[str],
+    labels: Sequence[str],
+    calibration: str,
+) -> TaskVerdict:
+    """Score every prompt variant of one task and compare the best with the worst.
+
+    Args:
+        logprobs: variant name -> ``(n, k)`` label log-likelihoods on the same ``n`` examples.
+        targets: the gold labels.
+        labels: the label set, in the order of the log-likelihood columns.
+        calibration: ``raw`` or ``batch``.
+
+    Returns:
+        The verdict; best and worst are two different variants, by balanced accuracy (ties: the first
+        variant listed).
+    """
+    predictions = {name: predict(rows, labels, calibration) for name, rows in logprobs.items()}
+    scores = {name: balanced_accuracy(p, list(targets), labels=labels) for name, p in predictions.items()}
+    names = list(scores)
+    best = max(names, key=lambda name: (scores[name], -names.index(name)))
+    others = [name for name in names if name != best] or names  # with one variant, best is also worst
+    worst = min(others, key=lambda name: (scores[name], names.index(name)))
+    right = {
+        name: [p == t for p, t in zip(predictions[name], targets, strict=True)] for name in (best, worst)
+    }
+    best_only, worst_only, p = mcnemar_exact(right[best], right[worst])
+    return TaskVerdict(
+        n=len(targets),
+        majority=majority_rate(targets),
+        chance=1 / len(set(targets)),
+        scores=scores,
+        best=best,
+        worst=worst,
+        best_ci=balanced_accuracy_ci(predictions[best], targets, labels),
+        worst_ci=balanced_accuracy_ci(predictions[worst], targets, labels),
+        best_only=best_only,
+        worst_only=worst_only,
+        p=p,
+    )

@@ -1,0 +1,103 @@
+"""The instruction screen's statistics, checked against independent computations (scipy, sklearn, a
+brute-force binomial sum and a plain numpy re-derivation of calibrated predictions)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+from sklearn.metrics import balanced_accuracy_score
+
+from benchmarks.instruction_screen_stats import (
+    balanced_accuracy_ci,
+    majority_rate,
+    mcnemar_exact,
+    predict,
+    screen_task,
+)
+from benchmarks.instruction_screen_tasks import pick_examples
+
+LABELS = ("positive", "negative")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=60))
+def test_mcnemar_exact_matches_scipy_binomtest_and_a_brute_force_sum(pairs):
+    correct_a, correct_b = [a for a, _ in pairs], [b for _, b in pairs]
+    a_only, b_only, p = mcnemar_exact(correct_a, correct_b)
+    assert a_only == sum(a and not b for a, b in pairs) and b_only == sum(b and not a for a, b in pairs)
+    n = a_only + b_only
+    if n == 0:
+        assert p == 1.0
+        return
+    assert p == pytest.approx(binomtest(a_only, n, 0.5).pvalue, abs=1e-12)
+    # Brute force: total probability of every split at most as likely as the observed one.
+    observed = math.comb(n, a_only)
+    brute = sum(math.comb(n, k) for k in range(n + 1) if math.comb(n, k) <= observed) / 2**n
+    assert p == pytest.approx(min(1.0, brute), abs=1e-12)
+
+
+def test_the_issue_example_eleven_against_two_gives_p_0_02():
+    correct_a = [True] * 11 + [False] * 2 + [True] * 27
+    correct_b = [False] * 11 + [True] * 2 + [True] * 27
+    assert mcnemar_exact(correct_a, correct_b)[2] == pytest.approx(0.0225, abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0, 1, 2]), min_size=4, max_size=40), st.integers(0, 2**31 - 1))
+def test_balanced_accuracy_interval_is_centred_on_sklearns_value(gold, seed):
+    labels = ("a", "b", "c")
+    rng = np.random.default_rng(seed)
+    targets = [labels[g] for g in gold]
+    predictions = [labels[int(x)] for x in rng.integers(0, 3, size=len(gold))]
+    ci = balanced_accuracy_ci(predictions, targets, labels)
+    assert ci.estimate == pytest.approx(balanced_accuracy_score(targets, predictions))
+    assert ci.low <= ci.estimate + 1e-12 and ci.estimate <= ci.high + 1e-12
+
+
+def test_majority_rate_is_the_share_of_the_most_frequent_label():
+    assert majority_rate(["a", "b", "a", "c", "a"]) == pytest.approx(3 / 5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 4), st.integers(2, 30), st.integers(0, 2**31 - 1))
+def test_calibrated_predictions_match_a_plain_numpy_derivation(k, n, seed):
+    rng = np.random.default_rng(seed)
+    logprobs = rng.normal(-5, 3, size=(n, k))
+    labels = tuple(f"l{i}" for i in range(k))
+    probs = np.exp(logprobs) / np.exp(logprobs).sum(axis=1, keepdims=True)
+    calibrated = probs / probs.mean(axis=0)
+    assert predict(logprobs, labels, "raw") == [labels[i] for i in probs.argmax(axis=1)]
+    assert predict(logprobs, labels, "batch") == [labels[i] for i in calibrated.argmax(axis=1)]
+
+
+def test_batch_calibration_undoes_a_constant_label_bias():
+    # The model prefers "positive" by a constant 5 nats; the evidence itself separates perfectly.
+    evidence = np.array([2.0, -2.0] * 10)
+    logprobs = np.stack([evidence + 5.0, -evidence], axis=1)
+    targets = ["positive", "negative"] * 10
+    assert set(predict(logprobs, LABELS, "raw")) == {"positive"}
+    assert predict(logprobs, LABELS, "batch") == targets
+
+
+def test_screen_task_picks_best_and_worst_and_qualifies_only_a_significant_spread():
+    targets = ["positive", "negative"] * 30
+    good = [[0.0, -3.0] if t == "positive" else [-3.0, 0.0] for t in targets]
+    constant = [[0.0, -1.0]] * len(targets)
+    verdict = screen_task({"bare": constant, "labels@system": good}, targets, LABELS, "raw")
+    assert (verdict.best, verdict.worst) == ("labels@system", "bare")
+    assert verdict.scores == {"bare": 0.5, "labels@system": 1.0}
+    assert (verdict.best_only, verdict.worst_only) == (30, 0) and verdict.qualifies
+    same = screen_task({"a": good, "b": good}, targets, LABELS, "raw")
+    assert same.p == 1.0 and not same.qualifies
+
+
+def test_the_pick_keeps_the_label_mix_in_every_prefix():
+    targets = tuple(["x"] * 60 + ["y"] * 30)
+    picked = pick_examples(targets, tuple([10] * 90), 60, "seed")
+    assert len(picked) == len(set(picked)) == 60
+    assert sum(targets[i] == "y" for i in picked[:30]) == 10
