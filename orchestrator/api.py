@@ -16,7 +16,9 @@ from typing import Any
 from orchestrator.config import Campaign
 from orchestrator.errors import RunNotFound
 from orchestrator.export import export_winner
-from orchestrator.loading import load_campaign, load_campaign_and_tasks
+from orchestrator.load_warnings import say_load_warnings
+from orchestrator.loading import load_campaign as _load_campaign
+from orchestrator.loading import load_campaign_and_tasks
 from orchestrator.runner import EventCallback, RunResult, optimize_async, result_from_store, resume_async
 from orchestrator.store import RunStore, new_run_id
 from orchestrator.store_location import store_path
@@ -34,6 +36,22 @@ __all__ = [
 ]
 
 
+def load_campaign(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, allow_unpriced: bool | None = None
+) -> Campaign:
+    """Load and check a campaign file (see ``orchestrator.config.load_campaign``).
+
+    Its warnings (duplicate inputs dropped, a budget too small for a tested winner) are written to
+    standard error as ``warning: ...`` lines, once: ``optimize`` does not repeat them.
+
+    Raises:
+        ConfigError: what ``orchestrator.config.load_campaign`` refuses.
+    """
+    campaign, said = say_load_warnings(lambda: _load_campaign(path, env, allow_unpriced=allow_unpriced))
+    campaign._said_warnings = said
+    return campaign
+
+
 def _campaign(
     campaign: Campaign | str | Path, allow_unpriced: bool, environ: Mapping[str, str] | None
 ) -> Campaign:
@@ -47,7 +65,12 @@ def _campaign_and_tasks(
 ) -> tuple[Campaign, dict[str, Task]]:
     """``_campaign``, and the tasks its checks read (so that the run does not read them again)."""
     if not isinstance(campaign, Campaign):
-        return load_campaign_and_tasks(campaign, env=environ, allow_unpriced=True if allow_unpriced else None)
+        loaded, _ = say_load_warnings(
+            lambda: load_campaign_and_tasks(
+                campaign, env=environ, allow_unpriced=True if allow_unpriced else None
+            )
+        )
+        return loaded
     if allow_unpriced:
         budget = campaign.budget.model_copy(update={"allow_unpriced": True})
         campaign = campaign.model_copy(update={"budget": budget})
@@ -55,8 +78,15 @@ def _campaign_and_tasks(
     from orchestrator.validation.reach import resolve_budget
 
     where = Location("<campaign>", None)
-    tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
-    return resolve_budget(campaign, tasks, where), tasks
+
+    def check() -> tuple[Campaign, dict[str, Task]]:
+        tasks = check_campaign(campaign, where, os.environ if environ is None else environ)
+        return resolve_budget(campaign, tasks, where), tasks
+
+    # A campaign from load_campaign said its warnings then: checked again here, it says only new ones.
+    (checked, tasks), said = say_load_warnings(check, said=campaign._said_warnings)
+    checked._said_warnings = said
+    return checked, tasks
 
 
 def optimize(

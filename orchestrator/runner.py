@@ -269,6 +269,9 @@ async def _run(
             decision = await decide_scoring(campaign.scoring, res["scorer"], has_labels=has_labels)
             store.record_event(run_id, "scoring", decision.to_event())
             emit("scoring", decision.to_event())
+            if decision.warning and fresh:
+                store.record_event(run_id, "scoring_note", {"note": decision.warning})
+                emit("scoring_note", {"note": decision.warning})
             context = _search_context(campaign, run_id, tasks, res, store, decision.mode, emit)
             start = {} if fresh or not (await graph.aget_state(thread)).values else None
             rewound = await rewind_config(graph, thread) if search_on and start is None else None

@@ -5,6 +5,12 @@ search uses, e.g. to compare optimizers on one model. Routes:
 
 - ``POST /v1/chat/completions``: ``messages``, ``temperature``, ``max_tokens`` (or
   ``max_completion_tokens``), ``stop``, ``seed``, ``n``, ``logprobs``, ``top_logprobs``; no streaming.
+  With vLLM's extension ``prompt_logprobs`` (and ``continue_final_message: true`` on messages that
+  end with an assistant message) it scores that message instead of answering: the top-level
+  ``prompt_logprobs`` lists, per prompt token, ``{token_id: {logprob, rank, decoded_token}}``. This
+  is how clients score whole labels over the wire (``backends.whole_label``). Unlike vLLM it scores
+  only the continued message's tokens (earlier positions are null), reports only the actual token
+  at each position (whatever k is asked) and generates nothing (the message content is empty).
 - ``GET /v1/models``: the one model served.
 - ``GET /stats``: requests received, answered and failed, tokens (for counting calls in benchmarks).
 
@@ -158,6 +164,36 @@ def _logprobs_json(completion: Completion, top_k: int) -> dict[str, Any] | None:
     return {"content": content}
 
 
+def _prompt_logprobs(body: dict[str, Any], request: ChatRequest) -> int | None:
+    """The ``prompt_logprobs`` asked for (None: a normal answer), checked against what is served."""
+    value = _number(body, "prompt_logprobs", int, None, 0, MAX_TOP_LOGPROBS)
+    if value is None:
+        return None
+    if request.messages[-1][0] != "assistant" or body.get("continue_final_message") is not True:
+        raise RequestError(
+            "prompt_logprobs: this server scores only a continued final assistant message "
+            "(messages ending with role assistant, continue_final_message: true)",
+            "prompt_logprobs",
+        )
+    if len(request.messages) < 2:
+        raise RequestError(
+            "messages: a message before the continued assistant message is required", "messages"
+        )
+    return value
+
+
+async def _score_continuation(backend: Backend, request: ChatRequest) -> tuple[int, list[Any]]:
+    """Prompt token count and vLLM-style ``prompt_logprobs`` of the final (assistant) message."""
+    score = getattr(backend, "score_continuation", None)
+    if score is None:
+        raise Unsupported(f"{backend.model}: prompt_logprobs is not supported for this model")
+    head = dataclasses.replace(request, messages=request.messages[:-1])
+    prompt_tokens, tokens = await score(head, request.messages[-1][1])
+    entries: list[Any] = [None] * prompt_tokens
+    entries += [{str(i): {"logprob": lp, "rank": None, "decoded_token": text}} for i, text, lp in tokens]
+    return prompt_tokens + len(tokens), entries
+
+
 def _error(status: int, message: str, kind: str, param: str | None = None) -> web.Response:
     payload = {"error": {"message": message, "type": kind, "param": param, "code": None}}
     return web.json_response(payload, status=status)
@@ -191,7 +227,10 @@ def build_app(backend: Backend, *, model_name: str | None = None, clock: Callabl
     async def chat(request: web.Request) -> web.Response:
         stats.requests += 1
         try:
-            chat_request, n = parse_chat_request(await request.json())
+            body = await request.json()
+            chat_request, n = parse_chat_request(body)
+            if _prompt_logprobs(body, chat_request) is not None:
+                return await scored(chat_request)
         except RequestError as error:
             stats.failed += 1
             return _error(400, str(error), "invalid_request_error", error.param)
@@ -234,6 +273,31 @@ def build_app(backend: Backend, *, model_name: str | None = None, clock: Callabl
                 "completion_tokens": completion_tokens,
                 "total_tokens": prompt_tokens + completion_tokens,
             },
+        }
+        return web.json_response(payload)
+
+    async def scored(chat_request: ChatRequest) -> web.Response:
+        try:
+            prompt_tokens, entries = await _score_continuation(backend, chat_request)
+        except LLMError as error:
+            stats.failed += 1
+            return _llm_error_response(error)
+        stats.completed += 1
+        stats.prompt_tokens += prompt_tokens
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": ""},
+            "logprobs": None,
+            "finish_reason": "length",
+        }
+        payload = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(clock()),
+            "model": name,
+            "choices": [choice],
+            "prompt_logprobs": entries,
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 0, "total_tokens": prompt_tokens},
         }
         return web.json_response(payload)
 

@@ -26,4 +26,4 @@ def test_a_constant_best_candidate_and_test_contender_are_flagged(tmp_path):
     assert "strategyqa: answers 'No' for 15/16" in _text(display)
     display.on_event("test", {"baseline": 0.5, "degenerate": {"baseline": ["t: answers 'Yes' for 58/60"]}})
     assert "constant answers: baseline t: answers 'Yes' for 58/60" in _text(display)
-    display.store.close()
+    assert display.store is None  # no store file is created by the display itself

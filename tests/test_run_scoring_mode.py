@@ -48,9 +48,15 @@ def test_auto_with_logprobs_uses_label_scores(tmp_path, sim_server):
     campaign = write_campaign(tmp_path, sim_server, scoring={"mode": "auto"})
     proc = cli("run", str(campaign), "--no-report", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "scoring   label scores (log-probabilities): openai/sim returns log-probabilities" in lines(
-        proc.stdout
+    # The server has log-probabilities but does not score whole labels (no prompt_logprobs): the
+    # first-token estimate, and the run says so on screen and in its notes (issue 22 item 8).
+    shown = "scoring   label scores (log-probabilities): openai/sim returns first-token log-probabilities"
+    assert shown in lines(proc.stdout)
+    assert "warning: openai/sim does not score whole labels" in proc.stdout
+    (note,) = query(
+        tmp_path / "runs" / "store.sqlite", "SELECT payload FROM events WHERE kind='scoring_note'"
     )
+    assert "bounded by the 20th alternative's probability" in json.loads(note[0])["note"]
     (result,) = query(tmp_path / "runs" / "store.sqlite", "SELECT result FROM runs")
     assert "ece" in json.loads(result[0])["final"]["test"]["winner"]["scores"]
 
@@ -119,3 +125,16 @@ def test_models_ping_reports_logprobs(tmp_path, sim_server, logprobs):
     scorer_row = next(line for line in lines(proc.stdout) if "scorer" in line)
     cells = [cell.strip() for cell in scorer_row.split("│") if cell.strip()]
     assert cells[-1] == ("yes" if logprobs else "no (none returned)")
+
+
+def test_content_free_calibration_without_logprobs_is_said_not_silently_skipped(tmp_path, sim_server):
+    sim_server.logprobs = False
+    campaign = write_campaign(tmp_path, sim_server, scoring={"mode": "auto", "calibration": "content_free"})
+    proc = cli("run", str(campaign), "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "warning: scoring.calibration: content_free is not applied" in proc.stdout
+    store = tmp_path / "runs" / "store.sqlite"
+    (note,) = query(store, "SELECT payload FROM events WHERE kind='scoring_note'")
+    assert (
+        "this run generates answers (openai/sim returned no log-probabilities" in json.loads(note[0])["note"]
+    )

@@ -124,6 +124,7 @@ async def test_every_sent_call_is_recorded_when_an_evaluation_is_cut_short(tmp_p
     run_id = store.create_run("abort", campaign.resolved(), 0)
     tasks = load_campaign_tasks(campaign)
     async with RunResources.open(campaign, store=store, run_id=run_id, environ={}) as res:
+        await res["scorer"].label_method()  # a run probes how labels are scored at its start
         fake_server.script.reset(respond)
         scorer = TaskPromptScorer(tasks, campaign, res["scorer"])
         result = await scorer.score("Check the evidence.", "claims_a", "dev")

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from orchestrator.backends.base import BackendSettings, ChatRequest
-from orchestrator.backends.first_token_labels import label_scores_from_first_token
 from orchestrator.backends.registry import create_backend
 from orchestrator.serve import RequestError, parse_chat_request, run_server
 from tests.test_local_tiny import save_tiny_model
@@ -79,22 +78,45 @@ async def test_logprobs_carry_the_requested_number_of_alternatives(client, backe
         assert len(item.top_logprobs) == 3 and bytes(item.bytes).decode() == item.token
 
 
-async def test_our_openai_backend_scores_labels_through_the_server(served, backend):
-    probe = ChatRequest.from_messages(REVIEW, max_tokens=1, logprobs=True, top_logprobs=20)
-    first = (await backend.complete(probe)).logprobs[0]
-    # Labels the random tiny model can actually start (its likeliest first tokens), so the
-    # estimate has mass to work with.
-    labels = list(dict.fromkeys(t.strip().lower() for t, _ in first.top if t.strip().isalpha()))[:3]
-    assert len(labels) >= 2, first.top
+async def test_our_openai_backend_scores_whole_labels_through_the_server(served, backend):
+    # Labels the tiny model would not offer among its first tokens: the first-token estimate had
+    # nothing to work with ("none of the first-token alternatives ..."); whole labels are exact.
+    labels = ["Car", "zebra crossing", "positive"]
     remote = create_backend("openai/local-tiny", BackendSettings(api_base=f"{served}/v1", api_key="unused"))
     try:
         scores = await remote.score_labels(ChatRequest.from_messages(REVIEW), labels)
+        assert remote.label_method == "whole_label"
     finally:
         await remote.aclose()
+    direct = await backend.score_labels(ChatRequest.from_messages(REVIEW), labels)
     assert sum(scores.probs.values()) == pytest.approx(1.0, abs=1e-9)
-    expected = label_scores_from_first_token(first.top, labels)  # the same estimate, without HTTP
     for label in labels:
-        assert scores.probs[label] == pytest.approx(expected.probs[label], abs=1e-6)
+        assert scores.logprobs[label] == pytest.approx(direct.logprobs[label], abs=1e-3)
+        assert scores.probs[label] == pytest.approx(direct.probs[label], abs=1e-3)
+
+
+async def test_prompt_logprobs_score_the_continued_message_token_by_token(served, backend):
+    body = {
+        "model": "m",
+        "messages": [*REVIEW, {"role": "assistant", "content": "zebra crossing"}],
+        "continue_final_message": True,
+        "add_generation_prompt": False,
+        "prompt_logprobs": 0,
+        "max_tokens": 1,
+    }
+    async with httpx.AsyncClient(timeout=60) as http:
+        reply = (await http.post(f"{served}/v1/chat/completions", json=body)).json()
+        refused = await http.post(
+            f"{served}/v1/chat/completions", json={**body, "continue_final_message": False}
+        )
+    entries = reply["prompt_logprobs"]
+    scored = [e for e in entries if e is not None]
+    assert len(entries) == reply["usage"]["prompt_tokens"] and len(scored) >= 2
+    assert "".join(next(iter(e.values()))["decoded_token"] for e in scored) == "zebra crossing"
+    direct = await backend.score_labels(ChatRequest.from_messages(REVIEW), ["zebra crossing", "no"])
+    total = sum(next(iter(e.values()))["logprob"] for e in scored)
+    assert total == pytest.approx(direct.logprobs["zebra crossing"], abs=1e-3)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "prompt_logprobs"
 
 
 async def test_n_sampled_choices_are_reproducible_with_a_seed(served):

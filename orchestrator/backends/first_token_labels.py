@@ -5,8 +5,10 @@ likeliest first tokens of the answer. A label is credited with the mass of every
 is a prefix of it (case- and leading-space-insensitive: ``" Yes"`` and ``"yes"`` both count for
 ``"Yes"``); a token that is a prefix of several labels is split equally between them. The result is
 renormalised over the labels. It is an estimate: labels sharing their first token cannot be told apart,
-and a label absent from the top list gets the smallest offered log-probability (an upper bound of
-its true first-token mass).
+and a label absent from the top list gets the smallest offered log-probability, the k-th
+alternative's (an upper bound of its true first-token mass); when no offered token starts any label,
+every label gets that bound, hence a tie. The run says so when it starts (``scoring.capability``).
+Servers that score whole labels are asked that way instead (``whole_label``).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ async def score_labels_by_first_token(
         labels: the label set.
 
     Raises:
-        Unsupported: no log-probabilities came back, or none of the offered tokens starts a label.
+        Unsupported: no log-probabilities came back.
     """
     probe = dataclasses.replace(
         request, temperature=0.0, max_tokens=1, logprobs=True, top_logprobs=LABEL_TOP_LOGPROBS
@@ -80,8 +82,7 @@ def label_scores_from_first_token(
         first-token log-probabilities of each label (not renormalised).
 
     Raises:
-        ValueError: fewer than two labels, or labels equal after normalisation.
-        Unsupported: no offered token is a prefix of any label (nothing to estimate from).
+        ValueError: fewer than two labels, or labels equal after normalisation, or no alternatives.
     """
     normalised = [_normalise(label) for label in labels]
     if len(labels) < 2:
@@ -96,11 +97,8 @@ def label_scores_from_first_token(
         matches = [i for i, label in enumerate(normalised) if label.startswith(key)]
         for i in matches:
             credited[i].append(logprob - math.log(len(matches)))
-    if not any(credited):
-        offered = [token for token, _ in top]
-        raise Unsupported(
-            f"none of the first-token alternatives {offered!r} starts any label of {list(labels)!r}"
-        )
+    if not top:
+        raise ValueError("no first-token alternatives to estimate label scores from")
     floor = min(logprob for _, logprob in top)
     label_logprobs = [_logsumexp(masses) if masses else floor for masses in credited]
     norm = _logsumexp(label_logprobs)

@@ -154,6 +154,8 @@ class LiteLLMBackend:
         self._fixed.update(options.litellm_params)
         self.supports_logprobs = litellm_supports(self._litellm, model_name, "logprobs")
         self.supports_label_scoring = self.supports_logprobs
+        # Labels are always estimated from the first answer token (the run says so when it starts).
+        self.label_method = "first_token"
 
     def __repr__(self) -> str:
         return f"LiteLLMBackend(model={self.model!r}, api_base={self._fixed.get('api_base')!r})"

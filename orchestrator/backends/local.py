@@ -130,6 +130,24 @@ class LocalBackend:
             cost_usd=0.0,
         )
 
+    async def score_continuation(
+        self, request: ChatRequest, text: str
+    ) -> tuple[int, tuple[tuple[int, str, float], ...]]:
+        """Log-probability of each token of ``text`` as the start of the answer to ``request``.
+
+        What ``orchestrator.serve`` reports as ``prompt_logprobs`` for a continued final assistant
+        message; the sum is ``score_labels``'s label log-likelihood.
+
+        Returns:
+            The prompt's token count (before ``text``) and ``(token id, token text, log-probability)``
+            for each token of ``text``.
+
+        Raises:
+            Fatal: an empty chat or text, or an input longer than the context.
+        """
+        result = await self._run("score", ScoreJob(request.messages, (text,)))
+        return result.prompt_tokens, result.tokens[0]
+
     async def load(self) -> None:
         """Load the model now (converting the embedded one on first use) instead of on the first request.
 

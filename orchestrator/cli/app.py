@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import sys
 
-try:  # a Ctrl-C while the CLI is still importing: one line and 130, like any other Ctrl-C
+
+def _interrupted_while_importing() -> None:
+    """A Ctrl-C while the CLI is still importing: one line and 130, like any other Ctrl-C. Exits at
+    once: ``SystemExit`` from a module that ``python -m`` is still importing left the process killed
+    by SIGINT (exit -2) when the interrupt landed inside a nested import."""
+    import os
+
+    sys.stderr.write("interrupted\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+try:
     import importlib
 
     import typer
 except KeyboardInterrupt:
-    sys.stderr.write("interrupted\n")
-    raise SystemExit(130) from None
+    _interrupted_while_importing()
 
 COMMAND_MODULES = (
     "check_cmd",
@@ -51,8 +62,7 @@ try:
     for _name in COMMAND_MODULES:
         importlib.import_module(f"orchestrator.cli.{_name}").register(app)
 except KeyboardInterrupt:
-    sys.stderr.write("interrupted\n")
-    raise SystemExit(130) from None
+    _interrupted_while_importing()
 
 
 def main(argv: list[str] | None = None) -> None:

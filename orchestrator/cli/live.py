@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Campaign
@@ -31,17 +32,24 @@ class LiveDisplay:
 
         self.campaign = campaign
         self.console = console
-        self.store = RunStore(store_path)
+        # Opened once the run exists: a resume that fails to find its run must not leave an empty
+        # store file behind (RunStore creates one).
+        self._store_path = Path(store_path)
+        self._store: RunStore | None = None
         self.run_id: str | None = None
         self.stage = "starting"
         self.iteration = 0
         self.best: Mapping[str, Any] = {}
         self.last = "loading tasks and models"
         self.scoring = "-"
+        self.scoring_note: str | None = None
         self.steps_done = 0
         search = campaign.search
-        # init + rounds + promote per stage, then finalists and test.
-        self.steps_total = 2 + search.stage1_iterations + search.stage2_iterations + 2
+        # Per stage its baseline selection and its rounds, then finalists and test. A stage that
+        # stops early (patience, target reached, the budget's reserve) gives its unused rounds back.
+        self._planned = {"source": 1 + search.stage1_iterations, "target": 1 + search.stage2_iterations}
+        self._selected = {"source": 0, "target": 0}
+        self.steps_total = sum(self._planned.values()) + 2
         self.started = time.monotonic()
         self.soft: Mapping[str, Any] = {}  # the last soft_progress report
         self.soft_done = 0
@@ -55,17 +63,63 @@ class LiveDisplay:
     def __exit__(self, *exc: Any) -> None:
         self._live.update(self._render())
         self._live.__exit__(*exc)
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
+
+    def finish(self, status: str) -> None:
+        """The run ended with ``status``: a finished run shows every step done."""
+        if status == "done":
+            self.steps_done = self.steps_total
+        self._live.update(self._render())
+
+    @property
+    def store(self) -> RunStore | None:
+        if self._store is None and self._store_path.exists():
+            self._store = RunStore(self._store_path)
+        return self._store
 
     def on_event(self, kind: str, payload: Mapping[str, Any]) -> None:
         if kind == "run":
             self.run_id = payload["run_id"]
             self.last = f"run {self.run_id} {'resumed' if payload.get('resumed') else 'started'}"
-        elif kind == "scoring":
+            if payload.get("resumed") and self.store is not None:  # the steps done before
+                for event in self.store.events(self.run_id):
+                    self._count_step(event["kind"], event)
+        elif kind in ("stage", "selected", "finalists", "test"):
+            self._count_step(kind, payload)
+            self._on_search(kind, payload)
+        elif kind.startswith("soft_"):
+            self._on_soft(kind, payload)
+        else:
+            self._on_other(kind, payload)
+        self._live.update(self._render())
+
+    def _count_step(self, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "selected":
+            stage = payload.get("stage")
+            if stage in self._selected:
+                self._selected[stage] += 1
+            self.steps_done += 1
+        elif kind in ("finalists", "test"):
+            self.steps_done += 1
+        elif kind == "soft_trained":
+            self.soft_done += 1
+            self.steps_done += 1
+        elif kind == "soft_start":
+            self.soft_total = len(payload["sources"]) + 3
+            self.steps_total += self.soft_total
+        # A stage's end gives back the rounds it did not run.
+        ended = {"stage": "source", "finalists": "target"}.get(kind)
+        if ended and not (kind == "stage" and payload.get("stage") != "target"):
+            unused = self._planned[ended] - self._selected[ended]
+            self._planned[ended] = self._selected[ended]
+            self.steps_total = max(self.steps_done, self.steps_total - max(0, unused))
+
+    def _on_other(self, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "scoring":
             self.scoring = payload["description"]
-        elif kind == "stage":
-            self.stage, self.iteration = payload["stage"], 0
-            self.last = f"stage {payload['stage']} on {', '.join(payload['tasks'])}"
+        elif kind == "scoring_note":  # kept on screen: it qualifies every score shown
+            self.scoring_note = payload["note"]
         elif kind == "proposed":
             self.iteration = payload["iteration"]
             self.last = f"{payload['count']} candidates proposed"
@@ -77,31 +131,29 @@ class LiveDisplay:
             self.last = f"{payload['kept']} kept, {payload['rejected']} rejected by the filter"
         elif kind == "scored":
             self.last = f"{payload['candidates']} candidates scored"
+
+    def _on_search(self, kind: str, payload: Mapping[str, Any]) -> None:
+        if kind == "stage":
+            self.stage, self.iteration = payload["stage"], 0
+            self.last = f"stage {payload['stage']} on {', '.join(payload['tasks'])}"
         elif kind == "selected":
             self.best = payload
-            self.steps_done += 1
-        elif kind in ("finalists", "test"):
+        else:  # finalists, test
             self.stage = kind
-            self.steps_done += 1
             self.last = "finalists re-scored on dev" if kind == "finalists" else "held-out test scored"
             flagged = [f"{name} {', '.join(f)}" for name, f in (payload.get("degenerate") or {}).items() if f]
             if flagged:
                 self.last += "; constant answers: " + "; ".join(flagged)
-        elif kind.startswith("soft_"):
-            self._on_soft(kind, payload)
-        self._live.update(self._render())
 
     def _on_soft(self, kind: str, payload: Mapping[str, Any]) -> None:
+        self._count_step(kind, payload)
         if kind == "soft_start":
             # One prompt per source task, the target from text and from vectors, and the fusion.
-            self.stage, self.soft_total = "soft", len(payload["sources"]) + 3
-            self.steps_total += self.soft_total
+            self.stage = "soft"
             self.last = f"soft prompts on {payload['model']}"
         elif kind == "soft_progress":
             self.soft = payload
         elif kind == "soft_trained":
-            self.soft_done += 1
-            self.steps_done += 1
             best = payload.get("best_dev")
             self.last = f"{payload['name']} trained" + (f", best dev {best:.3f}" if best is not None else "")
         elif kind == "soft_warning":
@@ -122,6 +174,8 @@ class LiveDisplay:
         table.add_column()
         table.add_row("stage", f"{self.stage}  (iteration {self.iteration})")
         table.add_row("scoring", self.scoring)
+        if self.scoring_note:
+            table.add_row("", Text(f"warning: {self.scoring_note}", style="yellow"))
         if self.best:
             dims = "  ".join(f"{k}={v:.3f}" for k, v in sorted(self.best.get("best_scores", {}).items()))
             table.add_row("best", f"objective {self.best['best_objective']:.4f}")
@@ -136,21 +190,21 @@ class LiveDisplay:
         return table
 
     def _calls(self) -> str:
-        if not self.run_id:
+        """Calls sent (what the budget counts) apart from cache hits (free): ``172 (18 cached)`` next
+        to ``budget: calls 162`` read as an overshoot."""
+        store = self.store
+        if not self.run_id or store is None:
             return "-"
-        usage = self.store.usage(self.run_id)
-        calls = sum(u["calls"] for u in usage.values())
-        hits = sum(u["cache_hits"] for u in usage.values())
-        tokens = sum(u["prompt_tokens"] + u["completion_tokens"] for u in usage.values())
-        usd = sum(u["cost_usd"] for u in usage.values())
+        sent, tokens, usd = store.spent(self.run_id)
+        hits = sum(u["cache_hits"] for u in store.usage(self.run_id).values())
+        text = f"{sent} sent, {tokens:,} tokens, ${usd:.4f}; {hits} answered from the cache (free)"
         budget = self.campaign.budget
-        text = f"{calls} ({hits} cached), {tokens:,} tokens, ${usd:.4f}"
         limits = [
-            f"{name} {limit}"
-            for name, limit in (
-                ("calls", budget.max_calls),
-                ("tokens", budget.max_tokens),
-                ("usd", budget.max_usd),
+            f"{name} {used:,} of {limit:,}" if name != "usd" else f"${used:.4f} of ${limit:g}"
+            for name, used, limit in (
+                ("calls", sent, budget.max_calls),
+                ("tokens", tokens, budget.max_tokens),
+                ("usd", usd, budget.max_usd),
             )
             if limit is not None
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +29,14 @@ def load_with_tasks_for_command(
 
     ``max_calls_overridden``: ``--max-calls`` replaces the file's ``budget.max_calls``, so the file's
     warning about it is not shown (the command checks the flag's value instead)."""
-    from orchestrator.errors import BudgetWarning, DataWarning
+    from orchestrator.errors import BudgetWarning
+    from orchestrator.load_warnings import say_load_warnings
     from orchestrator.loading import load_campaign_and_tasks
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        warnings.simplefilter("always", BudgetWarning)
-        loaded = load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None)
-    for warning in caught:
-        if max_calls_overridden and issubclass(warning.category, BudgetWarning):
-            continue
-        if issubclass(warning.category, (DataWarning, BudgetWarning)):
-            typer.echo(f"warning: {warning.message}", err=True)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    skip = (BudgetWarning,) if max_calls_overridden else ()
+    loaded, _ = say_load_warnings(
+        lambda: load_campaign_and_tasks(path, allow_unpriced=True if allow_unpriced else None),
+        write=lambda line: typer.echo(line, err=True),
+        skip=skip,
+    )
     return loaded

@@ -45,6 +45,7 @@ def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, 
     from orchestrator.validation import check_budget_override
     from orchestrator.validation.reach import budget_shortfall
 
+    _check_limits(max_calls, max_usd)
     config, tasks = load_with_tasks_for_command(
         campaign, allow_unpriced=allow_unpriced, max_calls_overridden=max_calls is not None
     )
@@ -77,6 +78,8 @@ def _run(campaign, resume, dry_run, max_calls, max_usd, report, allow_unpriced, 
             result = asyncio.run(job)
         except KeyboardInterrupt:  # the run saved its best prompt so far before unwinding
             result = None
+        if result is not None:
+            live.finish(result.status)
     if result is None:
         result = _saved_result(started)
         if result is None:
@@ -157,3 +160,11 @@ def _interrupted(campaign: Path, run_id: str | None) -> None:
     else:
         typer.echo(f"interrupted; resume with: promptfusion run {campaign} --resume {run_id}", err=True)
     raise typer.Exit(130)
+
+
+def _check_limits(max_calls: int | None, max_usd: float | None) -> None:
+    """The flags refuse what ``budget.max_calls`` / ``budget.max_usd`` refuse in the file, up front."""
+    if max_calls is not None and max_calls < 1:
+        raise typer.BadParameter(f"must be at least 1, got {max_calls}", param_hint="--max-calls")
+    if max_usd is not None and not max_usd > 0:
+        raise typer.BadParameter(f"must be more than 0 (US dollars), got {max_usd:g}", param_hint="--max-usd")

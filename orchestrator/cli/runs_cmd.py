@@ -31,10 +31,15 @@ def register(app: typer.Typer) -> None:
         listed = db.runs(limit)
         links = {run.run_id: mlflow_link(db, run.run_id) for run in listed}
         tracked = any(links.values())
-        for column in ("run id", "name", "started", "status", "message") + (
-            ("mlflow run",) if tracked else ()
-        ):
-            table.add_column(column)
+        # Run ids are copied into resume/show/report: never cut them (other columns fold instead).
+        id_width = max((len(run.run_id) for run in listed), default=6)
+        table.add_column("run id", no_wrap=True, min_width=id_width)
+        table.add_column("name", overflow="fold")
+        table.add_column("started")
+        table.add_column("status", no_wrap=True)
+        table.add_column("message", overflow="fold")
+        if tracked:
+            table.add_column("mlflow run", overflow="fold")
         for run in listed:
             started = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created))
             row = [run.run_id, run.name, started, run.status, run.message or ""]

@@ -73,20 +73,26 @@ def train(
     from orchestrator.soft.standalone import train_on_task
     from soft_prompts.config import PromptInit
 
-    settings = SoftConfig(
-        n_virtual_tokens=n_tokens,
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=lr,
-        train_examples=train_examples,
-        dev_examples=dev_examples,
-        eval_every=eval_every,
-        patience=patience,
-        processes=processes,
-        precision=precision,
-    )
+    values = {
+        "n_virtual_tokens": n_tokens,
+        "steps": steps,
+        "batch_size": batch_size,
+        "learning_rate": lr,
+        "train_examples": train_examples,
+        "dev_examples": dev_examples,
+        "eval_every": eval_every,
+        "patience": patience,
+        "processes": processes,
+        "precision": precision,
+    }
+    settings = _soft_settings(values)
+    if calibration not in ("batch", "none"):
+        raise typer.BadParameter(f"expected batch or none, got {calibration!r}", param_hint="--calibration")
     names = tuple(v.strip() for v in (vectors or "").split(",") if v.strip())
-    prompt_init = PromptInit(init, text, init_path, str(store) if names else None, names, seed=seed)
+    try:
+        prompt_init = PromptInit(init, text, init_path, str(store) if names else None, names, seed=seed)
+    except ValueError as error:
+        raise _init_error(str(error)) from None
     with SoftProgressBar(console()) as progress:
         run = train_on_task(
             task,
@@ -107,6 +113,55 @@ def train(
         console().print(held_out_line(run.held_out))
     if run.peft_dir is not None:
         console().print(f"PEFT adapter: {run.peft_dir}")
+
+
+# The flag of each setting, so a bad value is reported as the user typed it (not as a field of a model).
+_SOFT_FLAGS = {
+    "n_virtual_tokens": "--n-tokens",
+    "steps": "--steps",
+    "batch_size": "--batch-size",
+    "learning_rate": "--lr",
+    "train_examples": "--train-examples",
+    "dev_examples": "--dev-examples",
+    "eval_every": "--eval-every",
+    "patience": "--patience",
+    "processes": "--processes",
+    "precision": "--precision",
+}
+_INIT_FLAGS = {
+    "kind": "--init",
+    "text": "--text",
+    "path": "--init-path",
+    "store_dir": "--vectors",
+    "names": "--vectors",
+}
+
+
+def _soft_settings(values: dict) -> SoftConfig:
+    from pydantic import ValidationError
+
+    try:
+        return SoftConfig(**values)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise typer.BadParameter(
+            f"{first['msg']}, got {values.get(field)!r}", param_hint=_SOFT_FLAGS.get(field, field)
+        ) from None
+
+
+def _init_error(message: str) -> typer.BadParameter:
+    """``PromptInit.text: is required ... for kind='text'`` as ``--text: ... for --init text``."""
+    import re
+
+    match = re.match(r"PromptInit\.(\w+): (.*)", message, re.DOTALL)
+    if match is None:
+        return typer.BadParameter(message, param_hint="--init")
+    field, reason = match.groups()
+    reason = re.sub(r"kind='(\w+)'", r"--init \1", reason)
+    if field == "store_dir":
+        reason = reason.replace("is required", "vector names are required")
+    return typer.BadParameter(reason, param_hint=_INIT_FLAGS.get(field, field))
 
 
 @vectors_app.command("list")

@@ -38,6 +38,8 @@ class Campaign(_Strict):
     # True while budget.max_calls holds only the preset's exploration: loading the campaign adds what
     # a tested winner needs (orchestrator.validation.reach.resolve_budget), once.
     _preset_budget: bool = PrivateAttr(False)
+    # Load warnings already said about this campaign (orchestrator.load_warnings): said once.
+    _said_warnings: frozenset[str] = PrivateAttr(frozenset())
 
     @model_validator(mode="after")
     def _apply_preset(self) -> Campaign:

@@ -180,6 +180,7 @@ class Gateway:
         """
         if not self.backend.supports_label_scoring:
             raise Unsupported(f"{self.model} cannot score labels (no log-probabilities); use an LLM judge")
+        await self.label_method()
         request = ChatRequest.from_messages(messages, temperature=0.0, max_tokens=1)
         labels = tuple(labels)
         key, request_json = request_key(
@@ -200,6 +201,30 @@ class Gateway:
             cache.get_scores,
             lambda value: cache.put_scores(key, self.model, request_json, value),
         )
+
+    async def label_method(self) -> str | None:
+        """How the backend scores labels over the wire (``whole_label`` or ``first_token``; ``openai/``
+        probes once, on first use, counted like a call and cached like one, so a resumed run does not
+        send it again); None for in-process scoring (``local/``).
+
+        Raises:
+            BudgetExceeded, Transient: as for ``complete`` (the probe could not be sent or answered).
+        """
+        probe = getattr(self.backend, "probe_label_scoring", None)
+        if probe is not None and self.backend.label_method is None:
+            request = ChatRequest(messages=(("user", "label scoring"),), temperature=0.0, max_tokens=1)
+            key, request_json = request_key(self.model, request, kind="label_probe")
+            cache = self.cache
+            found = await self._call(
+                "probe",
+                key,
+                request,
+                probe,
+                cache.get_completion if cache is not None else None,
+                (lambda value: cache.put_completion(key, request_json, value)) if cache is not None else None,
+            )
+            self.backend.label_method = found.text  # a cache hit never reached the backend
+        return getattr(self.backend, "label_method", None)
 
     async def aclose(self) -> None:
         """Close the backend's clients (after ``drain``); the cache, ledger and budget are the caller's."""

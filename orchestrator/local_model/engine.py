@@ -15,7 +15,12 @@ from orchestrator.local_model.chat import encode_chat, encode_labels, instructio
 from orchestrator.local_model.generation import GeneratedText, GenerationParams, generate_batch
 from orchestrator.local_model.loading import load_causal_lm
 from orchestrator.local_model.options import LocalModelOptions
-from orchestrator.local_model.scoring import ScoringItem, cpu_has_fast_bfloat16, plan_chunks, score_items
+from orchestrator.local_model.scoring import (
+    ScoringItem,
+    cpu_has_fast_bfloat16,
+    plan_chunks,
+    score_items_per_token,
+)
 
 __all__ = ["GenerateJob", "LabelLogLikelihoods", "LocalEngine", "ScoreJob"]
 
@@ -40,10 +45,15 @@ class GenerateJob:
 
 @dataclass(frozen=True)
 class LabelLogLikelihoods:
-    """Summed log-likelihood of each label, in the order asked, and the prompt's token count."""
+    """Summed log-likelihood of each label, in the order asked, and the prompt's token count.
+
+    ``tokens[j]`` holds label ``j``'s ``(token id, token text, log-probability)`` triples, whose
+    log-probabilities sum to ``logprobs[j]`` (a server reports them as ``prompt_logprobs``).
+    """
 
     logprobs: tuple[float, ...]
     prompt_tokens: int
+    tokens: tuple[tuple[tuple[int, str, float], ...], ...] = ()
 
 
 class LocalEngine:
@@ -109,7 +119,7 @@ class LocalEngine:
             # Labels restart their positions after the prompt, so the longest label sets the extent.
             self._check_context(lead_length + len(prompt) + max(len(ids) for ids in item.label_ids))
             items.append(item)
-        scores = score_items(
+        scores = score_items_per_token(
             model,
             items,
             pad_token_id=tokenizer.pad_token_id,
@@ -117,10 +127,17 @@ class LocalEngine:
             autocast_dtype=self._scoring_autocast(model),
             lead_embeds=lead,
         )
-        return [
-            LabelLogLikelihoods(tuple(row), len(item.prompt_ids))
-            for row, item in zip(scores, items, strict=True)
-        ]
+        results = []
+        for row, item in zip(scores, items, strict=True):
+            tokens = tuple(
+                tuple(
+                    (token, tokenizer.decode([token]), logprob)
+                    for token, logprob in zip(ids, per_token, strict=True)
+                )
+                for ids, per_token in zip(item.label_ids, row, strict=True)
+            )
+            results.append(LabelLogLikelihoods(tuple(sum(t) for t in row), len(item.prompt_ids), tokens))
+        return results
 
     def _prompts(self, tokenizer: Any, jobs: Sequence[ScoreJob]) -> tuple[list[list[int]], Any]:
         """Each job's prompt ids, and the embeddings every prompt follows (None without a soft prompt).

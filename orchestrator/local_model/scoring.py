@@ -26,6 +26,7 @@ __all__ = [
     "plan_chunks",
     "plan_groups",
     "score_items",
+    "score_items_per_token",
 ]
 
 # A shorter shared prefix is not worth its extra forward pass and cache copy.
@@ -114,10 +115,35 @@ def score_items(
     Raises:
         ValueError: an empty prompt, no labels, or an empty label.
     """
+    per_token = score_items_per_token(
+        model,
+        items,
+        pad_token_id=pad_token_id,
+        max_batch_tokens=max_batch_tokens,
+        autocast_dtype=autocast_dtype,
+        lead_embeds=lead_embeds,
+    )
+    return [[sum(tokens) for tokens in row] for row in per_token]
+
+
+def score_items_per_token(
+    model: Any,
+    items: Sequence[ScoringItem],
+    *,
+    pad_token_id: int,
+    max_batch_tokens: int = 4096,
+    autocast_dtype: Any = None,
+    lead_embeds: Any = None,
+) -> list[list[list[float]]]:
+    """As ``score_items``, but ``result[i][j][t]`` is the log-probability of token ``t`` of label ``j``.
+
+    An OpenAI-compatible server reports these per token (``prompt_logprobs``); summed they are
+    ``score_items``'s label log-likelihoods.
+    """
     for item in items:
         if not item.prompt_ids or not item.label_ids or not all(item.label_ids):
             raise ValueError("every scoring item needs a non-empty prompt and non-empty labels")
-    results: list[list[float]] = [[] for _ in items]
+    results: list[list[list[float]]] = [[] for _ in items]
     for group in plan_groups([item.prompt_ids for item in items]):
         shared = _shared_prefix([items[i].prompt_ids for i in group])
         lengths = [items[i].packed_length - shared for i in group]
@@ -143,7 +169,7 @@ def _score_chunk(
     pad_token_id: int,
     autocast_dtype: Any = None,
     lead_embeds: Any = None,
-) -> list[list[float]]:
+) -> list[list[list[float]]]:
     import contextlib
 
     import torch
@@ -227,11 +253,11 @@ def _score_chunk(
         logits = logits[:, -tail:, :].float()
         picked = logits[rows, positions].log_softmax(-1)[torch.arange(len(targets)), targets].cpu()
 
-    scores: list[list[float]] = [[0.0] * len(item.label_ids) for item in items]
+    scores: list[list[list[float]]] = [[] for _ in items]
     cursor = 0
     for row, item in enumerate(items):
-        for label_index, label in enumerate(item.label_ids):
-            scores[row][label_index] = float(picked[cursor : cursor + len(label)].sum())
+        for label in item.label_ids:
+            scores[row].append([float(v) for v in picked[cursor : cursor + len(label)]])
             cursor += len(label)
     return scores
 

@@ -28,7 +28,7 @@ __all__ = ["SCHEMA_VERSION", "gather_report"]
 
 SCHEMA_VERSION = 1
 # Events whose ``note`` the report shows as is: data changed at load, spend not fully limited.
-NOTE_EVENTS = ("data", "unpriced", "soft_warning")
+NOTE_EVENTS = ("data", "unpriced", "soft_warning", "scoring_note")
 # Enough points for a smooth cumulative curve; a long run's thousands of calls would bloat the page.
 _MAX_TIMELINE_POINTS = 400
 

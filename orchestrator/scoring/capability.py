@@ -10,12 +10,14 @@ its cache: a resumed run gets the same answer without paying again.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from orchestrator.backends.base import BudgetExceeded, ChatRequest, Completion, LLMError, Unsupported
+from orchestrator.backends.first_token_labels import LABEL_TOP_LOGPROBS
 from orchestrator.backends.registry import PROVIDERS
 from orchestrator.config.scoring import ScoringConfig
 from orchestrator.errors import SystematicFailure
@@ -37,6 +39,7 @@ class ScoringDecision:
 
     mode: Literal["label_scores", "generate"]
     reason: str
+    warning: str | None = None  # said live and kept with the run's notes (the report shows them)
 
     @property
     def description(self) -> str:
@@ -97,6 +100,40 @@ async def decide_scoring(scoring: ScoringConfig, scorer: Any, *, has_labels: boo
         SystematicFailure: the probe call itself failed (after the gateway's retries).
         BudgetExceeded: no budget left for the probe.
     """
+    decision = await _decide(scoring, scorer, has_labels=has_labels)
+    if decision.mode == "generate" and has_labels and scoring.calibration == "content_free":
+        note = (
+            f"scoring.calibration: content_free is not applied: it corrects label scores, and this run "
+            f"generates answers ({decision.reason}); set scoring.calibration to none to silence this"
+        )
+        decision = dataclasses.replace(decision, warning=note)
+    return decision
+
+
+def _first_token_warning(model: str) -> str:
+    return (
+        f"{model} does not score whole labels (no prompt_logprobs), so label scores are estimated from "
+        f"the first answer token's top {LABEL_TOP_LOGPROBS} alternatives: a label outside them is "
+        f"bounded by the {LABEL_TOP_LOGPROBS}th alternative's probability, and labels starting alike "
+        "tie; scoring.mode: generate avoids the estimate"
+    )
+
+
+async def _label_method(scorer: Any) -> str | None:
+    """The scorer backend's way of scoring labels, when it has more than one (``openai/``): one
+    probe through the gateway, so the budget counts it."""
+    try:
+        return await scorer.label_method()
+    except BudgetExceeded:
+        raise
+    except LLMError as exc:
+        raise SystematicFailure(
+            f"the scorer failed the label-scoring probe ({type(exc).__name__}: {exc}); "
+            "this is the backend or the campaign, not the prompt"
+        ) from exc
+
+
+async def _decide(scoring: ScoringConfig, scorer: Any, *, has_labels: bool) -> ScoringDecision:
     if not has_labels:
         return ScoringDecision("generate", "no task has a closed label set")
     if scoring.mode == "generate":
@@ -121,4 +158,11 @@ async def decide_scoring(scoring: ScoringConfig, scorer: Any, *, has_labels: boo
         if scoring.mode == "label_scores":
             raise Unsupported("scoring.mode: " + _no_logprobs_message(model, "returned none to a probe"))
         return ScoringDecision("generate", f"{model} returned no log-probabilities to a probe")
+    method = await _label_method(scorer)
+    if method == "whole_label":
+        return ScoringDecision("label_scores", f"{model} scores whole labels (prompt log-probabilities)")
+    if method == "first_token":
+        return ScoringDecision(
+            "label_scores", f"{model} returns first-token log-probabilities", _first_token_warning(model)
+        )
     return ScoringDecision("label_scores", f"{model} returns log-probabilities")

@@ -114,7 +114,8 @@ class Task:
         return self.labels is not None
 
     def without_duplicate_inputs(self) -> Task:
-        """This task with every example whose inputs equal an earlier example's removed (the first kept).
+        """This task with every example whose inputs equal an earlier example's (up to surrounding
+        whitespace) removed, the first kept.
 
         A repeated input would land in train and test alike and inflate held-out scores. The removed
         examples are listed in ``dropped_duplicates`` with the uid of the one kept.
@@ -122,7 +123,8 @@ class Task:
         kept: dict[tuple[tuple[str, str], ...], Example] = {}
         dropped = []
         for example in self.examples:
-            key = tuple(sorted(example.inputs.items()))
+            # Surrounding whitespace does not make an input new (a pasted copy with a trailing space).
+            key = tuple(sorted((name, value.strip()) for name, value in example.inputs.items()))
             if key in kept:
                 dropped.append((example.uid, kept[key].uid))
             else:

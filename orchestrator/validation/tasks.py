@@ -61,8 +61,30 @@ def check_tasks(campaign: Campaign, where: Location) -> dict[str, Task]:
         # worth a warning: it is the one they can fix.
         if note and config.path:
             warnings.warn(f"{where.error(loc, note)}", DataWarning, stacklevel=2)
+        if (rare := rare_labels_note(task)) and config.path:
+            warnings.warn(f"{where.error(loc, rare)}", DataWarning, stacklevel=2)
         loaded[config.name] = task
     return loaded
+
+
+def rare_labels_note(task: Task) -> str | None:
+    """``task 'x': label 'Postive' has only one example (data/x.jsonl:7); a typo? ...``: a label
+    seen once (a one-row typo turns a 2-class task into a 3-class one). None when every label of
+    the data has two or more examples, or the task is free-form."""
+    if task.labels is None:
+        return None
+    seen: dict[str, list[str]] = {}
+    for example in task.examples:
+        seen.setdefault(example.target, []).append(example.uid)
+    rare = [(label, uids[0]) for label, uids in seen.items() if len(uids) < 2]
+    if not rare:
+        return None
+    where = ", ".join(f"{label!r} ({task.source}:{uid.rsplit(':', 1)[-1]})" for label, uid in rare)
+    return (
+        f"task {task.name!r}: {len(rare)} label{'s' if len(rare) > 1 else ''} with only one example: "
+        f"{where}; a typo makes one more class ({len(task.labels)} labels in all): fix the row, or "
+        "list the labels (labels: [...]) to refuse any other"
+    )
 
 
 def duplicates_note(task: Task) -> str | None:
