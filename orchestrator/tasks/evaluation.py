@@ -124,7 +124,7 @@ async def evaluate_on_task(
     config = EvalConfig(
         scoring=scoring,  # type: ignore[arg-type]
         calibration=calibration,  # type: ignore[arg-type]
-        concurrency=concurrency,
+        concurrency=settings.effective_concurrency,
         reraise=(Fatal,),
     )
     async with build_gateway(settings, role="scorer") as scorer:
