@@ -23,6 +23,18 @@ class TaskConfig(_Strict):
     free_form: bool = Field(False, description="Answers are free text (exact match), not a label set.")
     family: str | None = Field(None, description="Group of related tasks, for reports.")
     max_examples: int | None = Field(None, ge=1, description="Sample at most this many examples.")
+    split: tuple[float, float, float] | None = Field(
+        None,
+        description="Train/dev/test fractions of the examples, summing to 1 (None: the task's own, "
+        "0.5/0.25/0.25); a larger test share buys held-out verdicts on a small task.",
+    )
+
+    @field_validator("split")
+    @classmethod
+    def _split_sums_to_one(cls, value: tuple[float, float, float] | None) -> Any:
+        if value is not None and (any(f < 0 for f in value) or abs(sum(value) - 1.0) > 1e-6):
+            raise ValueError(f"the three fractions must be >= 0 and sum to 1, got {list(value)}")
+        return value
 
     @field_validator("labels", mode="before")
     @classmethod

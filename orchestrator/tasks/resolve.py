@@ -41,6 +41,8 @@ def load_configured_task(config: TaskConfig, seed: int = 0, max_example_chars: i
         overrides = {k: getattr(config, k) for k in ("description", "family") if getattr(config, k)}
         if overrides:
             task = dataclasses.replace(task, **overrides)
+    if config.split is not None:
+        task = dataclasses.replace(task, split_fractions=tuple(config.split))
     task = task.without_duplicate_inputs()
     if config.max_examples and len(task.examples) > config.max_examples:
         rng = random.Random(f"{task.name}:sample:{seed}")
