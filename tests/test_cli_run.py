@@ -123,10 +123,10 @@ def test_sigkill_mid_scoring_then_resume_matches_uninterrupted_run(tmp_path, sim
     assert winner[0] == winner[1]
     # The node cut off by the kill ran again on resume, yet each event a node records is written once:
     # the killed-and-resumed run holds exactly the fresh run's events (the runner's own, such as the
-    # scoring decision recorded at every start, are not node events).
-    node_events = (
-        "SELECT kind, payload FROM events WHERE kind NOT IN ('scoring', 'config_changed', 'budget', 'failed')"
-    )
+    # scoring decision recorded at every start, or the task data's fingerprint, whose payload names this
+    # run's own files, are not node events).
+    runner_events = "'scoring', 'config_changed', 'budget', 'failed', 'task_data'"
+    node_events = f"SELECT kind, payload FROM events WHERE kind NOT IN ({runner_events})"
     killed_events, fresh_events = (Counter(db.execute(node_events)) for db in (db_killed, db_fresh))
     assert killed_events - fresh_events == Counter(), "events written twice after the resume"
     assert killed_events == fresh_events

@@ -94,6 +94,9 @@ async def test_the_evaluator_scores_through_a_real_gateway(make_gateway, fake_se
     # max_tokens=...)``) reach the server and come back as answers, whichever protocol it uses.
     task = TaskSpec("toy", labels=("negative", "positive"), description="sentiment of a review")
     examples = [Example("a good film", "positive", id="0"), Example("a bad film", "negative", id="1")]
+    probes = int(scoring == "label_scores")
+    if probes:  # the label-scoring probe comes first: a reply without prompt_logprobs means first-token
+        fake_server.script.push(Reply("ok"))
     fake_server.script.push(
         Reply("positive", top_logprobs=[("positive", -0.1), ("negative", -2.5)]),
         Reply("negative", top_logprobs=[("negative", -0.2), ("positive", -2.0)]),
@@ -105,4 +108,4 @@ async def test_the_evaluator_scores_through_a_real_gateway(make_gateway, fake_se
     assert report.scoring == scoring and report.failures == {}
     assert [r.prediction for r in report.examples] == ["positive", "negative"]
     assert report.scores["accuracy"] == 1.0
-    assert fake_server.count() == 2
+    assert fake_server.count() == 2 + probes

@@ -179,6 +179,6 @@ def test_under_the_default_precision_a_requests_scores_do_not_depend_on_its_micr
             )
         )
 
-    assert LocalModelOptions().scoring_precision == "float32"
+    assert LocalModelOptions().scoring_precision == "fp32"
     assert drift(LocalModelOptions()) < 1e-5
     assert drift(LocalModelOptions(scoring_precision="bfloat16")) > 1e-4  # this batch shows the effect

@@ -180,8 +180,9 @@ async def test_first_round_is_written_while_the_baselines_are_scored_only_when_a
     assert result.status == "done", result.message
     requests = sim_server.requests
     first_proposal = next(i for i, r in enumerate(requests) if _is_proposal(r))
-    # The scoring-mode probe, then two source tasks x minibatch, before any candidate is scored.
-    baseline_calls = 1 + 2 * 12
+    # The scoring-mode and label-scoring probes, then two source tasks x minibatch, before any candidate
+    # is scored.
+    baseline_calls = 2 + 2 * 12
     if overlap:
         # The proposals go out with the first baseline calls, and round 1 shows unscored baselines.
         assert first_proposal < baseline_calls
