@@ -7,6 +7,7 @@ small enough to finish in a few seconds; ``overrides`` are merged section by sec
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -79,7 +80,14 @@ def popen_cli(*args: str, cwd: Path, output: int = subprocess.PIPE) -> subproces
         stdout=output,
         stderr=output,
         text=True,
+        # A suite started in the background (``make test &``) inherits an ignored SIGINT, and so would
+        # the CLI: it gets Ctrl-C's default back, as a terminal gives it.
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def query(store: Path, sql: str, *args: Any) -> list[tuple]:
