@@ -9,7 +9,8 @@ is test-sample noise around the instructions the tools returned; the spread betw
 search's own luck) shows in the per-seed column. The majority-class row answers
 each seed's most frequent test label everywhere.
 
-Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]``.
+Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]
+[--ours 'promptfusion edits']``.
 """
 
 from __future__ import annotations
@@ -208,10 +209,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.embedded_search_report", description=__doc__)
     parser.add_argument("results", type=Path, nargs="+", help="JSON-lines files of one grid")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    parser.add_argument(
+        "--ours", default="promptfusion", help="the tool the head-to-head table pits against the others"
+    )
     args = parser.parse_args(argv)
     headers, runs = load(*args.results)
     report = "\n".join(
-        [*dict.fromkeys(headers), "", table(runs), "", head_to_head(runs), "", instructions(runs)]
+        [*dict.fromkeys(headers), "", table(runs), "", head_to_head(runs, args.ours), "", instructions(runs)]
     )
     print(report)
     if args.markdown:
