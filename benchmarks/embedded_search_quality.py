@@ -17,8 +17,8 @@ Each finished run is appended to ``--results`` (JSON lines) at once, so a grid t
 still reports; ``python -m benchmarks.embedded_search_report RESULTS`` writes the tables.
 
 Usage: ``python -m benchmarks.embedded_search_quality [--task strategyqa] [--budgets 100 200]
-[--seeds 0 1 2] [--tools ours copro mipro gepa] [--start TEXT] [--split TRAIN DEV TEST] --results PATH`` (needs
-``pip install dspy==3.4.1 optuna``).
+[--seeds 0 1 2] [--tools ours copro mipro gepa] [--start TEXT] [--split TRAIN DEV TEST]
+--results PATH`` (needs ``pip install dspy==3.4.1 optuna``).
 """
 
 from __future__ import annotations
