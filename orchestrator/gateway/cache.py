@@ -41,6 +41,7 @@ from orchestrator.gateway.codec import (
     scores_from_json,
     scores_to_json,
 )
+from orchestrator.sqlite_tx import write_transaction
 
 __all__ = ["CacheStats", "ResponseCache"]
 
@@ -163,18 +164,8 @@ class ResponseCache:
             if not self._pending:
                 return
             rows = list(self._pending.values())
-            try:
-                self._conn.execute("BEGIN")
-                try:
-                    self._conn.executemany(_INSERT, rows)
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as error:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise StoreError.wrap("response cache", self.path, error) from error
+            with write_transaction(self._conn, "response cache", self.path) as conn:
+                conn.executemany(_INSERT, rows)
             self._pending.clear()
         self.stats.writes += len(rows)
         self._rows_since_checkpoint += len(rows)

@@ -6,7 +6,6 @@ had recorded.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import threading
 import time
@@ -15,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from orchestrator.errors import RunNotFound, StoreError
+from orchestrator.sqlite_tx import write_transaction
 
 __all__ = ["Database"]
 
@@ -110,19 +110,8 @@ class Database:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; SQLite's errors (a full disk, a read-only file) become a
         ``StoreError`` that names the file, here at the store's boundary."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN")
-                try:
-                    yield self._conn
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as error:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise StoreError.wrap("run store", self.path, error) from error
+        with self._lock, write_transaction(self._conn, "run store", self.path) as conn:
+            yield conn
 
     def _one(self, sql: str, run_id: str) -> tuple:
         with self._lock:
