@@ -48,6 +48,18 @@ OURS_TOOLS = {
     "ours-demos": ("promptfusion demos", {"demos": 2}),
     # Issue 20: half of each round by phrase-level edits without an LLM (orchestrator.search.edits).
     "ours-edits": ("promptfusion edits", {"edits": 0.5}),
+    # Issue 20, the demo's settings (examples/embedded.yaml): every candidate an edit, raw label
+    # likelihoods (scoring.calibration none, as the test below scores), balanced accuracy as objective.
+    "ours-demo": ("promptfusion demo settings", {"edits": 1.0}),
+    # Issue 21, Transfer-Prompting: the same, dual-stage: stage 1 on --sources, then stage 2 refines
+    # its winner on the task; the budget's exploration is split evenly between the stages.
+    "ours-dual": ("promptfusion dual-stage", {"edits": 1.0, "stage1_iterations": 1, "stage2_iterations": 1}),
+}
+# Campaign settings besides ``search`` per tool (the others keep search_vs_dspy's: batch calibration,
+# accuracy as objective).
+OURS_CAMPAIGN = {
+    "ours-demo": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
+    "ours-dual": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
 }
 # DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
 # reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``
@@ -95,13 +107,23 @@ class Counter:
 
 
 def run_ours(
-    server: ModelServer, task, tool: str, budget: int, seed: int, threads: int, scorer: str = "served"
+    server: ModelServer,
+    task,
+    tool: str,
+    budget: int,
+    seed: int,
+    threads: int,
+    scorer: str = "served",
+    sources: list[str] | None = None,
 ) -> GridRun:
     """Our search with ``budget.max_calls`` = ``budget``, the reference on the server, the scorer on the
     server too (``served``: label probabilities from first-token alternatives) or in-process
     (``local``: whole-label likelihoods; a label outside the server's first-token alternatives fails
-    the served scorer, issue 22 item 8)."""
+    the served scorer, issue 22 item 8). ``calls`` is what the run's own ledger sent (its in-process
+    scorer's calls never reach the server); the server's count is noted beside. ``sources``: stage 1's
+    tasks for the dual-stage tool (the others search the task itself in stage 1 only)."""
     from orchestrator.runner import optimize_async
+    from orchestrator.store import RunStore
 
     name, extra = OURS_TOOLS[tool]
     settings = dict(OURS_VARIANTS["ours"])
@@ -120,19 +142,31 @@ def run_ours(
             dev_size=dev_size,
             search=search,
             budget={"max_calls": budget},
+            extra=OURS_CAMPAIGN.get(tool),
+            sources=sources if tool == "ours-dual" else None,
         )
         # The task's own train/dev/test fractions (``--split``) for the search too, so that ours
         # searches the dev split whose test split every tool is scored on.
-        for config in [*campaign.tasks.source, campaign.tasks.target]:
-            config.split = task.split_fractions
+        campaign.tasks.target.split = task.split_fractions
+        if tool != "ours-dual":
+            for config in campaign.tasks.source:
+                config.split = task.split_fractions
+        run_id = f"embedded-{tool}-{budget}-{seed}"
         counter.start()
         try:
-            result = asyncio.run(optimize_async(campaign, run_id=f"embedded-{tool}-{budget}-{seed}"))
+            result = asyncio.run(optimize_async(campaign, run_id=run_id))
             run.instruction = result.answer["prompt"]
             run.notes.append(f"status {result.status}; {result.message or ''}".strip())
         except Exception as error:  # noqa: BLE001 - a failed tool is a result to report, not a crash
             run.error = f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
         counter.stop(run)
+        store = RunStore(campaign.run.store)
+        try:
+            sent = store.spent(run_id)[0]
+        finally:
+            store.close()
+        run.notes.append(f"server requests {run.calls} (proposals and served scoring)")
+        run.calls = sent
     return run
 
 
@@ -231,6 +265,12 @@ def main(argv: list[str] | None = None) -> None:
         help="the task's train/dev/test fractions (default: the task's own); issue 20 holds out 0.65 "
         "of multiemo_en_polarity (151 of 233 reviews), as examples/embedded.yaml does",
     )
+    parser.add_argument(
+        "--sources",
+        nargs="+",
+        default=["irony_identification"],
+        help="stage 1's source tasks of the dual-stage tool (ours-dual; issue 21's Transfer-Prompting claim)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads, server and test scoring")
     parser.add_argument(
         "--ours-scorer",
@@ -276,7 +316,9 @@ def main(argv: list[str] | None = None) -> None:
                     if (TOOL_NAMES[tool], budget, seed) in done:
                         continue  # resumed: this run is already in the results
                     if tool in OURS_TOOLS:
-                        run = run_ours(server, task, tool, budget, seed, args.threads, args.ours_scorer)
+                        run = run_ours(
+                            server, task, tool, budget, seed, args.threads, args.ours_scorer, args.sources
+                        )
                     else:
                         run = run_dspy(server, task, tool, budget, seed)
                     _record(args, task, run)

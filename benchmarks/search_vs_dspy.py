@@ -162,9 +162,12 @@ def _campaign(
     dev_size: int = DEV,
     search: dict[str, Any] | None = None,
     budget: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    sources: list[str] | None = None,
 ):
     """Our campaign on ``task_name``: issue 5's fixed rounds, or ``search``/``budget`` laid over them
-    (``benchmarks.embedded_search_quality`` runs it with a call budget)."""
+    (``benchmarks.embedded_search_quality`` runs it with a call budget); ``extra``: other top-level
+    sections replaced whole (scoring, objective); ``sources``: stage 1's tasks (default: the task)."""
     from orchestrator.loading import parse_campaign
 
     served = {"model": "openai/smollm2", "api_base": f"{server.url}/v1", "timeout": 1800, "max_retries": 2}
@@ -181,7 +184,7 @@ def _campaign(
         },
         # One task as source and target and no stage-2 rounds: stage 1 is the whole search; the
         # held-out test is scored below, in-process, like DSPy's result (2 examples here, the minimum).
-        "tasks": {"source": [task_name], "target": task_name, "dev_size": dev_size, "test_size": 2},
+        "tasks": {"source": sources or [task_name], "target": task_name, "dev_size": dev_size, "test_size": 2},
         "search": {
             "stage1_iterations": DEPTH,
             "stage2_iterations": 0,
@@ -196,6 +199,7 @@ def _campaign(
     }
     if budget:
         config["budget"] = budget
+    config.update(extra or {})
     return parse_campaign(yaml.safe_dump(config), source="search_vs_dspy", env={})
 
 

@@ -7,7 +7,17 @@ scored on dev every ``--eval-every`` steps; the best-dev prompt is scored on dev
 held-out test split. The tables give, per task, the best constant answer of each split, the single prompt's
 and the fusion's accuracy (mean and standard deviation over seeds), and the gate's weight on the task's own
 prompt. ``--variants`` trains several fusions over the same pool (gate learning rate, gate start, target
-prompt, loss weighting), so the variants are compared on identical pools.
+prompt, loss weighting, gate temperature), so the variants are compared on identical pools.
+
+Issue 21 (the Dynamic Prompt Fusion claim) adds, per seed and on the same pool:
+- *single, 2x steps*: each task's text-initialised prompt tuned twice the steps on its own task, so that
+  every contender has had the same number of optimiser steps as the fusion (steps of the pool + its own);
+- *shared*: one prompt for all tasks, started from the pool's mean (what the fusion's uniform gate with a
+  zero target prompt starts from) and tuned ``--steps`` on the same mixed batches: the fusion without its gate;
+- *discrete*: each task's instruction untrained (the text initialisation at step 0, the same scorer);
+- ``--subset A,B``: the default fusion over those tasks' pool members only (sensitivity to the number of tasks);
+- paired differences on the same test examples with 95% bootstrap intervals (each example's correctness
+  averaged over the seeds), printed and stored as ``claims``.
 
     python benchmarks/soft_fusion_vs_single.py --threads 1 --out benchmarks/results/soft_fusion_vs_single.json
 """
@@ -39,14 +49,29 @@ from soft_prompts.fusion import own_prompt_gate_logits  # noqa: E402
 from soft_prompts.scoring import label_probabilities  # noqa: E402
 
 
-def accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -> float:
-    """Label-likelihood accuracy of ``model`` (prompted for ``task_id``) on ``examples``."""
+def correct(model, tokenizer, task, examples, task_id: int, max_length: int) -> list[int]:
+    """1/0 per example: the label-likelihood arg-max of ``model`` (prompted for ``task_id``) is gold."""
     inputs = [e.model_input for e in examples]
     probabilities = label_probabilities(
         model, tokenizer, inputs, task.labels, [task_id] * len(inputs), max_length=max_length
     )
     gold = torch.tensor([task.labels.index(e.target_text) for e in examples])
-    return float((probabilities.argmax(dim=-1) == gold).float().mean())
+    return [int(v) for v in (probabilities.argmax(dim=-1) == gold).tolist()]
+
+
+def accuracy(model, tokenizer, task, examples, task_id: int, max_length: int) -> float:
+    """Label-likelihood accuracy of ``model`` (prompted for ``task_id``) on ``examples``."""
+    return statistics.fmean(correct(model, tokenizer, task, examples, task_id, max_length))
+
+
+def scored(model, tokenizer, data, test, task_id: int, max_length: int) -> dict:
+    """Dev and test accuracy, and the test examples' correctness (for paired comparisons)."""
+    test_correct = correct(model, tokenizer, data, test, task_id, max_length)
+    return {
+        "dev": accuracy(model, tokenizer, data, data.dev, task_id, max_length),
+        "test": statistics.fmean(test_correct),
+        "test_correct": test_correct,
+    }
 
 
 def train_majority(task, examples) -> float:
@@ -85,12 +110,15 @@ VARIANTS = {
     "own_start_gate_lr_0.1": FusionVariant("own_start_gate_lr_0.1", gate_lr=1e-1, own_margin=4.0),
     "no_target": FusionVariant("no_target", target_prompt=False),
     "equal_loss": FusionVariant("equal_loss", loss_weighting="equal"),
+    # Gate temperature sensitivity (issue 21): the campaign's default is 1.0.
+    "temp_0.25": FusionVariant("temp_0.25", temperature=0.25),
+    "temp_4": FusionVariant("temp_4", temperature=4.0),
 }
 
 
 def train_config(args, seed: int, **overrides) -> TrainConfig:
     return TrainConfig(
-        max_steps=args.steps,
+        max_steps=overrides.pop("max_steps", args.steps),
         batch_size=args.batch_size,
         max_length=args.max_length,
         learning_rate=args.lr,
@@ -102,7 +130,8 @@ def train_config(args, seed: int, **overrides) -> TrainConfig:
 
 
 def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVariant) -> dict:
-    """One fusion over ``pool`` (pool prompt i is task i's own): dev and test per task, gate, dev curve."""
+    """One fusion over ``pool`` (pool prompt i is task i's own): dev and test per task, gate, dev curve
+    (``tasks`` and ``pool`` in the same order; a subset of both for the task-count sensitivity)."""
     started = time.perf_counter()
     config = train_config(
         args, seed, gate_learning_rate=variant.gate_lr, loss_weighting=variant.loss_weighting
@@ -126,8 +155,7 @@ def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVa
     result["dev_curve"] = [list(point) for point in fused.result.dev_curve]
     for task_id, (name, (data, test, _)) in enumerate(tasks.items()):
         result["per_task"][name] = {
-            "dev": accuracy(fused.model, tokenizer, data, data.dev, task_id, args.max_length),
-            "test": accuracy(fused.model, tokenizer, data, test, task_id, args.max_length),
+            **scored(fused.model, tokenizer, data, test, task_id, args.max_length),
             "gate_own": gate[task_id][task_id],
         }
     result["seconds"] = time.perf_counter() - started
@@ -135,29 +163,163 @@ def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVa
     return result
 
 
-def run_seed(args, model, tokenizer, tasks, seed: int, variants: list[FusionVariant]) -> dict:
-    """Single prompts per task, then each fusion variant over them; dev and test accuracy per task."""
+def _single(args, model, tokenizer, data, test, instruction: str, config: TrainConfig) -> tuple[dict, torch.Tensor]:
+    started = time.perf_counter()
+    run = train_soft_prompt(
+        model,
+        tokenizer,
+        data,
+        PromptInit(kind="text", text=instruction),
+        args.n_virtual,
+        config,
+        warn_untrained=False,
+    )
+    single = {
+        "best_dev": run.result.best_dev_score,
+        "best_step": run.result.best_step,
+        "dev_curve": [list(point) for point in run.result.dev_curve],
+        **scored(run.model, tokenizer, data, test, 0, args.max_length),
+        "seconds": time.perf_counter() - started,
+    }
+    return single, run.model.prompt.static_prompt()
+
+
+def _discrete(args, model, tokenizer, data, test, instruction: str, config: TrainConfig) -> dict:
+    """The text initialisation untrained: the task's instruction through the same scorer."""
+    from soft_prompts.api import prompted_for_training
+    from soft_prompts.init import build_initial_prompt
+    from soft_prompts.prompt import PromptEmbedding
+
+    initial = build_initial_prompt(PromptInit(kind="text", text=instruction), model, tokenizer, args.n_virtual)
+    prompted = prompted_for_training(model, PromptEmbedding(initial), config, data.input_prefix)
+    return scored(prompted, tokenizer, data, test, 0, args.max_length)
+
+
+def _shared(args, model, tokenizer, tasks, pool, config: TrainConfig) -> dict:
+    """One prompt for every task, from the pool's mean, tuned on the tasks' mixed batches."""
+    from soft_prompts.api import _common_prefix, prompted_for_training
+    from soft_prompts.prompt import PromptEmbedding
+    from soft_prompts.trainer import train_prompt
+
+    started = time.perf_counter()
+    datas = [data for data, _, _ in tasks.values()]
+    prompted = prompted_for_training(
+        model, PromptEmbedding(torch.stack(pool).float().mean(dim=0)), config, _common_prefix(datas)
+    )
+    trained = train_prompt(prompted, tokenizer, datas, config)
+    result: dict = {"best_dev_mean": trained.best_dev_score, "best_step": trained.best_step, "per_task": {}}
+    result["dev_curve"] = [list(point) for point in trained.dev_curve]
+    for name, (data, test, _) in tasks.items():
+        result["per_task"][name] = scored(prompted, tokenizer, data, test, 0, args.max_length)
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def run_seed(
+    args, model, tokenizer, tasks, seed: int, variants: list[FusionVariant], subset: list[str] | None = None
+) -> dict:
+    """Single prompts per task, then each fusion variant over them; dev and test accuracy per task; with
+    ``args.equal_steps`` also the 2x-steps singles and the shared prompt; with ``subset`` the default
+    fusion over those tasks only."""
     config = train_config(args, seed)
-    result: dict = {"single": {}, "fusion": {}}
+    result: dict = {"single": {}, "fusion": {}, "discrete": {}}
     pool = []
     for name, (data, test, instruction) in tasks.items():
-        started = time.perf_counter()
-        run = train_soft_prompt(
-            model, tokenizer, data, PromptInit(kind="text", text=instruction), args.n_virtual, config
-        )
-        pool.append(run.model.prompt.static_prompt())
-        single = {
-            "best_dev": run.result.best_dev_score,
-            "best_step": run.result.best_step,
-            "dev_curve": [list(point) for point in run.result.dev_curve],
-            "test": accuracy(run.model, tokenizer, data, test, 0, args.max_length),
-            "seconds": time.perf_counter() - started,
-        }
+        result["discrete"][name] = _discrete(args, model, tokenizer, data, test, instruction, config)
+        single, prompt = _single(args, model, tokenizer, data, test, instruction, config)
+        pool.append(prompt)
         result["single"][name] = single
-        print(f"  seed {seed} single {name}: {json.dumps(single)}", flush=True)
+        print(f"  seed {seed} single {name}: test {single['test']:.3f} ({single['seconds']:.0f}s)", flush=True)
+    if args.equal_steps:
+        result["single_2x"] = {}
+        longer = train_config(args, seed, max_steps=2 * args.steps)
+        for name, (data, test, instruction) in tasks.items():
+            result["single_2x"][name] = _single(args, model, tokenizer, data, test, instruction, longer)[0]
+            print(f"  seed {seed} single 2x {name}: test {result['single_2x'][name]['test']:.3f}", flush=True)
+        result["shared"] = _shared(args, model, tokenizer, tasks, pool, config)
+        print(f"  seed {seed} shared: {json.dumps({n: r['test'] for n, r in result['shared']['per_task'].items()})}")
     for variant in variants:
         result["fusion"][variant.name] = run_fusion(args, model, tokenizer, tasks, pool, seed, variant)
+    if subset:
+        names = list(tasks)
+        kept = {name: tasks[name] for name in subset}
+        result["fusion_subset"] = run_fusion(
+            args, model, tokenizer, kept, [pool[names.index(name)] for name in subset], seed, VARIANTS["default"]
+        )
     return result
+
+
+def _contender(run: dict, key: str, task: str) -> dict | None:
+    """A contender's result for ``task`` in one seed's ``run`` (None: not in this run)."""
+    if key.startswith("fusion:"):
+        found = run["fusion"].get(key.split(":", 1)[1])
+        return found["per_task"].get(task) if found else None
+    if key == "fusion_subset":
+        found = run.get("fusion_subset")
+        return found["per_task"].get(task) if found else None
+    if key == "shared":
+        return run["shared"]["per_task"].get(task) if "shared" in run else None
+    return run.get(key, {}).get(task)
+
+
+def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2000) -> list[dict]:
+    """Per task, the claims as ``a - b`` on the same test examples: 95% paired bootstrap interval,
+    each example's correctness averaged over the seeds where both ran."""
+    import numpy as np
+
+    from evaluators.bootstrap import paired_bootstrap
+
+    pairs = [
+        ("fusion:default", "single_2x"),
+        ("fusion:default", "single"),
+        ("fusion:default", "shared"),
+        ("shared", "single_2x"),
+        ("single_2x", "discrete"),
+        ("fusion:default", "discrete"),
+        ("fusion_subset", "fusion:default"),
+        *((f"fusion:{v}", "fusion:default") for v in variants if v != "default"),
+    ]
+    rows = []
+    for task in tasks:
+        for a, b in pairs:
+            both = [
+                (_contender(run, a, task), _contender(run, b, task))
+                for run in per_seed.values()
+                if _contender(run, a, task) and _contender(run, b, task)
+            ]
+            if not both:
+                continue
+            mean_a = np.mean([x["test_correct"] for x, _ in both], axis=0)
+            mean_b = np.mean([y["test_correct"] for _, y in both], axis=0)
+            gap = paired_bootstrap(
+                lambda idx: float(mean_a[idx].mean()),
+                lambda idx: float(mean_b[idx].mean()),
+                len(mean_a),
+                n_resamples=resamples,
+            ).difference
+            verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
+            rows.append(
+                {
+                    "task": task, "a": a, "b": b, "seeds": len(both), "n": len(mean_a),
+                    "a_mean": float(mean_a.mean()), "b_mean": float(mean_b.mean()),
+                    "difference": gap.estimate, "low": gap.low, "high": gap.high, "verdict": verdict,
+                }
+            )
+    return rows
+
+
+def claims_markdown(rows: list[dict], majority: dict[str, float]) -> str:
+    lines = [
+        "| task | a - b | seeds | test n | majority | a | b | a - b [95% CI] | verdict |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['task']} | {r['a']} - {r['b']} | {r['seeds']} | {r['n']} | {majority[r['task']]:.3f} | "
+            f"{r['a_mean']:.3f} | {r['b_mean']:.3f} | {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] "
+            f"| {r['verdict']} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown(per_seed: dict[int, dict], tasks, variant: str) -> str:
@@ -221,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
         "--variants", default="default", help=f"comma-separated fusion variants, from {sorted(VARIANTS)}"
     )
     parser.add_argument(
+        "--equal-steps",
+        action="store_true",
+        help="also train the 2x-steps single prompts and the shared prompt (issue 21's fusion claim)",
+    )
+    parser.add_argument("--subset", help="comma-separated tasks: the default fusion over these only, too")
+    parser.add_argument(
         "--combine",
         nargs="+",
         type=Path,
@@ -244,10 +412,15 @@ def main(argv: list[str] | None = None) -> int:
             per_seed |= json.loads(path.read_text())["per_seed"]
     else:
         for seed in [int(s) for s in args.seeds.split(",")]:
-            per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants)
+            subset = args.subset.split(",") if args.subset else None
+            per_seed[seed] = run_seed(args, model, tokenizer, tasks, seed, variants, subset)
     tables = {variant.name: markdown(per_seed, tasks, variant.name) for variant in variants}
     for name, table in tables.items():
         print(f"\nfusion variant {name}: {VARIANTS[name]}\n{table}")
+    claims = paired_claims(per_seed, tasks, [v.name for v in variants])
+    majority = {n: train_majority(d, t) for n, (d, t, _) in tasks.items()}
+    tables["claims"] = claims_markdown(claims, majority)
+    print(f"\nclaims (test accuracy, paired):\n{tables['claims']}")
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "settings": vars(args)
@@ -259,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_constant_dev": {n: best_constant(d, d.dev) for n, (d, _, _) in tasks.items()},
         "best_constant_test": {n: best_constant(d, t) for n, (d, t, _) in tasks.items()},
         "per_seed": per_seed,
+        "claims": claims,
         "tables": tables,
     }
     if args.out:

@@ -10,7 +10,11 @@ For a target task and related source tasks (one built-in family), per seed:
 
 Each condition trains the same number of steps on the same few-shot data and is scored on dev every
 ``--eval-every`` steps (step 0 = the starting prompt, i.e. zero-shot). The best-dev prompt is then scored on
-a held-out test split. Results: mean and standard deviation over seeds.
+a held-out test split. Results: mean and standard deviation over seeds; and, for the seeds' claims
+(issue 21), paired differences on the same test examples with 95% bootstrap intervals: each example's
+correctness averaged over the seeds, resampled by example (the test split is the same for every seed). The
+*discrete* row is the text initialisation untrained: the task's instruction scored by the same scorer on the
+same input (issue 21's one-scorer property), i.e. the discrete prompt beside every soft number.
 
     python benchmarks/soft_repro.py --threads 1 --out benchmarks/results/soft_repro.json
 
@@ -21,6 +25,7 @@ examples, 16 steps of batch 4, 8 virtual tokens, 3 seeds; about 10 CPU-minutes p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -45,14 +50,41 @@ from soft_prompts.scoring import label_probabilities  # noqa: E402
 from soft_prompts.vectors import similarity_matrix  # noqa: E402
 
 CONDITIONS = ("random", "vocab", "text", "vectors", "fusion")
+# The seeds' claims (issue 21) as paired comparisons (a, b): a - b on the same test examples.
+CLAIMS = (
+    ("vectors", "random"),
+    ("vectors", "vocab"),
+    ("vectors", "text"),
+    ("fusion", "text"),
+    ("fusion", "vectors"),
+    ("text", "discrete"),
+    ("vectors", "discrete"),
+    ("fusion", "discrete"),
+)
 
 
-def _test_accuracy(model, tokenizer, task, test, max_length: int) -> float:
+def _test_correct(model, tokenizer, task, test, max_length: int) -> list[int]:
+    """1/0 per test example: the label-likelihood arg-max is the gold label."""
     probabilities = label_probabilities(
         model, tokenizer, [e.model_input for e in test], task.labels, [0] * len(test), max_length=max_length
     )
     gold = torch.tensor([task.labels.index(e.target_text) for e in test])
-    return float((probabilities.argmax(dim=-1) == gold).float().mean())
+    return [int(v) for v in (probabilities.argmax(dim=-1) == gold).tolist()]
+
+
+def _discrete(args, model, tokenizer, target, test, instruction: str, seed: int) -> dict:
+    """The text initialisation, untrained: the discrete instruction through the same scorer."""
+    from soft_prompts.api import prompted_for_training
+    from soft_prompts.init import build_initial_prompt
+    from soft_prompts.prompt import PromptEmbedding
+
+    started = time.perf_counter()
+    init = PromptInit(kind="text", text=args.init_text or instruction)
+    initial = build_initial_prompt(init, model, tokenizer, args.n_virtual, model_id=args.model_id)
+    config = TrainConfig(max_steps=1, batch_size=args.batch_size, max_length=args.max_length, seed=seed)
+    prompted = prompted_for_training(model, PromptEmbedding(initial), config, target.input_prefix)
+    correct = _test_correct(prompted, tokenizer, target, test, args.max_length)
+    return {"test": statistics.fmean(correct), "test_correct": correct, "seconds": time.perf_counter() - started}
 
 
 def _majority(task, examples) -> float:
@@ -80,7 +112,7 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
     source_config = TrainConfig(max_steps=args.source_steps, eval_every=0, **base)
     target_config = TrainConfig(max_steps=args.steps, eval_every=args.eval_every, patience=None, **base)
     origin = PromptInit(kind="random", seed=seed)
-    source_prompts = []
+    source_prompts, untrained = [], []
     for source in sources:
         started = time.perf_counter()
         run = train_soft_prompt(
@@ -92,7 +124,10 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
             source_config,
             model_id=args.model_id,
             vector_store=store,
+            warn_untrained=False,
         )
+        if not run.result.trained_past_start:
+            untrained.append(source.name)
         source_prompts.append(run.model.prompt.static_prompt())
         print(f"  seed {seed} source {source.name}: {time.perf_counter() - started:.0f}s", flush=True)
     inits = {
@@ -103,9 +138,19 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
             kind="vectors", store_dir=str(store), vector_names=tuple(s.name for s in sources)
         ),
     }
-    results = {}
+    results = {"discrete": _discrete(args, model, tokenizer, target, test, instruction, seed)}
+    print(f"  seed {seed} discrete test {results['discrete']['test']:.2f}", flush=True)
     for condition in CONDITIONS:
         started = time.perf_counter()
+        if condition == "vectors" and len(untrained) == len(sources):
+            # No source moved past its start: no task vector to sum; shown as not run, never as a copy.
+            results[condition] = {"not_run": f"no source prompt trained past its start ({', '.join(untrained)})"}
+            print(f"  seed {seed} {condition:8s} not run: {results[condition]['not_run']}", flush=True)
+            continue
+        if condition == "vectors":
+            inits["vectors"] = dataclasses.replace(
+                inits["vectors"], vector_names=tuple(s.name for s in sources if s.name not in untrained)
+            )
         if condition == "fusion":
             run = train_fused_prompt(
                 model,
@@ -126,11 +171,13 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
                 target_config,
                 model_id=args.model_id,
             )
+        correct = _test_correct(run.model, tokenizer, target, test, args.max_length)
         results[condition] = {
             "dev_curve": [list(point) for point in run.result.dev_curve],
             "best_dev": run.result.best_dev_score,
             "best_step": run.result.best_step,
-            "test": _test_accuracy(run.model, tokenizer, target, test, args.max_length),
+            "test": statistics.fmean(correct),
+            "test_correct": correct,
             "seconds": time.perf_counter() - started,
         }
         if condition == "fusion":
@@ -147,10 +194,13 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
 
 
 def summarise(per_seed: dict[int, dict]) -> dict:
-    """Mean/std over seeds of the dev curve points, best dev and test accuracy per condition."""
+    """Mean/std over seeds of the dev curve points, best dev and test accuracy per condition (a
+    condition not run at some seed is left out of the table)."""
     summary = {}
     for condition in CONDITIONS:
         runs = [per_seed[seed][condition] for seed in per_seed]
+        if any("not_run" in run for run in runs):
+            continue
         steps = [step for step, _ in runs[0]["dev_curve"]]
         summary[condition] = {
             "dev_by_step": {
@@ -161,6 +211,48 @@ def summarise(per_seed: dict[int, dict]) -> dict:
             "seconds": _mean_std([run["seconds"] for run in runs]),
         }
     return summary
+
+
+def paired_claims(per_seed: dict[int, dict], resamples: int = 2000) -> list[dict]:
+    """Each claim ``a - b`` (``CLAIMS``): test accuracy difference with a 95% paired bootstrap interval
+    over the test examples, each example's correctness averaged over the seeds where both ran."""
+    import numpy as np
+
+    from evaluators.bootstrap import paired_bootstrap
+
+    rows = []
+    for a, b in CLAIMS:
+        seeds = [s for s in per_seed if "test_correct" in per_seed[s].get(a, {}) and "test_correct" in per_seed[s].get(b, {})]
+        if not seeds:
+            rows.append({"a": a, "b": b, "seeds": [], "verdict": "not run"})
+            continue
+        mean_a = np.mean([per_seed[s][a]["test_correct"] for s in seeds], axis=0)
+        mean_b = np.mean([per_seed[s][b]["test_correct"] for s in seeds], axis=0)
+        comparison = paired_bootstrap(
+            lambda idx: float(mean_a[idx].mean()), lambda idx: float(mean_b[idx].mean()), len(mean_a),
+            n_resamples=resamples,
+        )
+        gap = comparison.difference
+        verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
+        rows.append(
+            {"a": a, "b": b, "seeds": seeds, "n": len(mean_a), "a_mean": float(mean_a.mean()),
+             "b_mean": float(mean_b.mean()), "difference": gap.estimate, "low": gap.low, "high": gap.high,
+             "verdict": verdict}
+        )
+    return rows
+
+
+def claims_markdown(rows: list[dict]) -> str:
+    lines = ["| a - b | seeds | test n | a | b | a - b [95% CI] | verdict |", "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        if not row["seeds"]:
+            lines.append(f"| {row['a']} - {row['b']} | - | - | - | - | - | not run |")
+            continue
+        lines.append(
+            f"| {row['a']} - {row['b']} | {','.join(map(str, row['seeds']))} | {row['n']} | {row['a_mean']:.3f} | "
+            f"{row['b_mean']:.3f} | {row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] | {row['verdict']} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown(summary: dict, baselines: dict) -> str:
@@ -231,7 +323,14 @@ def main(argv: list[str] | None = None) -> int:
             )
     summary = summarise(per_seed)
     baselines = {"dev": _majority(target, target.dev), "test": _majority(target, test)}
-    table = markdown(summary, baselines)
+    claims = paired_claims(per_seed)
+    discrete = statistics.fmean(per_seed[s]["discrete"]["test"] for s in per_seed)
+    table = (
+        markdown(summary, baselines)
+        + f" Discrete prompt (the text init untrained, {args.init_text or instruction!r}): test {discrete:.3f}."
+        + "\n\n"
+        + claims_markdown(claims)
+    )
     print(table)
     result = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -240,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "instruction": instruction,
         "majority_baseline": baselines,
         "summary": summary,
+        "claims": claims,
         "per_seed": per_seed,
         "table": table,
         "wall_seconds": time.perf_counter() - started,

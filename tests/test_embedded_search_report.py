@@ -127,3 +127,37 @@ def test_search_quality_report_pairs_seeds_and_compares_copro_at_twice_the_calls
     assert "+0.360 [+0.360, +0.360]" in by["DSPy COPRO at 100"] and "ours better" in by["DSPy COPRO at 100"]
     assert "12/0/0" in by["DSPy COPRO at 200"]
     assert "0/12/0" in by["DSPy GEPA at 100"] and "no difference shown" in by["DSPy GEPA at 100"]
+
+
+def test_dual_stage_and_demo_campaigns_split_the_same_budget(tmp_path):
+    """Issue 21's Transfer-Prompting contenders: the dual-stage campaign searches its sources in stage 1
+    and the task in stage 2, the target-only one the task alone, both under the same call budget, with
+    the demo's raw scores; the load-time estimate accepts both at 100 calls."""
+    from types import SimpleNamespace
+
+    from benchmarks.embedded_search_quality import OURS_CAMPAIGN, OURS_TOOLS
+    from benchmarks.search_quality import OURS_VARIANTS
+    from benchmarks.search_vs_dspy import _campaign
+    from orchestrator.estimate import estimate_campaign
+
+    server = SimpleNamespace(url="http://127.0.0.1:9")
+    settings = dict(OURS_VARIANTS["ours"])
+    dev_size = settings.pop("dev_size")
+    built = {}
+    for tool in ("ours-demo", "ours-dual"):
+        search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **OURS_TOOLS[tool][1]}
+        built[tool] = _campaign(
+            server, "multiemo_en_polarity", "Classify the sentiment of the review.", "local", 1, tmp_path,
+            dev_size=dev_size, search=search, budget={"max_calls": 100}, extra=OURS_CAMPAIGN[tool],
+            sources=["irony_identification"] if tool == "ours-dual" else None,
+        )
+    demo, dual = built["ours-demo"], built["ours-dual"]
+    assert [t.name for t in demo.tasks.source] == ["multiemo_en_polarity"]
+    assert [t.name for t in dual.tasks.source] == ["irony_identification"]
+    assert (demo.search.stage2_iterations, dual.search.stage1_iterations, dual.search.stage2_iterations) == (0, 1, 1)
+    for campaign in built.values():
+        assert campaign.scoring.calibration == "none"
+        assert campaign.search.edits == 1.0
+        assert campaign.budget.max_calls == 100
+        notes = estimate_campaign(campaign).notes
+        assert not [note for note in notes if "below the" in note], notes  # 100 calls reach a tested winner
