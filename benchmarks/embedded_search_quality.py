@@ -54,18 +54,32 @@ OURS_TOOLS = {
     # Issue 21, Transfer-Prompting: the same, dual-stage: stage 1 on --sources, then stage 2 refines
     # its winner on the task; the budget's exploration is split evenly between the stages.
     "ours-dual": ("promptfusion dual-stage", {"edits": 1.0, "stage1_iterations": 1, "stage2_iterations": 1}),
+    # The demo's operators with the product's default batch calibration and the prompt in the user turn
+    # (scoring.instruction_turn: user), where issue 20's screen found the 135M model follows it.
+    "ours-user": ("promptfusion user turn", {"edits": 1.0}),
 }
+# The starting instruction in the user turn, scored beside the usual (system-turn) start.
+START_USER = "starting instruction (user turn)"
 # Campaign settings besides ``search`` per tool (the others keep search_vs_dspy's: batch calibration,
 # accuracy as objective).
 OURS_CAMPAIGN = {
     "ours-demo": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
     "ours-dual": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
+    "ours-user": {
+        "scoring": {"calibration": "batch", "instruction_turn": "user"},
+        "objective": {"weights": {"balanced_accuracy": 1.0}},
+    },
 }
 # DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
 # reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``
 # marker, and on 2 shared cores each generated token of an evaluation costs about half a second.
 ANSWER_TOKENS = 12
 TOOL_NAMES = {**{key: name for key, (name, _) in OURS_TOOLS.items()}, **DSPY_TOOLS}
+
+
+def instruction_turn(tool: str) -> str:
+    """Where ``tool``'s instruction sits when it searches and when it is scored on the test split."""
+    return OURS_CAMPAIGN.get(tool, {}).get("scoring", {}).get("instruction_turn", "system")
 
 
 @dataclass
@@ -82,6 +96,7 @@ class GridRun:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     test: dict[str, Any] = field(default_factory=dict)
+    instruction_turn: str = "system"
 
 
 class Counter:
@@ -130,6 +145,7 @@ def run_ours(
     dev_size = settings.pop("dev_size")
     search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **extra}
     run, counter = GridRun(name, budget, seed, task.instruction), Counter(server)
+    run.instruction_turn = instruction_turn(tool)
     with tempfile.TemporaryDirectory(prefix="pf-embedded-quality-") as tmp:
         campaign = _campaign(
             server,
@@ -226,14 +242,19 @@ def _compile_dspy(server: ModelServer, task, tool: str, budget: int, seed: int, 
         )
 
 
-def score_instruction(task, instruction: str, seed: int, threads: int) -> dict[str, Any]:
-    """Label likelihoods of ``instruction`` on the seed's whole test split, in-process: gold labels,
-    raw arg-max predictions and label probabilities per example (for batch calibration later)."""
+def score_instruction(
+    task, instruction: str, seed: int, threads: int, turn: str = "system"
+) -> dict[str, Any]:
+    """Label likelihoods of ``instruction`` (in the ``turn`` message) on the seed's whole test split,
+    in-process: gold labels, raw arg-max predictions and label probabilities per example (for batch
+    calibration later)."""
     from orchestrator.tasks.evaluation import evaluate_on_task
 
     options = {"device": "cpu", "threads": threads}
     evaluation = asyncio.run(
-        evaluate_on_task(task, instruction, model=MODEL, split="test", seed=seed, options=options)
+        evaluate_on_task(
+            task, instruction, model=MODEL, split="test", seed=seed, options=options, instruction_turn=turn
+        )
     )
     report = evaluation.report
     return {
@@ -311,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
         for seed in args.seeds:
             if ("starting instruction", 0, seed) not in done:
                 _record(args, task, GridRun("starting instruction", 0, seed, task.instruction))
+            if "ours-user" in args.tools and (START_USER, 0, seed) not in done:
+                _record(args, task, GridRun(START_USER, 0, seed, task.instruction, instruction_turn="user"))
             for budget in args.budgets:
                 for tool in args.tools:
                     if (TOOL_NAMES[tool], budget, seed) in done:
@@ -335,7 +358,7 @@ def _done(path: Path) -> set[tuple[str, int, int]]:
 
 
 def _record(args, task, run: GridRun) -> None:
-    run.test = score_instruction(task, run.instruction, run.seed, args.threads)
+    run.test = score_instruction(task, run.instruction, run.seed, args.threads, run.instruction_turn)
     right = sum(p == g for p, g in zip(run.test["predicted"], run.test["gold"], strict=True))
     print(
         f"{time.strftime('%H:%M:%S')} seed {run.seed} budget {run.budget} {run.tool}: {run.calls} calls, "

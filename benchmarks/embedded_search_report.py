@@ -98,13 +98,13 @@ def _diff(interval) -> str:
     return f"{interval.estimate:+.3f} [{interval.low:+.3f}, {interval.high:+.3f}]"
 
 
-def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
+def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: str = START) -> str:
     """One row per (budget, tool), the majority class and starting instruction first.
 
     Only seeds that have a starting-instruction run are used; a group is compared with the starting
     instruction on the seeds it has.
     """
-    starts = {r["seed"]: r for r in runs if r["tool"] == START}
+    starts = {r["seed"]: r for r in runs if r["tool"] == start}
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in runs:
         if r["seed"] in starts:
@@ -125,21 +125,21 @@ def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
         base = pool([starts[r["seed"]]["test"] for r in group])
         n = len(pooled.gold)
         ci = {
-            m: bootstrap_metric_ci(pooled.metric(m), n, n_resamples=RESAMPLES, seed=seed)
+            m: bootstrap_metric_ci(pooled.metric(m, which), n, n_resamples=RESAMPLES, seed=seed)
             for m in ("accuracy", "balanced_accuracy")
         }
         calibrated = pooled.metric("balanced_accuracy", "calibrated")(np.arange(n))
         per_seed = ", ".join(
-            f"{pool([r['test']]).metric('balanced_accuracy')(np.arange(len(r['test']['gold']))):.2f}"
+            f"{pool([r['test']]).metric('balanced_accuracy', which)(np.arange(len(r['test']['gold']))):.2f}"
             for r in group
         )
-        if tool == START:
+        if tool == start:
             versus = ["-", "-"]
         else:
             versus = [
                 _diff(
                     paired_bootstrap(
-                        pooled.metric(m), base.metric(m), n, n_resamples=RESAMPLES, seed=seed
+                        pooled.metric(m, which), base.metric(m, which), n, n_resamples=RESAMPLES, seed=seed
                     ).difference
                 )
                 for m in ("accuracy", "balanced_accuracy")
@@ -159,7 +159,9 @@ def table(runs: list[dict[str, Any]], seed: int = 0) -> str:
     return "\n".join(lines)
 
 
-def head_to_head(runs: list[dict[str, Any]], ours: str = "promptfusion", seed: int = 0) -> str:
+def head_to_head(
+    runs: list[dict[str, Any]], ours: str = "promptfusion", seed: int = 0, which: str = "raw"
+) -> str:
     """Ours against every other tool at the same budget, on the seeds both ran: the paired difference
     (ours - theirs) on the same pooled test examples and resamples. Better only where it excludes 0."""
     by_key = {(r["budget"], r["tool"], r["seed"]): r for r in runs}
@@ -178,7 +180,7 @@ def head_to_head(runs: list[dict[str, Any]], ours: str = "promptfusion", seed: i
         n = len(mine.gold)
         diffs = {
             m: paired_bootstrap(
-                mine.metric(m), theirs.metric(m), n, n_resamples=RESAMPLES, seed=seed
+                mine.metric(m, which), theirs.metric(m, which), n, n_resamples=RESAMPLES, seed=seed
             ).difference
             for m in ("accuracy", "balanced_accuracy")
         }
@@ -195,7 +197,7 @@ def instructions(runs: list[dict[str, Any]]) -> str:
     """The returned instructions (shortened), errors and notes, one line per run."""
     lines = []
     for r in sorted(runs, key=lambda r: (r["budget"], r["tool"], r["seed"])):
-        if r["tool"] == START and r["seed"] > 0:
+        if r["budget"] == 0 and r["seed"] > 0:
             continue
         text = " ".join(r["instruction"].split())
         text = text if len(text) <= 160 else text[:157] + "..."
@@ -212,10 +214,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ours", default="promptfusion", help="the tool the head-to-head table pits against the others"
     )
+    parser.add_argument(
+        "--predictions",
+        choices=["raw", "calibrated"],
+        default="raw",
+        help="the test predictions of the accuracy, balanced-accuracy and paired columns: raw label "
+        "arg-max, or batch-calibrated over each run's split (the product's default scoring)",
+    )
+    parser.add_argument("--start", default=START, help="the row every other row is paired with")
     args = parser.parse_args(argv)
     headers, runs = load(*args.results)
     report = "\n".join(
-        [*dict.fromkeys(headers), "", table(runs), "", head_to_head(runs, args.ours), "", instructions(runs)]
+        [
+            *dict.fromkeys(headers),
+            f"predictions: {args.predictions}; every row paired with {args.start!r}",
+            "",
+            table(runs, which=args.predictions, start=args.start),
+            "",
+            head_to_head(runs, args.ours, which=args.predictions),
+            "",
+            instructions(runs),
+        ]
     )
     print(report)
     if args.markdown:

@@ -184,7 +184,12 @@ def _campaign(
         },
         # One task as source and target and no stage-2 rounds: stage 1 is the whole search; the
         # held-out test is scored below, in-process, like DSPy's result (2 examples here, the minimum).
-        "tasks": {"source": sources or [task_name], "target": task_name, "dev_size": dev_size, "test_size": 2},
+        "tasks": {
+            "source": sources or [task_name],
+            "target": task_name,
+            "dev_size": dev_size,
+            "test_size": 2,
+        },
         "search": {
             "stage1_iterations": DEPTH,
             "stage2_iterations": 0,

@@ -13,9 +13,11 @@ Issue 21 (the Dynamic Prompt Fusion claim) adds, per seed and on the same pool:
 - *single, 2x steps*: each task's text-initialised prompt tuned twice the steps on its own task, so that
   every contender has had the same number of optimiser steps as the fusion (steps of the pool + its own);
 - *shared*: one prompt for all tasks, started from the pool's mean (what the fusion's uniform gate with a
-  zero target prompt starts from) and tuned ``--steps`` on the same mixed batches: the fusion without its gate;
+  zero target prompt starts from) and tuned ``--steps`` on the same mixed batches: the fusion without
+  its gate;
 - *discrete*: each task's instruction untrained (the text initialisation at step 0, the same scorer);
-- ``--subset A,B``: the default fusion over those tasks' pool members only (sensitivity to the number of tasks);
+- ``--subset A,B``: the default fusion over those tasks' pool members only (sensitivity to the number
+  of tasks);
 - paired differences on the same test examples with 95% bootstrap intervals (each example's correctness
   averaged over the seeds), printed and stored as ``claims``.
 
@@ -163,7 +165,9 @@ def run_fusion(args, model, tokenizer, tasks, pool, seed: int, variant: FusionVa
     return result
 
 
-def _single(args, model, tokenizer, data, test, instruction: str, config: TrainConfig) -> tuple[dict, torch.Tensor]:
+def _single(
+    args, model, tokenizer, data, test, instruction: str, config: TrainConfig
+) -> tuple[dict, torch.Tensor]:
     started = time.perf_counter()
     run = train_soft_prompt(
         model,
@@ -190,7 +194,9 @@ def _discrete(args, model, tokenizer, data, test, instruction: str, config: Trai
     from soft_prompts.init import build_initial_prompt
     from soft_prompts.prompt import PromptEmbedding
 
-    initial = build_initial_prompt(PromptInit(kind="text", text=instruction), model, tokenizer, args.n_virtual)
+    initial = build_initial_prompt(
+        PromptInit(kind="text", text=instruction), model, tokenizer, args.n_virtual
+    )
     prompted = prompted_for_training(model, PromptEmbedding(initial), config, data.input_prefix)
     return scored(prompted, tokenizer, data, test, 0, args.max_length)
 
@@ -229,7 +235,9 @@ def run_seed(
         single, prompt = _single(args, model, tokenizer, data, test, instruction, config)
         pool.append(prompt)
         result["single"][name] = single
-        print(f"  seed {seed} single {name}: test {single['test']:.3f} ({single['seconds']:.0f}s)", flush=True)
+        print(
+            f"  seed {seed} single {name}: test {single['test']:.3f} ({single['seconds']:.0f}s)", flush=True
+        )
     if args.equal_steps:
         result["single_2x"] = {}
         longer = train_config(args, seed, max_steps=2 * args.steps)
@@ -237,14 +245,23 @@ def run_seed(
             result["single_2x"][name] = _single(args, model, tokenizer, data, test, instruction, longer)[0]
             print(f"  seed {seed} single 2x {name}: test {result['single_2x'][name]['test']:.3f}", flush=True)
         result["shared"] = _shared(args, model, tokenizer, tasks, pool, config)
-        print(f"  seed {seed} shared: {json.dumps({n: r['test'] for n, r in result['shared']['per_task'].items()})}")
+        print(
+            f"  seed {seed} shared: "
+            f"{json.dumps({n: r['test'] for n, r in result['shared']['per_task'].items()})}"
+        )
     for variant in variants:
         result["fusion"][variant.name] = run_fusion(args, model, tokenizer, tasks, pool, seed, variant)
     if subset:
         names = list(tasks)
         kept = {name: tasks[name] for name in subset}
         result["fusion_subset"] = run_fusion(
-            args, model, tokenizer, kept, [pool[names.index(name)] for name in subset], seed, VARIANTS["default"]
+            args,
+            model,
+            tokenizer,
+            kept,
+            [pool[names.index(name)] for name in subset],
+            seed,
+            VARIANTS["default"],
         )
     return result
 
@@ -292,17 +309,25 @@ def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2
             mean_a = np.mean([x["test_correct"] for x, _ in both], axis=0)
             mean_b = np.mean([y["test_correct"] for _, y in both], axis=0)
             gap = paired_bootstrap(
-                lambda idx: float(mean_a[idx].mean()),
-                lambda idx: float(mean_b[idx].mean()),
+                lambda idx, a=mean_a: float(a[idx].mean()),
+                lambda idx, b=mean_b: float(b[idx].mean()),
                 len(mean_a),
                 n_resamples=resamples,
             ).difference
             verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
             rows.append(
                 {
-                    "task": task, "a": a, "b": b, "seeds": len(both), "n": len(mean_a),
-                    "a_mean": float(mean_a.mean()), "b_mean": float(mean_b.mean()),
-                    "difference": gap.estimate, "low": gap.low, "high": gap.high, "verdict": verdict,
+                    "task": task,
+                    "a": a,
+                    "b": b,
+                    "seeds": len(both),
+                    "n": len(mean_a),
+                    "a_mean": float(mean_a.mean()),
+                    "b_mean": float(mean_b.mean()),
+                    "difference": gap.estimate,
+                    "low": gap.low,
+                    "high": gap.high,
+                    "verdict": verdict,
                 }
             )
     return rows
@@ -316,7 +341,8 @@ def claims_markdown(rows: list[dict], majority: dict[str, float]) -> str:
     for r in rows:
         lines.append(
             f"| {r['task']} | {r['a']} - {r['b']} | {r['seeds']} | {r['n']} | {majority[r['task']]:.3f} | "
-            f"{r['a_mean']:.3f} | {r['b_mean']:.3f} | {r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] "
+            f"{r['a_mean']:.3f} | {r['b_mean']:.3f} | "
+            f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] "
             f"| {r['verdict']} |"
         )
     return "\n".join(lines)

@@ -84,7 +84,11 @@ def _discrete(args, model, tokenizer, target, test, instruction: str, seed: int)
     config = TrainConfig(max_steps=1, batch_size=args.batch_size, max_length=args.max_length, seed=seed)
     prompted = prompted_for_training(model, PromptEmbedding(initial), config, target.input_prefix)
     correct = _test_correct(prompted, tokenizer, target, test, args.max_length)
-    return {"test": statistics.fmean(correct), "test_correct": correct, "seconds": time.perf_counter() - started}
+    return {
+        "test": statistics.fmean(correct),
+        "test_correct": correct,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def _majority(task, examples) -> float:
@@ -144,7 +148,9 @@ def run_seed(args, model, tokenizer, target, test, sources, instruction, seed: i
         started = time.perf_counter()
         if condition == "vectors" and len(untrained) == len(sources):
             # No source moved past its start: no task vector to sum; shown as not run, never as a copy.
-            results[condition] = {"not_run": f"no source prompt trained past its start ({', '.join(untrained)})"}
+            results[condition] = {
+                "not_run": f"no source prompt trained past its start ({', '.join(untrained)})"
+            }
             print(f"  seed {seed} {condition:8s} not run: {results[condition]['not_run']}", flush=True)
             continue
         if condition == "vectors":
@@ -222,22 +228,37 @@ def paired_claims(per_seed: dict[int, dict], resamples: int = 2000) -> list[dict
 
     rows = []
     for a, b in CLAIMS:
-        seeds = [s for s in per_seed if "test_correct" in per_seed[s].get(a, {}) and "test_correct" in per_seed[s].get(b, {})]
+        seeds = [
+            s
+            for s in per_seed
+            if "test_correct" in per_seed[s].get(a, {}) and "test_correct" in per_seed[s].get(b, {})
+        ]
         if not seeds:
             rows.append({"a": a, "b": b, "seeds": [], "verdict": "not run"})
             continue
         mean_a = np.mean([per_seed[s][a]["test_correct"] for s in seeds], axis=0)
         mean_b = np.mean([per_seed[s][b]["test_correct"] for s in seeds], axis=0)
         comparison = paired_bootstrap(
-            lambda idx: float(mean_a[idx].mean()), lambda idx: float(mean_b[idx].mean()), len(mean_a),
+            lambda idx, a=mean_a: float(a[idx].mean()),
+            lambda idx, b=mean_b: float(b[idx].mean()),
+            len(mean_a),
             n_resamples=resamples,
         )
         gap = comparison.difference
         verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
         rows.append(
-            {"a": a, "b": b, "seeds": seeds, "n": len(mean_a), "a_mean": float(mean_a.mean()),
-             "b_mean": float(mean_b.mean()), "difference": gap.estimate, "low": gap.low, "high": gap.high,
-             "verdict": verdict}
+            {
+                "a": a,
+                "b": b,
+                "seeds": seeds,
+                "n": len(mean_a),
+                "a_mean": float(mean_a.mean()),
+                "b_mean": float(mean_b.mean()),
+                "difference": gap.estimate,
+                "low": gap.low,
+                "high": gap.high,
+                "verdict": verdict,
+            }
         )
     return rows
 
@@ -249,8 +270,9 @@ def claims_markdown(rows: list[dict]) -> str:
             lines.append(f"| {row['a']} - {row['b']} | - | - | - | - | - | not run |")
             continue
         lines.append(
-            f"| {row['a']} - {row['b']} | {','.join(map(str, row['seeds']))} | {row['n']} | {row['a_mean']:.3f} | "
-            f"{row['b_mean']:.3f} | {row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] | {row['verdict']} |"
+            f"| {row['a']} - {row['b']} | {','.join(map(str, row['seeds']))} | {row['n']} | "
+            f"{row['a_mean']:.3f} | {row['b_mean']:.3f} | "
+            f"{row['difference']:+.3f} [{row['low']:+.3f}, {row['high']:+.3f}] | {row['verdict']} |"
         )
     return "\n".join(lines)
 
@@ -327,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     discrete = statistics.fmean(per_seed[s]["discrete"]["test"] for s in per_seed)
     table = (
         markdown(summary, baselines)
-        + f" Discrete prompt (the text init untrained, {args.init_text or instruction!r}): test {discrete:.3f}."
+        + f" Discrete prompt (the text init untrained, {args.init_text or instruction!r}): "
+        + f"test {discrete:.3f}."
         + "\n\n"
         + claims_markdown(claims)
     )

@@ -55,7 +55,7 @@ from evaluators.protocol import ChatLLM, LabelScorer
 from evaluators.report import EvaluationReport
 from evaluators.scoring import ExampleResult
 from evaluators.significance import Verdict, compare_predictions
-from evaluators.task import Example, TaskSpec, default_messages
+from evaluators.task import INSTRUCTION_TURNS, Example, TaskSpec, default_messages, user_turn_messages
 from evaluators.trivial_baselines import TrivialBaseline, trivial_baselines
 from evaluators.usage import UsageRecord, UsageTotals
 
@@ -118,6 +118,8 @@ __all__ = [
     "check_output",
     "confidence_to_probs",
     "default_messages",
+    "INSTRUCTION_TURNS",
+    "user_turn_messages",
     "dominates",
     "ece_from_confidences",
     "evaluate_prompt",

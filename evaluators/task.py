@@ -23,6 +23,8 @@ __all__ = [
     "MessageRenderer",
     "TaskSpec",
     "default_messages",
+    "INSTRUCTION_TURNS",
+    "user_turn_messages",
 ]
 
 #: Metrics that need label probabilities (label scoring, or a verbalised confidence).
@@ -54,6 +56,18 @@ MessageRenderer = Callable[[str, Example], Sequence[Mapping[str, str]]]
 def default_messages(prompt: str, example: Example) -> list[dict[str, str]]:
     """System message = the candidate prompt, user message = the example's input."""
     return [{"role": "system", "content": prompt}, {"role": "user", "content": example.input}]
+
+
+def user_turn_messages(prompt: str, example: Example) -> list[dict[str, str]]:
+    """One user message: the candidate prompt, a blank line, then the example's input (the input alone
+    when the prompt is empty). Small instruct models follow an instruction here that they ignore as a
+    system message (BENCHMARKS.md, issue 20's screen)."""
+    content = f"{prompt}\n\n{example.input}" if prompt else example.input
+    return [{"role": "user", "content": content}]
+
+
+#: Where the candidate prompt sits in the scored chat, by ``scoring.instruction_turn``.
+INSTRUCTION_TURNS: dict[str, MessageRenderer] = {"system": default_messages, "user": user_turn_messages}
 
 
 @dataclass(frozen=True)

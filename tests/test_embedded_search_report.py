@@ -145,19 +145,64 @@ def test_dual_stage_and_demo_campaigns_split_the_same_budget(tmp_path):
     dev_size = settings.pop("dev_size")
     built = {}
     for tool in ("ours-demo", "ours-dual"):
-        search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **OURS_TOOLS[tool][1]}
+        search = {
+            "stage1_iterations": 100,
+            "patience": 100,
+            "promote_top_k": 1,
+            **settings,
+            **OURS_TOOLS[tool][1],
+        }
         built[tool] = _campaign(
-            server, "multiemo_en_polarity", "Classify the sentiment of the review.", "local", 1, tmp_path,
-            dev_size=dev_size, search=search, budget={"max_calls": 100}, extra=OURS_CAMPAIGN[tool],
+            server,
+            "multiemo_en_polarity",
+            "Classify the sentiment of the review.",
+            "local",
+            1,
+            tmp_path,
+            dev_size=dev_size,
+            search=search,
+            budget={"max_calls": 100},
+            extra=OURS_CAMPAIGN[tool],
             sources=["irony_identification"] if tool == "ours-dual" else None,
         )
     demo, dual = built["ours-demo"], built["ours-dual"]
     assert [t.name for t in demo.tasks.source] == ["multiemo_en_polarity"]
     assert [t.name for t in dual.tasks.source] == ["irony_identification"]
-    assert (demo.search.stage2_iterations, dual.search.stage1_iterations, dual.search.stage2_iterations) == (0, 1, 1)
+    assert (demo.search.stage2_iterations, dual.search.stage1_iterations, dual.search.stage2_iterations) == (
+        0,
+        1,
+        1,
+    )
     for campaign in built.values():
         assert campaign.scoring.calibration == "none"
         assert campaign.search.edits == 1.0
         assert campaign.budget.max_calls == 100
         notes = estimate_campaign(campaign).notes
         assert not [note for note in notes if "below the" in note], notes  # 100 calls reach a tested winner
+
+
+def test_table_pairs_calibrated_predictions_with_the_start_it_is_told():
+    """``--predictions calibrated`` and ``--start``: a tool whose raw answers are constant but whose
+    calibrated ones follow the input is better than a start only on calibrated predictions, and the
+    rows are paired with the named start row (a user-turn start, say)."""
+    gold = ["Yes", "No"] * 30
+    follows = [[0.9, 0.1] if g == "Yes" else [0.6, 0.4] for g in gold]  # raw: always "Yes"
+    flat = [[0.7, 0.3]] * len(gold)
+    start = _run(START, 0, 0, ["Yes"] * 60, gold)
+    start["test"]["probs"] = flat
+    other_start = _run("start (user turn)", 0, 0, ["Yes"] * 60, gold)
+    other_start["test"]["probs"] = flat
+    tool = _run("tool", 100, 0, ["Yes"] * 60, gold, calls=90)
+    tool["test"]["probs"] = follows
+    runs = [start, other_start, tool]
+    raw = {line.split(" | ")[1]: line.split(" | ") for line in table(runs).splitlines()[2:]}
+    calibrated = {
+        line.split(" | ")[1]: line.split(" | ") for line in table(runs, which="calibrated").splitlines()[2:]
+    }
+    assert raw["tool"][9] == "+0.000 [+0.000, +0.000]"
+    assert calibrated["tool"][5].startswith("1.000") and calibrated["tool"][9].startswith("+0.500")
+    paired = {
+        line.split(" | ")[1]: line.split(" | ")
+        for line in table(runs, which="calibrated", start="start (user turn)").splitlines()[2:]
+    }
+    assert paired["start (user turn)"][9] == "-" and paired[START][9] == "+0.000 [+0.000, +0.000]"

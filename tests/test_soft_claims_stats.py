@@ -45,8 +45,16 @@ def test_repro_claims_leave_out_a_condition_not_run():
     assert rows[("vectors", "random")]["verdict"] == "not run"
     assert rows[("text", "discrete")]["verdict"] == "a better"
     assert "vectors" not in repro.summarise(
-        {0: {**per_seed[0], **{k: {**v, "dev_curve": [[0, 0.5]], "best_dev": 0.5, "seconds": 1.0}
-                               for k, v in per_seed[0].items() if k != "vectors"}}}
+        {
+            0: {
+                **per_seed[0],
+                **{
+                    k: {**v, "dev_curve": [[0, 0.5]], "best_dev": 0.5, "seconds": 1.0}
+                    for k, v in per_seed[0].items()
+                    if k != "vectors"
+                },
+            }
+        }
     )
 
 

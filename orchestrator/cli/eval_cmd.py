@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         calibration: str = typer.Option(
             "none", "--calibration", help="Label scores: none, batch or content_free."
         ),
+        instruction_turn: str = typer.Option(
+            "system", "--instruction-turn", help="Where the prompt sits: system, or user (before the input)."
+        ),
         concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
         api_key_env: str | None = typer.Option(None, "--api-key-env", help="Env variable with the API key."),
         api_base: str | None = typer.Option(None, "--api-base", help="Server URL of a hosted model."),
@@ -32,6 +35,10 @@ def register(app: typer.Typer) -> None:
         from orchestrator.tasks import resolve_task
         from orchestrator.tasks.evaluation import evaluate_on_task
 
+        if instruction_turn not in ("system", "user"):
+            raise typer.BadParameter(
+                f"system or user, not {instruction_turn!r}", param_hint="--instruction-turn"
+            )
         loaded = resolve_task(task)
         instruction = prompt if prompt is not None else loaded.instruction
         if not instruction:
@@ -40,7 +47,8 @@ def register(app: typer.Typer) -> None:
             )
         result = asyncio.run(
             evaluate_on_task(loaded, instruction, model=model, split=split, seed=seed, limit=limit,
-                             scoring=scoring, calibration=calibration, concurrency=concurrency,
+                             scoring=scoring, calibration=calibration, instruction_turn=instruction_turn,
+                             concurrency=concurrency,
                              api_key_env=api_key_env, api_base=api_base)
         )  # fmt: skip
         _print_report(result)

@@ -26,3 +26,10 @@ class ScoringConfig(BaseModel):
         description="Label-probability correction before arg-max and metrics (label scoring only): "
         "none, batch (divide by each label's mean over the examples) or content_free ('N/A' inputs).",
     )
+    instruction_turn: Literal["system", "user"] = Field(
+        "system",
+        description="Where the prompt sits in each scored chat: system (a system message, the input as "
+        "the user message) or user (one user message: the prompt, a blank line, the input). Small models "
+        "may follow an instruction only in the user turn (BENCHMARKS.md, issue 20). The soft stage needs "
+        "system: its virtual tokens take the system message's place.",
+    )

@@ -15,7 +15,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evaluators import EvalConfig, dominant_answer, evaluate_prompt
+from evaluators import INSTRUCTION_TURNS, EvalConfig, dominant_answer, evaluate_prompt
 from evaluators.dimensions import STANDARD_DIMENSIONS
 from evaluators.errors import TooManyErrors
 from orchestrator.backends.base import BudgetExceeded, Fatal, Unsupported
@@ -155,6 +155,7 @@ class TaskPromptScorer:
                 scorer_llm,
                 judge_llm=self.judge_llm,
                 config=config,
+                render_messages=INSTRUCTION_TURNS[self.campaign.scoring.instruction_turn],
             )
         except (Fatal, Unsupported) as exc:
             if baseline:

@@ -73,23 +73,26 @@ async def evaluate_on_task(
     limit: int | None = None,
     scoring: str = "auto",
     calibration: str = "none",
+    instruction_turn: str = "system",
     concurrency: int | None = None,
     timeout: float | None = None,
     api_base: str | None = None,
     api_key_env: str | None = None,
     options: Mapping[str, Any] | None = None,
 ) -> PromptEvaluation:
-    """Evaluate ``prompt`` (the system message) on a split of ``task``.
+    """Evaluate ``prompt`` on a split of ``task``.
 
     Args:
         task: the task.
-        prompt: the instruction; each example's input is the user message.
+        prompt: the instruction: the system message, each example's input the user message; or, with
+            ``instruction_turn="user"``, both in one user message (``evaluators.INSTRUCTION_TURNS``).
         model: ``<provider>/<model>``; default the embedded local model.
         split: ``train``, ``dev`` or ``test``.
         seed: the split seed.
         limit: score only the first ``limit`` examples of the split.
         scoring: ``auto`` (label scoring when possible), ``label_scores`` or ``generate``.
         calibration: ``none``, ``batch`` or ``content_free`` (label scoring only).
+        instruction_turn: ``system`` or ``user`` (the campaign's ``scoring.instruction_turn``).
         concurrency: requests in flight (None: ``ModelConfig``'s default for the model).
         timeout: seconds one request may take (None: ``ModelConfig``'s default for the model).
         api_base, api_key_env: for hosted models.
@@ -103,12 +106,16 @@ async def evaluate_on_task(
         ValueError: a bad limit or scoring mode.
         LLMError: the model failed (e.g. ``Fatal`` when it cannot be loaded).
     """
-    from evaluators import EvalConfig, evaluate_prompt
+    from evaluators import INSTRUCTION_TURNS, EvalConfig, evaluate_prompt
     from orchestrator.backends.base import Fatal
     from orchestrator.config.models import ModelConfig
     from orchestrator.gateway import build_gateway
 
     examples = task.split(split, seed)
+    if instruction_turn not in INSTRUCTION_TURNS:
+        raise ValueError(
+            f"instruction_turn must be one of {sorted(INSTRUCTION_TURNS)}, got {instruction_turn!r}"
+        )
     if limit is not None:
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
@@ -134,7 +141,12 @@ async def evaluate_on_task(
             await load()
         loaded = time.perf_counter()
         report = await evaluate_prompt(
-            prompt, to_eval_examples(task, examples), to_eval_spec(task), scorer, config=config
+            prompt,
+            to_eval_examples(task, examples),
+            to_eval_spec(task),
+            scorer,
+            config=config,
+            render_messages=INSTRUCTION_TURNS[instruction_turn],
         )
         done = time.perf_counter()
     return PromptEvaluation(report=report, split=split, load_s=loaded - started, scoring_s=done - loaded)

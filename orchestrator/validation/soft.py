@@ -22,6 +22,13 @@ def check_soft(campaign: Campaign, tasks: Mapping[str, Task], where: Location) -
     if not campaign.soft.enabled:
         return
     soft = campaign.soft
+    if campaign.scoring.instruction_turn != "system":
+        raise where.error(
+            ("soft", "enabled"),
+            "the soft stage puts its virtual tokens where the system message sits, and "
+            f"scoring.instruction_turn is {campaign.scoring.instruction_turn!r}; set it to system or "
+            "soft.enabled: false",
+        )
     if soft.processes > 1 and soft.batch_size % soft.processes:
         raise where.error(
             ("soft", "batch_size"),
