@@ -279,6 +279,16 @@ def _contender(run: dict, key: str, task: str) -> dict | None:
     return run.get(key, {}).get(task)
 
 
+def _best_step(run: dict, key: str, task: str) -> int | None:
+    """The best-dev step of a contender in one seed's ``run`` (0: never beat its start on dev, so it
+    is its starting prompt; None: not trained, the discrete prompt)."""
+    if key.startswith("fusion:"):
+        return run["fusion"][key.split(":", 1)[1]].get("best_step")
+    if key in ("fusion_subset", "shared"):
+        return run[key].get("best_step")
+    return run.get(key, {}).get(task, {}).get("best_step")
+
+
 def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2000) -> list[dict]:
     """Per task, the claims as ``a - b`` on the same test examples: 95% paired bootstrap interval,
     each example's correctness averaged over the seeds where both ran."""
@@ -315,8 +325,16 @@ def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2
                 n_resamples=resamples,
             ).difference
             verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
+            seeds = [
+                s for s, run in per_seed.items() if _contender(run, a, task) and _contender(run, b, task)
+            ]
+            untrained = {
+                side: sum(_best_step(per_seed[s], key, task) == 0 for s in seeds)
+                for side, key in (("a", a), ("b", b))
+            }
             rows.append(
                 {
+                    "untrained": untrained,
                     "task": task,
                     "a": a,
                     "b": b,
@@ -335,15 +353,16 @@ def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2
 
 def claims_markdown(rows: list[dict], majority: dict[str, float]) -> str:
     lines = [
-        "| task | a - b | seeds | test n | majority | a | b | a - b [95% CI] | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | a - b | seeds | test n | majority | a | b | a - b [95% CI] | verdict "
+        "| seeds at their start (a, b) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['task']} | {r['a']} - {r['b']} | {r['seeds']} | {r['n']} | {majority[r['task']]:.3f} | "
             f"{r['a_mean']:.3f} | {r['b_mean']:.3f} | "
             f"{r['difference']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] "
-            f"| {r['verdict']} |"
+            f"| {r['verdict']} | {r['untrained']['a']}, {r['untrained']['b']} |"
         )
     return "\n".join(lines)
 
