@@ -220,3 +220,34 @@ def run_interleaved(
                 stats[name].real_tokens.append(batch.num_tokens)
                 stats[name].padded_positions.append(batch.input_ids.numel())
     return stats
+
+
+def seed_averaged_comparison(a_runs: list[list[int]], b_runs: list[list[int]], resamples: int = 2000) -> dict:
+    """``a - b`` test accuracy on the same examples (the seeds' claims, issue 21): each example's correctness
+    averaged over the seeds first (``a_runs[i]`` and ``b_runs[i]`` are seed i's 1/0 per example), then a
+    95% paired bootstrap over the examples.
+
+    Returns:
+        ``n``, ``a_mean``, ``b_mean``, ``difference``, ``low``, ``high`` and ``verdict`` ("a better" / "a
+        worse" where the interval excludes 0, else "no difference shown").
+    """
+    import numpy as np
+
+    from evaluators.bootstrap import paired_bootstrap
+
+    mean_a, mean_b = np.mean(a_runs, axis=0), np.mean(b_runs, axis=0)
+    gap = paired_bootstrap(
+        lambda idx: float(mean_a[idx].mean()),
+        lambda idx: float(mean_b[idx].mean()),
+        len(mean_a),
+        n_resamples=resamples,
+    ).difference
+    return {
+        "n": len(mean_a),
+        "a_mean": float(mean_a.mean()),
+        "b_mean": float(mean_b.mean()),
+        "difference": gap.estimate,
+        "low": gap.low,
+        "high": gap.high,
+        "verdict": "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown"),
+    }

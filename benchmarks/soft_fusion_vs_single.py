@@ -42,6 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from soft_bench_common import seed_averaged_comparison  # noqa: E402
 from soft_repro_tasks import load_builtin_split  # noqa: E402
 
 from soft_prompts.api import train_fused_prompt, train_soft_prompt  # noqa: E402
@@ -292,10 +293,6 @@ def _best_step(run: dict, key: str, task: str) -> int | None:
 def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2000) -> list[dict]:
     """Per task, the claims as ``a - b`` on the same test examples: 95% paired bootstrap interval,
     each example's correctness averaged over the seeds where both ran."""
-    import numpy as np
-
-    from evaluators.bootstrap import paired_bootstrap
-
     pairs = [
         ("fusion:default", "single_2x"),
         ("fusion:default", "single"),
@@ -309,44 +306,22 @@ def paired_claims(per_seed: dict, tasks, variants: list[str], resamples: int = 2
     rows = []
     for task in tasks:
         for a, b in pairs:
-            both = [
-                (_contender(run, a, task), _contender(run, b, task))
-                for run in per_seed.values()
-                if _contender(run, a, task) and _contender(run, b, task)
-            ]
-            if not both:
-                continue
-            mean_a = np.mean([x["test_correct"] for x, _ in both], axis=0)
-            mean_b = np.mean([y["test_correct"] for _, y in both], axis=0)
-            gap = paired_bootstrap(
-                lambda idx, a=mean_a: float(a[idx].mean()),
-                lambda idx, b=mean_b: float(b[idx].mean()),
-                len(mean_a),
-                n_resamples=resamples,
-            ).difference
-            verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
             seeds = [
                 s for s, run in per_seed.items() if _contender(run, a, task) and _contender(run, b, task)
             ]
+            if not seeds:
+                continue
+            compared = seed_averaged_comparison(
+                [_contender(per_seed[s], a, task)["test_correct"] for s in seeds],
+                [_contender(per_seed[s], b, task)["test_correct"] for s in seeds],
+                resamples,
+            )
             untrained = {
                 side: sum(_best_step(per_seed[s], key, task) == 0 for s in seeds)
                 for side, key in (("a", a), ("b", b))
             }
             rows.append(
-                {
-                    "untrained": untrained,
-                    "task": task,
-                    "a": a,
-                    "b": b,
-                    "seeds": len(both),
-                    "n": len(mean_a),
-                    "a_mean": float(mean_a.mean()),
-                    "b_mean": float(mean_b.mean()),
-                    "difference": gap.estimate,
-                    "low": gap.low,
-                    "high": gap.high,
-                    "verdict": verdict,
-                }
+                {"untrained": untrained, "task": task, "a": a, "b": b, "seeds": len(seeds), **compared}
             )
     return rows
 

@@ -41,6 +41,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from soft_bench_common import seed_averaged_comparison  # noqa: E402
 from soft_repro_tasks import load_builtin_split  # noqa: E402
 
 from soft_prompts.api import train_fused_prompt, train_soft_prompt  # noqa: E402
@@ -222,10 +223,6 @@ def summarise(per_seed: dict[int, dict]) -> dict:
 def paired_claims(per_seed: dict[int, dict], resamples: int = 2000) -> list[dict]:
     """Each claim ``a - b`` (``CLAIMS``): test accuracy difference with a 95% paired bootstrap interval
     over the test examples, each example's correctness averaged over the seeds where both ran."""
-    import numpy as np
-
-    from evaluators.bootstrap import paired_bootstrap
-
     rows = []
     for a, b in CLAIMS:
         seeds = [
@@ -236,30 +233,12 @@ def paired_claims(per_seed: dict[int, dict], resamples: int = 2000) -> list[dict
         if not seeds:
             rows.append({"a": a, "b": b, "seeds": [], "verdict": "not run"})
             continue
-        mean_a = np.mean([per_seed[s][a]["test_correct"] for s in seeds], axis=0)
-        mean_b = np.mean([per_seed[s][b]["test_correct"] for s in seeds], axis=0)
-        comparison = paired_bootstrap(
-            lambda idx, a=mean_a: float(a[idx].mean()),
-            lambda idx, b=mean_b: float(b[idx].mean()),
-            len(mean_a),
-            n_resamples=resamples,
+        compared = seed_averaged_comparison(
+            [per_seed[s][a]["test_correct"] for s in seeds],
+            [per_seed[s][b]["test_correct"] for s in seeds],
+            resamples,
         )
-        gap = comparison.difference
-        verdict = "a better" if gap.low > 0 else ("a worse" if gap.high < 0 else "no difference shown")
-        rows.append(
-            {
-                "a": a,
-                "b": b,
-                "seeds": seeds,
-                "n": len(mean_a),
-                "a_mean": float(mean_a.mean()),
-                "b_mean": float(mean_b.mean()),
-                "difference": gap.estimate,
-                "low": gap.low,
-                "high": gap.high,
-                "verdict": verdict,
-            }
-        )
+        rows.append({"a": a, "b": b, "seeds": seeds, **compared})
     return rows
 
 
