@@ -62,13 +62,11 @@ OURS_TOOLS = {
 START_USER = "starting instruction (user turn)"
 # Campaign settings besides ``search`` per tool (the others keep search_vs_dspy's: batch calibration,
 # accuracy as objective).
+_BALANCED = {"objective": {"weights": {"balanced_accuracy": 1.0}}}
 OURS_CAMPAIGN = {
-    "ours-demo": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
-    "ours-dual": {"scoring": {"calibration": "none"}, "objective": {"weights": {"balanced_accuracy": 1.0}}},
-    "ours-user": {
-        "scoring": {"calibration": "batch", "instruction_turn": "user"},
-        "objective": {"weights": {"balanced_accuracy": 1.0}},
-    },
+    "ours-demo": {"scoring": {"calibration": "none"}, **_BALANCED},
+    "ours-dual": {"scoring": {"calibration": "none"}, **_BALANCED},
+    "ours-user": {"scoring": {"calibration": "batch", "instruction_turn": "user"}, **_BALANCED},
 }
 # DSPy's task model answers in at most this many tokens (issue 5's script allowed 32): the metric
 # reads the first label named, which comes first or right after DSPy's ``[[ ## answer ## ]]``

@@ -35,10 +35,11 @@ def register(app: typer.Typer) -> None:
         from orchestrator.tasks import resolve_task
         from orchestrator.tasks.evaluation import evaluate_on_task
 
-        if instruction_turn not in ("system", "user"):
-            raise typer.BadParameter(
-                f"system or user, not {instruction_turn!r}", param_hint="--instruction-turn"
-            )
+        from evaluators import INSTRUCTION_TURNS
+
+        if instruction_turn not in INSTRUCTION_TURNS:
+            turns = " or ".join(INSTRUCTION_TURNS)
+            raise typer.BadParameter(f"{turns}, not {instruction_turn!r}", param_hint="--instruction-turn")
         loaded = resolve_task(task)
         instruction = prompt if prompt is not None else loaded.instruction
         if not instruction:
