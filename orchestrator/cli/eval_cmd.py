@@ -32,10 +32,9 @@ def register(app: typer.Typer) -> None:
         """Score a prompt on a split of a task; print accuracy, macro-F1 and calibration."""
         import asyncio
 
+        from evaluators import INSTRUCTION_TURNS
         from orchestrator.tasks import resolve_task
         from orchestrator.tasks.evaluation import evaluate_on_task
-
-        from evaluators import INSTRUCTION_TURNS
 
         if instruction_turn not in INSTRUCTION_TURNS:
             turns = " or ".join(INSTRUCTION_TURNS)
