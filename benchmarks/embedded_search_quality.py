@@ -323,15 +323,17 @@ def main(argv: list[str] | None = None) -> None:
         f"DSPy answers <= {ANSWER_TOKENS} tokens"
     }
     done = _done(args.results)
+    scored = _scored(args.results, _setting(header["header"]))
     with args.results.open("a") as out:
         out.write(json.dumps(header) + "\n")
     server = ModelServer(args.threads)
     try:
         for seed in args.seeds:
             if ("starting instruction", 0, seed) not in done:
-                _record(args, task, GridRun("starting instruction", 0, seed, task.instruction))
+                _record(args, task, GridRun("starting instruction", 0, seed, task.instruction), scored)
             if "ours-user" in args.tools and (START_USER, 0, seed) not in done:
-                _record(args, task, GridRun(START_USER, 0, seed, task.instruction, instruction_turn="user"))
+                run = GridRun(START_USER, 0, seed, task.instruction, instruction_turn="user")
+                _record(args, task, run, scored)
             for budget in args.budgets:
                 for tool in args.tools:
                     if (TOOL_NAMES[tool], budget, seed) in done:
@@ -342,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
                         )
                     else:
                         run = run_dspy(server, task, tool, budget, seed)
-                    _record(args, task, run)
+                    _record(args, task, run, scored)
     finally:
         server.close()
 
@@ -355,8 +357,37 @@ def _done(path: Path) -> set[tuple[str, int, int]]:
     return {(r["tool"], r["budget"], r["seed"]) for r in records if "header" not in r}
 
 
-def _record(args, task, run: GridRun) -> None:
-    run.test = score_instruction(task, run.instruction, run.seed, args.threads, run.instruction_turn)
+def _setting(header: str) -> str:
+    """The part of a results header that fixes the held-out scoring: task, split, model."""
+    return " | ".join(part for part in header.split(" | ") if part.startswith(("task ", "split ", "model ")))
+
+
+def _scored(path: Path, setting: str) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """Held-out scores already in ``path`` under the same ``setting``, by (instruction, seed, turn).
+
+    Scoring is deterministic (fp32, greedy arg-max), so an instruction a tool returned again (DSPy's
+    optimizers often return the start) is not scored a second time."""
+    found: dict[tuple[str, int, str], dict[str, Any]] = {}
+    if not path.exists():
+        return found
+    current = None
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if "header" in record:
+            current = _setting(record["header"])
+        elif current == setting and record.get("test"):
+            key = (record["instruction"], record["seed"], record.get("instruction_turn", "system"))
+            found[key] = record["test"]
+    return found
+
+
+def _record(args, task, run: GridRun, scored: dict[tuple[str, int, str], dict[str, Any]]) -> None:
+    key = (run.instruction, run.seed, run.instruction_turn)
+    if key not in scored:
+        scored[key] = score_instruction(task, run.instruction, run.seed, args.threads, run.instruction_turn)
+    run.test = scored[key]
     right = sum(p == g for p, g in zip(run.test["predicted"], run.test["gold"], strict=True))
     print(
         f"{time.strftime('%H:%M:%S')} seed {run.seed} budget {run.budget} {run.tool}: {run.calls} calls, "

@@ -129,10 +129,7 @@ def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: 
             for m in ("accuracy", "balanced_accuracy")
         }
         calibrated = pooled.metric("balanced_accuracy", "calibrated")(np.arange(n))
-        per_seed = ", ".join(
-            f"{pool([r['test']]).metric('balanced_accuracy', which)(np.arange(len(r['test']['gold']))):.2f}"
-            for r in group
-        )
+        per_seed = ", ".join(f"{per_seed_score(r['test'], which):.2f}" for r in group)
         if tool == start:
             versus = ["-", "-"]
         else:
@@ -193,6 +190,48 @@ def head_to_head(
     return "\n".join(lines)
 
 
+def per_seed_score(test: dict[str, Any], which: str = "raw") -> float:
+    """Balanced accuracy of one run's test predictions."""
+    return pool([test]).metric("balanced_accuracy", which)(np.arange(len(test["gold"])))
+
+
+def median_check(
+    runs: list[dict[str, Any]], ours: str = "promptfusion", rivals: str = "DSPy", which: str = "raw"
+) -> str:
+    """Issue 20's second condition per budget: our median held-out balanced accuracy over seeds against
+    the best median among the tools whose names start with ``rivals``. A rival's median is over the
+    seeds it ran; a budget where a rival ran fewer seeds than ours says so, and one where no rival
+    ran says "no rival run" rather than "met"."""
+    lines = [
+        f"| budget | ours median (seeds) | best {rivals} median (tool, seeds) | every {rivals} median | "
+        "ours >= best |",
+        "|---:|---:|---|---|---|",
+    ]
+    budgets = sorted({r["budget"] for r in runs if r["tool"] == ours and r["budget"]})
+    for budget in budgets:
+        scores: dict[str, list[float]] = {}
+        for r in sorted(runs, key=lambda r: r["seed"]):
+            if r["budget"] == budget and (r["tool"] == ours or r["tool"].startswith(rivals)):
+                scores.setdefault(r["tool"], []).append(per_seed_score(r["test"], which))
+        mine = scores.pop(ours)
+        medians = {tool: statistics.median(values) for tool, values in scores.items()}
+        if not medians:
+            lines.append(f"| {budget} | {statistics.median(mine):.3f} ({len(mine)}) | no rival run | - | - |")
+            continue
+        best = max(medians, key=medians.__getitem__)
+        every = ", ".join(
+            f"{tool} {value:.3f} ({len(scores[tool])})" for tool, value in sorted(medians.items())
+        )
+        met = "yes" if statistics.median(mine) >= medians[best] else "no"
+        if any(len(values) < len(mine) for values in scores.values()):
+            met += " (a rival ran fewer seeds)"
+        lines.append(
+            f"| {budget} | {statistics.median(mine):.3f} ({len(mine)}) | {medians[best]:.3f} ({best}, "
+            f"{len(scores[best])}) | {every} | {met} |"
+        )
+    return "\n".join(lines)
+
+
 def instructions(runs: list[dict[str, Any]]) -> str:
     """The returned instructions (shortened), errors and notes, one line per run."""
     lines = []
@@ -232,6 +271,8 @@ def main(argv: list[str] | None = None) -> None:
             table(runs, which=args.predictions, start=args.start),
             "",
             head_to_head(runs, args.ours, which=args.predictions),
+            "",
+            median_check(runs, args.ours, which=args.predictions),
             "",
             instructions(runs),
         ]

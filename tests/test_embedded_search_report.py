@@ -206,3 +206,58 @@ def test_table_pairs_calibrated_predictions_with_the_start_it_is_told():
         for line in table(runs, which="calibrated", start="start (user turn)").splitlines()[2:]
     }
     assert paired["start (user turn)"][9] == "-" and paired[START][9] == "+0.000 [+0.000, +0.000]"
+
+
+def test_median_check_compares_our_median_with_the_best_rival_median_per_budget():
+    from benchmarks.embedded_search_report import median_check
+
+    gold = ["Yes", "No"] * 10  # balanced: balanced accuracy = accuracy
+
+    def right(k):  # a run with the first k of 20 examples right
+        return [g if i < k else ("No" if g == "Yes" else "Yes") for i, g in enumerate(gold)]
+
+    runs = []
+    for seed, (mine, a, b) in enumerate([(14, 15, 10), (16, 12, 10), (12, 13, 11)]):
+        runs.append(_run("ours", 100, seed, right(mine), gold, calls=100))
+        runs.append(_run("DSPy A", 100, seed, right(a), gold, calls=100))
+        runs.append(_run("DSPy B", 100, seed, right(b), gold, calls=100))
+    runs.append(_run("ours", 200, 0, right(10), gold, calls=200))
+    runs.append(_run("DSPy A", 200, 0, right(12), gold, calls=200))
+    runs.append(_run("ours", 200, 1, right(18), gold, calls=200))
+    runs.append(_run("ours", 400, 0, right(18), gold, calls=400))
+    runs.append(_run("other", 400, 0, right(20), gold, calls=400))  # not a rival
+    lines = median_check(runs, "ours").splitlines()
+    # 100: ours median of 0.70, 0.80, 0.60 = 0.70; DSPy A of 0.75, 0.60, 0.65 = 0.65; B 0.50 -> met.
+    assert lines[2].startswith("| 100 | 0.700 (3) | 0.650 (DSPy A, 3) |") and lines[2].endswith("| yes |")
+    # 200: ours median 0.70 over 2 seeds, DSPy A 0.60 over 1: met, but on fewer rival seeds.
+    assert lines[3].startswith("| 200 | 0.700 (2) | 0.600 (DSPy A, 1) |")
+    assert lines[3].endswith("| yes (a rival ran fewer seeds) |")
+    assert lines[4] == "| 400 | 0.900 (1) | no rival run | - | - |"
+    swapped = {"ours": "DSPy B", "DSPy B": "ours"}  # ours now 0.50 at every seed, the best rival 0.70
+    at_100 = [dict(r, tool=swapped.get(r["tool"], r["tool"])) for r in runs if r["budget"] == 100]
+    assert (
+        median_check(at_100, "ours")
+        .splitlines()[2]
+        .endswith("| 0.700 (DSPy B, 3) | DSPy A 0.650 (3), DSPy B 0.700 (3) | no |")
+    )
+    assert (
+        median_check(at_100, "ours", "DSPy X").splitlines()[2] == "| 100 | 0.500 (3) | no rival run | - | - |"
+    )
+
+
+def test_held_out_scores_are_reused_only_under_the_same_task_split_and_model(tmp_path):
+    from benchmarks.embedded_search_quality import _scored, _setting
+
+    head = "10:00 UTC | Linux | load 1.0 | task t | split [0.2, 0.8] | start 'a' | model m (threads 1)"
+    other = head.replace("split [0.2, 0.8]", "split [0.5, 0.5]")
+    run = _run(START, 0, 3, ["Yes"] * 4, ["Yes", "No"] * 2)
+    moved = dict(run, test=_test(["No"] * 4, ["No"] * 4))
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(r) for r in [{"header": head}, run, {"header": other}, moved]) + "\n"
+    )
+    assert _setting(head) == "task t | split [0.2, 0.8] | model m (threads 1)"
+    assert _scored(path, _setting(head)) == {(START, 3, "system"): run["test"]}
+    assert _scored(path, _setting(other)) == {(START, 3, "system"): moved["test"]}
+    assert _scored(path, "task u | split [0.2, 0.8] | model m (threads 1)") == {}
+    assert _scored(tmp_path / "missing.jsonl", _setting(head)) == {}
