@@ -322,8 +322,8 @@ def main(argv: list[str] | None = None) -> None:
         f"model {MODEL} served (threads {args.threads}) | "
         f"DSPy answers <= {ANSWER_TOKENS} tokens"
     }
-    done = _done(args.results)
-    scored = _scored(args.results, _setting(header["header"]))
+    previous = _records(args.results)
+    done, scored = _done(previous), _scored(previous, _setting(header["header"]))
     with args.results.open("a") as out:
         out.write(json.dumps(header) + "\n")
     server = ModelServer(args.threads)
@@ -349,11 +349,15 @@ def main(argv: list[str] | None = None) -> None:
         server.close()
 
 
-def _done(path: Path) -> set[tuple[str, int, int]]:
-    """(tool, budget, seed) of the runs already in ``path``."""
+def _records(path: Path) -> list[dict[str, Any]]:
+    """The header and run records already in ``path`` (none when it does not exist yet)."""
     if not path.exists():
-        return set()
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _done(records: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
+    """(tool, budget, seed) of the runs in ``records``."""
     return {(r["tool"], r["budget"], r["seed"]) for r in records if "header" not in r}
 
 
@@ -362,19 +366,14 @@ def _setting(header: str) -> str:
     return " | ".join(part for part in header.split(" | ") if part.startswith(("task ", "split ", "model ")))
 
 
-def _scored(path: Path, setting: str) -> dict[tuple[str, int, str], dict[str, Any]]:
-    """Held-out scores already in ``path`` under the same ``setting``, by (instruction, seed, turn).
+def _scored(records: list[dict[str, Any]], setting: str) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """Held-out scores in ``records`` under the same ``setting``, by (instruction, seed, turn).
 
     Scoring is deterministic (fp32, greedy arg-max), so an instruction a tool returned again (DSPy's
     optimizers often return the start) is not scored a second time."""
     found: dict[tuple[str, int, str], dict[str, Any]] = {}
-    if not path.exists():
-        return found
     current = None
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        record = json.loads(line)
+    for record in records:
         if "header" in record:
             current = _setting(record["header"])
         elif current == setting and record.get("test"):

@@ -207,16 +207,19 @@ def median_check(
         "ours >= best |",
         "|---:|---:|---|---|---|",
     ]
-    budgets = sorted({r["budget"] for r in runs if r["tool"] == ours and r["budget"]})
-    for budget in budgets:
-        scores: dict[str, list[float]] = {}
-        for r in sorted(runs, key=lambda r: r["seed"]):
-            if r["budget"] == budget and (r["tool"] == ours or r["tool"].startswith(rivals)):
-                scores.setdefault(r["tool"], []).append(per_seed_score(r["test"], which))
+    by_budget: dict[int, dict[str, list[float]]] = {}
+    for r in sorted(runs, key=lambda r: r["seed"]):
+        if r["budget"] and (r["tool"] == ours or r["tool"].startswith(rivals)):
+            tools = by_budget.setdefault(r["budget"], {})
+            tools.setdefault(r["tool"], []).append(per_seed_score(r["test"], which))
+    for budget, scores in sorted(by_budget.items()):
+        if ours not in scores:
+            continue
         mine = scores.pop(ours)
+        ours_cell = f"{statistics.median(mine):.3f} ({len(mine)})"
         medians = {tool: statistics.median(values) for tool, values in scores.items()}
         if not medians:
-            lines.append(f"| {budget} | {statistics.median(mine):.3f} ({len(mine)}) | no rival run | - | - |")
+            lines.append(f"| {budget} | {ours_cell} | no rival run | - | - |")
             continue
         best = max(medians, key=medians.__getitem__)
         every = ", ".join(
@@ -225,10 +228,8 @@ def median_check(
         met = "yes" if statistics.median(mine) >= medians[best] else "no"
         if any(len(values) < len(mine) for values in scores.values()):
             met += " (a rival ran fewer seeds)"
-        lines.append(
-            f"| {budget} | {statistics.median(mine):.3f} ({len(mine)}) | {medians[best]:.3f} ({best}, "
-            f"{len(scores[best])}) | {every} | {met} |"
-        )
+        best_cell = f"{medians[best]:.3f} ({best}, {len(scores[best])})"
+        lines.append(f"| {budget} | {ours_cell} | {best_cell} | {every} | {met} |")
     return "\n".join(lines)
 
 
@@ -263,6 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--start", default=START, help="the row every other row is paired with")
     args = parser.parse_args(argv)
     headers, runs = load(*args.results)
+    tools = sorted({r["tool"] for r in runs})
+    if args.ours not in tools:
+        parser.error(f"--ours: no run of {args.ours!r} in the results; their tools are {tools}")
     report = "\n".join(
         [
             *dict.fromkeys(headers),

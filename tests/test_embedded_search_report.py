@@ -246,7 +246,7 @@ def test_median_check_compares_our_median_with_the_best_rival_median_per_budget(
 
 
 def test_held_out_scores_are_reused_only_under_the_same_task_split_and_model(tmp_path):
-    from benchmarks.embedded_search_quality import _scored, _setting
+    from benchmarks.embedded_search_quality import _records, _scored, _setting
 
     head = "10:00 UTC | Linux | load 1.0 | task t | split [0.2, 0.8] | start 'a' | model m (threads 1)"
     other = head.replace("split [0.2, 0.8]", "split [0.5, 0.5]")
@@ -257,7 +257,23 @@ def test_held_out_scores_are_reused_only_under_the_same_task_split_and_model(tmp
         "\n".join(json.dumps(r) for r in [{"header": head}, run, {"header": other}, moved]) + "\n"
     )
     assert _setting(head) == "task t | split [0.2, 0.8] | model m (threads 1)"
-    assert _scored(path, _setting(head)) == {(START, 3, "system"): run["test"]}
-    assert _scored(path, _setting(other)) == {(START, 3, "system"): moved["test"]}
-    assert _scored(path, "task u | split [0.2, 0.8] | model m (threads 1)") == {}
-    assert _scored(tmp_path / "missing.jsonl", _setting(head)) == {}
+    assert _scored(_records(path), _setting(head)) == {(START, 3, "system"): run["test"]}
+    assert _scored(_records(path), _setting(other)) == {(START, 3, "system"): moved["test"]}
+    assert _scored(_records(path), "task u | split [0.2, 0.8] | model m (threads 1)") == {}
+    assert _scored(_records(tmp_path / "missing.jsonl"), _setting(head)) == {}
+
+
+def test_a_misspelt_ours_stops_the_report_naming_the_tools(tmp_path, capsys):
+    from benchmarks.embedded_search_report import main
+
+    gold = ["Yes", "No"]
+    path = tmp_path / "r.jsonl"
+    runs = [_run(START, 0, 0, gold, gold), _run("ours-demo", 100, 0, gold, gold, calls=100)]
+    path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, *runs]) + "\n")
+    with pytest.raises(SystemExit) as stopped:
+        main([str(path), "--ours", "ours-dem"])
+    assert stopped.value.code == 2
+    assert (
+        "--ours: no run of 'ours-dem' in the results; their tools are ['ours-demo', "
+        in capsys.readouterr().err
+    )
