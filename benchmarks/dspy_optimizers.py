@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DSPY_SETTINGS", "compile_instruction"]
+__all__ = ["DSPY_SETTINGS", "compile_instruction", "mipro_sizes"]
 
 # Each optimizer's sizes per call budget, chosen so that it lands near the budget on the simulated
 # LLM: copro (examples, breadth, depth), mipro (examples, candidates, trials, minibatch), gepa
@@ -20,6 +20,27 @@ DSPY_SETTINGS: dict[int, dict[str, Any]] = {
     400: {"copro": (20, 6, 3), "mipro": (20, 8, 24, 10), "gepa": (16, 350)},
     800: {"copro": (20, 8, 5)},  # COPRO at twice our largest budget only
 }
+
+
+def mipro_sizes(n: int, minibatch: int, available: int) -> tuple[int, int]:
+    """MIPROv2's (train size, minibatch size) on ``available`` dev examples.
+
+    MIPROv2 validates on ``data[n : 2 * n]`` and refuses a minibatch larger than that valset. Only
+    then (a small dev split at a large budget) the dev examples are halved between train and
+    validation, and the minibatch is capped at the valset; every other case keeps the sizes of
+    ``DSPY_SETTINGS``, so runs already recorded repeat.
+
+    Raises:
+        ValueError: fewer than 2 dev examples, or a minibatch below 1.
+    """
+    if available < 2 or minibatch < 1:
+        raise ValueError(
+            f"MIPROv2 needs at least 2 dev examples and a minibatch >= 1, not {available}, {minibatch}"
+        )
+    if len(range(n, min(2 * n, available))) >= minibatch:
+        return n, minibatch
+    half = available // 2
+    return half, min(minibatch, half)
 
 
 def compile_instruction(
@@ -64,6 +85,7 @@ def compile_instruction(
         from dspy.teleprompt import MIPROv2
 
         n, candidates, trials, minibatch = settings
+        n, minibatch = mipro_sizes(n, minibatch, len(data))
         optimizer = MIPROv2(
             metric=metric,
             prompt_model=prompt_lm,

@@ -357,8 +357,9 @@ def _records(path: Path) -> list[dict[str, Any]]:
 
 
 def _done(records: list[dict[str, Any]]) -> set[tuple[str, int, int]]:
-    """(tool, budget, seed) of the runs in ``records``."""
-    return {(r["tool"], r["budget"], r["seed"]) for r in records if "header" not in r}
+    """(tool, budget, seed) of the runs in ``records`` that did not fail: a resumed grid re-runs a
+    failure (after a fix, say); the report counts its first success."""
+    return {(r["tool"], r["budget"], r["seed"]) for r in records if "header" not in r and not r.get("error")}
 
 
 def _setting(header: str) -> str:

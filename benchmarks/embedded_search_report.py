@@ -77,16 +77,21 @@ def majority_test(test: dict[str, Any]) -> dict[str, Any]:
 
 def load(*paths: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Headers and runs of one or more result files (a grid split over processes); a run repeated
-    (the starting instruction, copied into each process's file) counts once."""
-    headers, runs, seen = [], [], set()
+    (the starting instruction, copied into each process's file) counts once, and a run that failed
+    and was retried (a resumed grid re-runs failures) counts as its first success."""
+    headers, runs, at = [], [], {}
     for path in paths:
         for line in path.read_text().splitlines():
             record = json.loads(line) if line.strip() else {}
             if "header" in record:
                 headers.append(record["header"])
-            elif record and (key := (record["tool"], record["budget"], record["seed"])) not in seen:
-                seen.add(key)
-                runs.append(record)
+            elif record:
+                key = (record["tool"], record["budget"], record["seed"])
+                if key not in at:
+                    at[key] = len(runs)
+                    runs.append(record)
+                elif runs[at[key]].get("error") and not record.get("error"):
+                    runs[at[key]] = record
     return headers, runs
 
 

@@ -277,3 +277,21 @@ def test_a_misspelt_ours_stops_the_report_naming_the_tools(tmp_path, capsys):
         "--ours: no run of 'ours-dem' in the results; their tools are ['ours-demo', "
         in capsys.readouterr().err
     )
+
+
+def test_a_failed_run_is_retried_on_resume_and_its_success_counts(tmp_path):
+    from benchmarks.embedded_search_quality import _done, _records
+
+    gold = ["Yes", "No"] * 2
+    failed = dict(_run("tool", 400, 0, [None] * 4, gold), error="ValueError: Minibatch size")
+    retried = _run("tool", 400, 0, gold, gold)
+    again = dict(_run("tool", 400, 0, ["Yes"] * 4, gold), error="later failure")
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, failed]) + "\n")
+    assert _done(_records(path)) == set()  # the failure does not count as done: a resume re-runs it
+    path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, failed, retried, again]) + "\n")
+    assert _done(_records(path)) == {("tool", 400, 0)}
+    _, runs = load(path)
+    assert runs == [retried]  # the first success replaces the failure; a later failure is ignored
+    path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, failed]) + "\n")
+    assert load(path)[1] == [failed]  # a failure never retried is still shown as failed
