@@ -111,9 +111,11 @@ def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: 
     """
     starts = {r["seed"]: r for r in runs if r["tool"] == start}
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    failures: dict[tuple[int, str], list[dict[str, Any]]] = {}
     for r in runs:
         if r["seed"] in starts:
-            groups.setdefault((r["budget"], r["tool"]), []).append(r)
+            # A failed run is not scored: it is shown as failed, never as the instruction it fell back to.
+            (failures if r.get("error") else groups).setdefault((r["budget"], r["tool"]), []).append(r)
     lines = [
         "| budget | tool | seeds (failed) | test n | accuracy [95% CI] | balanced acc. [95% CI] | "
         "bal. acc. per seed | bal. acc. batch-calibrated | vs start: accuracy | vs start: bal. acc. | "
@@ -152,12 +154,17 @@ def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: 
             spend = f"{statistics.median(calls):.0f} ({min(calls)}-{max(calls)})"
             tokens = f"{statistics.median(r['completion_tokens'] for r in group):.0f}"
             wall = f"{statistics.median(r['wall_s'] for r in group):.0f}"
-        failed = sum(bool(r.get("error")) for r in group)
+        failed = len(failures.get((budget, tool), []))
         lines.append(
             f"| {budget or '-'} | {tool} | {len(group)} ({failed}) | {n} | {_ci(ci['accuracy'])} | "
             f"{_ci(ci['balanced_accuracy'])} | {per_seed} | {calibrated:.3f} | {versus[0]} | {versus[1]} | "
             f"{spend} | {tokens} | {wall} |"
         )
+    for (budget, tool), group in sorted(failures.items()):
+        if (budget, tool) not in groups:
+            why = f"not run: failed at every seed ({group[0]['error']})"
+            rest = " | ".join("-" * 8)  # the 8 columns after accuracy
+            lines.append(f"| {budget or '-'} | {tool} | 0 ({len(group)}) | - | {why} | {rest} |")
     return "\n".join(lines)
 
 
@@ -166,13 +173,13 @@ def head_to_head(
 ) -> str:
     """Ours against every other tool at the same budget, on the seeds both ran: the paired difference
     (ours - theirs) on the same pooled test examples and resamples. Better only where it excludes 0."""
-    by_key = {(r["budget"], r["tool"], r["seed"]): r for r in runs}
+    by_key = {(r["budget"], r["tool"], r["seed"]): r for r in runs if not r.get("error")}
     lines = [
         "| budget | ours vs | seeds | test n | accuracy: ours - theirs [95% CI] | "
         "balanced acc.: ours - theirs [95% CI] | verdict (balanced acc.) |",
         "|---:|---|---:|---:|---:|---:|---|",
     ]
-    others = sorted({(r["budget"], r["tool"]) for r in runs if r["budget"] and r["tool"] != ours})
+    others = sorted({(b, t) for (b, t, _) in by_key if b and t != ours})
     for budget, tool in others:
         seeds = sorted(s for (b, t, s) in by_key if b == budget and t == tool and (budget, ours, s) in by_key)
         if not seeds:
@@ -214,7 +221,7 @@ def median_check(
     ]
     by_budget: dict[int, dict[str, list[float]]] = {}
     for r in sorted(runs, key=lambda r: r["seed"]):
-        if r["budget"] and (r["tool"] == ours or r["tool"].startswith(rivals)):
+        if r["budget"] and not r.get("error") and (r["tool"] == ours or r["tool"].startswith(rivals)):
             tools = by_budget.setdefault(r["budget"], {})
             tools.setdefault(r["tool"], []).append(per_seed_score(r["test"], which))
     for budget, scores in sorted(by_budget.items()):

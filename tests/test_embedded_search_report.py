@@ -295,3 +295,27 @@ def test_a_failed_run_is_retried_on_resume_and_its_success_counts(tmp_path):
     assert runs == [retried]  # the first success replaces the failure; a later failure is ignored
     path.write_text("\n".join(json.dumps(r) for r in [{"header": "h"}, failed]) + "\n")
     assert load(path)[1] == [failed]  # a failure never retried is still shown as failed
+
+
+def test_a_failed_run_is_shown_as_failed_never_scored_as_its_fallback():
+    from benchmarks.embedded_search_report import head_to_head, median_check
+
+    gold = ["Yes", "No"] * 10
+    worse = ["Yes"] * 20  # the start: one label for everything
+    runs = [
+        _run(START, 0, 0, worse, gold),
+        _run("ours", 400, 0, gold[:10] + worse[10:], gold),
+        # a DSPy run that raised keeps the start's answers in its record; it must not be compared
+        dict(_run("DSPy MIPROv2", 400, 0, worse, gold), error="ValueError: Minibatch size"),
+        dict(_run("DSPy COPRO", 400, 0, worse, gold), error="ValueError: x"),
+        _run("DSPy COPRO", 400, 1, gold, gold),  # seed 1 has no start: not in the table
+    ]
+    rows = {line.split(" | ")[1]: line for line in table(runs).splitlines()[2:]}
+    assert "not run: failed at every seed (ValueError: Minibatch size)" in rows["DSPy MIPROv2"]
+    assert rows["DSPy MIPROv2"].startswith("| 400 | DSPy MIPROv2 | 0 (1) |")
+    assert rows["DSPy COPRO"].startswith("| 400 | DSPy COPRO | 0 (1) |")
+    versus = head_to_head(runs, ours="ours")
+    assert "MIPROv2" not in versus and "| 400 | DSPy COPRO | 1 |" not in versus
+    check = median_check(runs, ours="ours").splitlines()[-1]
+    assert "MIPROv2" not in check
+    assert "DSPy COPRO 1.000 (1)" in check and check.endswith("| no |")
