@@ -4,7 +4,7 @@ Predictions follow the product: the label log-likelihoods are softmaxed over the
 calibration (``evaluators.label_calibration.batch_calibrate``, the default ``scoring.calibration``)
 is applied over the scored examples or not (``raw``), and the arg-max wins with ties to the lowest
 label index. Intervals are the project's percentile bootstrap (``evaluators.bootstrap``) of
-balanced accuracy; best against worst is McNemar's exact test (``evaluators.significance``).
+balanced accuracy; best against worst is McNemar's exact test (``evaluators.permutation.sign_test_p``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from evaluators.bootstrap import ConfidenceInterval, bootstrap_metric_ci
 from evaluators.label_calibration import batch_calibrate
 from evaluators.metrics import balanced_accuracy
-from evaluators.significance import sign_test_p
+from evaluators.permutation import sign_test_p
 
 __all__ = [
     "CALIBRATIONS",

@@ -6,15 +6,15 @@ difference excludes zero, otherwise "no significant difference (+0.03 [-0.08, +0
 
 The percentile bootstrap is over-confident when the two differ on few examples: on 2 test examples
 that the contender gets right and the reference wrong, every resample differs by +1 and the interval
-is [+1.00, +1.00]. So a direction also needs the exact sign test (McNemar's) on the examples where
-exactly one of the two is right to agree at the same level; with 5 such examples or fewer it never
-can. A verdict it holds back says so: "no significant difference (+1.00 [+1.00, +1.00]; only 2
-examples differ (2 vs 0), sign test p = 0.50)".
+is [+1.00, +1.00]. So a direction also needs the paired permutation test on the same metric
+(``evaluators.permutation``: swap the two answers example by example; for accuracy it is McNemar's
+exact sign test) to agree at the same level; with 5 examples or fewer where exactly one of the two is
+right it never can. A verdict it holds back says so: "no significant difference (+1.00 [+1.00,
++1.00]; only 2 examples differ (2 vs 0), permutation test p = 0.50)".
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,8 +23,9 @@ import numpy as np
 
 from evaluators.bootstrap import ConfidenceInterval, paired_bootstrap
 from evaluators.label_rows import encode_labels, label_metric_rows
+from evaluators.permutation import paired_permutation_p
 
-__all__ = ["Verdict", "compare_predictions", "sign_test_p", "verdict"]
+__all__ = ["Verdict", "compare_predictions", "verdict"]
 
 VerdictKind = Literal["improved", "worse", "no significant difference", "undefined"]
 
@@ -39,8 +40,8 @@ class Verdict:
         difference: estimate and interval of the difference.
         metric: the metric compared.
         reference: what the contender was compared with, e.g. ``"baseline prompt"``.
-        held_back: why an interval that excludes zero is not worded as a direction (the sign test
-            disagrees), or None.
+        held_back: why an interval that excludes zero is not worded as a direction (the permutation
+            test disagrees), or None.
     """
 
     kind: VerdictKind
@@ -86,31 +87,21 @@ def verdict(difference: ConfidenceInterval, *, metric: str, reference: str) -> V
     return Verdict(kind, difference, metric, reference)
 
 
-def sign_test_p(wins: int, losses: int) -> float:
-    """Two-sided exact sign test (McNemar's exact test) of ``wins`` against ``losses``: the examples
-    where only the contender, or only the reference, is right. 1.0 when none differ.
+def _permutation_holds_back(
+    kind: VerdictKind, estimate: float, p: float, wins: int, losses: int, confidence: float
+) -> str | None:
+    """Why a direction the interval shows is not borne out by the permutation test, or None.
 
-    Returns:
-        The p-value, in [0, 1].
+    ``wins`` and ``losses`` (examples only the contender, or only the reference, gets right) are
+    reported for the reader; the test itself is on the difference of the compared metric.
     """
-    n = wins + losses
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
-    return min(1.0, 2 * tail)
-
-
-def _sign_test_holds_back(kind: VerdictKind, wins: int, losses: int, confidence: float) -> str | None:
-    """Why a direction the interval shows is not borne out by the sign test, or None."""
     if kind not in ("improved", "worse"):
         return None
-    p = sign_test_p(wins, losses)
-    agrees = (wins > losses) == (kind == "improved")
-    if agrees and p < 1 - confidence:
+    if (estimate > 0) == (kind == "improved") and p < 1 - confidence:
         return None
     differ = wins + losses
     few = "only " if differ <= 5 else ""
-    return f"{few}{differ} examples differ ({wins} vs {losses}), sign test p = {p:.2f}"
+    return f"{few}{differ} examples differ ({wins} vs {losses}), permutation test p = {p:.2f}"
 
 
 def compare_predictions(
@@ -161,7 +152,9 @@ def compare_predictions(
     worded = verdict(paired.difference, metric=metric, reference=reference_name)
     a_right, b_right = (a == gold) & (gold < k), (b == gold) & (gold < k)
     wins, losses = int(np.sum(a_right & ~b_right)), int(np.sum(~a_right & b_right))
-    held_back = _sign_test_holds_back(worded.kind, wins, losses, confidence)
+    directed = worded.kind in ("improved", "worse")
+    p = paired_permutation_p(gold, a, b, k, metric, seed=seed) if directed else 1.0
+    held_back = _permutation_holds_back(worded.kind, paired.difference.estimate, p, wins, losses, confidence)
     if held_back is None:
         return worded
     return Verdict("no significant difference", paired.difference, metric, reference_name, held_back)

@@ -53,8 +53,8 @@ class RunResult:
         """Whether the winner beat the baseline prompt on the held-out test split (None: not known).
 
         For label tasks: the verdict of ``evaluators.compare_predictions`` is "improved" (the paired
-        bootstrap interval of the difference excludes zero on the positive side and the sign test
-        on the differing examples agrees). Otherwise (no saved answers): the held-out objective is
+        bootstrap interval of the difference excludes zero on the positive side and the paired
+        permutation test on the same metric agrees). Otherwise (no saved answers): the held-out objective is
         higher by at least ``SAME_OBJECTIVE``.
         """
         test = (self.final or {}).get("test")

@@ -11,7 +11,8 @@ from sklearn.metrics import balanced_accuracy_score, f1_score
 from evaluators import balanced_accuracy, compare_predictions, dominant_answer, macro_f1, trivial_baselines
 from evaluators.bootstrap import ConfidenceInterval
 from evaluators.label_rows import encode_labels, label_metric_rows
-from evaluators.significance import sign_test_p, verdict
+from evaluators.permutation import sign_test_p
+from evaluators.significance import verdict
 
 LABELS = ["a", "b", "c"]
 label_lists = st.integers(1, 40).flatmap(
@@ -118,7 +119,7 @@ def test_significance_says_improved_only_when_the_interval_excludes_zero():
     assert worse.kind == "worse" and worse.text.startswith("worse (-0.")
 
 
-def test_a_direction_on_few_differing_examples_is_held_back_by_the_sign_test():
+def test_a_direction_on_few_differing_examples_is_held_back_by_the_permutation_test():
     # Two test examples, the contender right on both, the reference on neither: every bootstrap
     # resample differs by +1, so the interval alone would say "improved (+1.00 [+1.00, +1.00])".
     tiny = compare_predictions(["a", "b"], ["b", "a"], ["a", "b"], ["a", "b"], metric="accuracy")
@@ -126,7 +127,7 @@ def test_a_direction_on_few_differing_examples_is_held_back_by_the_sign_test():
     assert tiny.kind == "no significant difference"
     assert tiny.text == (
         "no significant difference (+1.00 [+1.00, +1.00]; "
-        "only 2 examples differ (2 vs 0), sign test p = 0.50)"
+        "only 2 examples differ (2 vs 0), permutation test p = 0.50)"
     )
     # Five of five differing examples won: p = 0.0625, still no direction; six of six: p = 0.031.
     targets = ["a"] * 30
