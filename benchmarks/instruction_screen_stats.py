@@ -4,7 +4,9 @@ Predictions follow the product: the label log-likelihoods are softmaxed over the
 calibration (``evaluators.label_calibration.batch_calibrate``, the default ``scoring.calibration``)
 is applied over the scored examples or not (``raw``), and the arg-max wins with ties to the lowest
 label index. Intervals are the project's percentile bootstrap (``evaluators.bootstrap``) of
-balanced accuracy; best against worst is McNemar's exact test (``evaluators.permutation.sign_test_p``).
+balanced accuracy; best against worst is the exact paired permutation test of the same balanced
+accuracy (``evaluators.permutation``, the product's own verdict test; McNemar's exact test, on plain
+right/wrong counts, is kept beside it for the record).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import numpy as np
 
 from evaluators.bootstrap import ConfidenceInterval, bootstrap_metric_ci
 from evaluators.label_calibration import batch_calibrate
+from evaluators.label_rows import encode_labels
 from evaluators.metrics import balanced_accuracy
-from evaluators.permutation import sign_test_p
+from evaluators.permutation import paired_permutation_p, sign_test_p
 
 __all__ = [
     "CALIBRATIONS",
@@ -92,6 +95,7 @@ class TaskVerdict:
     best_only: int
     worst_only: int
     p: float
+    mcnemar_p: float
 
     @property
     def clear_of_chance_and_majority(self) -> bool:
@@ -100,7 +104,7 @@ class TaskVerdict:
 
     @property
     def qualifies(self) -> bool:
-        """Clear of chance and majority, and best beats worst by McNemar's exact test at 5%."""
+        """Clear of chance and majority, and best beats worst by the permutation test at 5%."""
         return self.clear_of_chance_and_majority and self.p < 0.05
 
 
@@ -131,7 +135,10 @@ def screen_task(
     right = {
         name: [p == t for p, t in zip(predictions[name], targets, strict=True)] for name in (best, worst)
     }
-    best_only, worst_only, p = mcnemar_exact(right[best], right[worst])
+    best_only, worst_only, mcnemar_p = mcnemar_exact(right[best], right[worst])
+    gold = encode_labels(targets, labels)
+    best_codes, worst_codes = (encode_labels(predictions[name], labels) for name in (best, worst))
+    p = paired_permutation_p(gold, best_codes, worst_codes, len(labels), "balanced_accuracy")
     return TaskVerdict(
         n=len(targets),
         majority=majority_rate(targets),
@@ -144,4 +151,5 @@ def screen_task(
         best_only=best_only,
         worst_only=worst_only,
         p=p,
+        mcnemar_p=mcnemar_p,
     )

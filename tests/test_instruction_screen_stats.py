@@ -96,6 +96,22 @@ def test_screen_task_picks_best_and_worst_and_qualifies_only_a_significant_sprea
     assert same.p == 1.0 and not same.qualifies
 
 
+def test_best_against_worst_is_tested_on_balanced_accuracy_not_right_wrong_counts():
+    # 90 positive and 10 negative reviews. "bare" answers positive throughout (balanced accuracy
+    # 0.50); "labels@user" gets every negative and 75 positives (0.92). Right/wrong counts favour
+    # "bare" (15 vs 10, McNemar p = 0.42); the exact permutation test on balanced accuracy, the
+    # screen's metric, is p = 2 (1 + 10 * 9949 / 2^15) / 2^10 (by hand: see test_evaluators_permutation).
+    targets = ["positive"] * 90 + ["negative"] * 10
+    bare = [[0.0, -1.0]] * 100
+    labelled = [[-1.0, 0.0]] * 15 + [[0.0, -1.0]] * 75 + [[-1.0, 0.0]] * 10
+    verdict = screen_task({"bare": bare, "labels@user": labelled}, targets, LABELS, "raw")
+    assert (verdict.best, verdict.worst) == ("labels@user", "bare")
+    assert (verdict.best_only, verdict.worst_only) == (10, 15)
+    assert verdict.mcnemar_p == pytest.approx(binomtest(10, 25, 0.5).pvalue, abs=1e-12)
+    assert verdict.p == pytest.approx(2 * (1 + 10 * 9949 / 2**15) / 2**10, rel=1e-12)
+    assert verdict.p < 0.05 < verdict.mcnemar_p
+
+
 def test_the_pick_keeps_the_label_mix_in_every_prefix():
     targets = tuple(["x"] * 60 + ["y"] * 30)
     picked = pick_examples(targets, tuple([10] * 90), 60, "seed")
