@@ -9,6 +9,12 @@ is test-sample noise around the instructions the tools returned; the spread betw
 search's own luck) shows in the per-seed column. The majority-class row answers
 each seed's most frequent test label everywhere.
 
+The seeds' test splits overlap (most of a task's examples are in each), so one example appears in
+the pool up to once per seed. Every interval resamples examples, not rows: an example's rows are
+drawn together (``clusters`` of ``evaluators.bootstrap``). Rows are tied to their example by
+``test["ids"]``, rebuilt from the results header (task and split) and the seed, and checked
+against the recorded gold labels.
+
 Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]
 [--ours 'promptfusion edits']``.
 """
@@ -16,7 +22,9 @@ Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl .
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
@@ -36,12 +44,14 @@ RESAMPLES = 2000
 
 @dataclass
 class Pooled:
-    """Gold and predicted label indices of several runs' test examples, concatenated in seed order."""
+    """Gold and predicted label indices of several runs' test examples, concatenated in seed order,
+    and the example each row is (rows of one example are resampled together)."""
 
     k: int
     gold: np.ndarray
     raw: np.ndarray
     calibrated: np.ndarray
+    examples: list[str]
 
     def metric(self, name: str, which: str = "raw"):
         predicted = self.raw if which == "raw" else self.calibrated
@@ -56,15 +66,59 @@ class Pooled:
 def pool(tests: Sequence[dict[str, Any]]) -> Pooled:
     """Pool the test results of runs (one per seed); calibration is per run, over its own split."""
     labels = tests[0]["labels"]
-    gold, raw, calibrated = [], [], []
+    gold, raw, calibrated, examples = [], [], [], []
     for test in tests:
+        if len(test.get("ids", ())) != len(test["gold"]):
+            raise ValueError("a test result without one example id per row: load it with load()")
+        examples.extend(test["ids"])
         gold.append(encode_labels(test["gold"], labels))
         raw.append(encode_labels(test["predicted"], labels))
         if all(p is not None for p in test["probs"]):
             calibrated.append(np.argmax(batch_calibrate(test["probs"]), axis=1))
         else:  # no label probabilities (a failed example): the raw prediction stands
             calibrated.append(raw[-1])
-    return Pooled(len(labels), np.concatenate(gold), np.concatenate(raw), np.concatenate(calibrated))
+    return Pooled(
+        len(labels), np.concatenate(gold), np.concatenate(raw), np.concatenate(calibrated), examples
+    )
+
+
+def example_id(inputs: dict[str, Any]) -> str:
+    """A short stable key of one example's inputs."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _setting_of(header: str) -> tuple[str, tuple[float, ...] | None]:
+    """The task and split fractions a results header names (None: the task's own split)."""
+    task = re.search(r"\| task (\S+) \|", header)
+    split = re.search(r"\| split \[([^\]]*)\]", header)
+    if task is None:
+        raise ValueError(f"results header names no task: {header[:120]!r}")
+    fractions = tuple(float(f) for f in split.group(1).split(",")) if split else None
+    return task.group(1), fractions
+
+
+def attach_example_ids(run: dict[str, Any], header: str) -> None:
+    """Give ``run["test"]`` its example ids, from the header's task and split and the run's seed.
+
+    Raises:
+        ValueError: the rebuilt split's gold labels are not the recorded ones (the task's data or
+            its split changed since the run).
+    """
+    import dataclasses
+
+    from orchestrator.tasks import load_builtin_task
+
+    name, fractions = _setting_of(header)
+    task = load_builtin_task(name)
+    if fractions is not None:
+        task = dataclasses.replace(task, split_fractions=fractions)
+    examples = task.splits(run["seed"]).test
+    if [e.target for e in examples] != list(run["test"]["gold"]):
+        raise ValueError(
+            f"{run['tool']} seed {run['seed']}: the test split of {name} rebuilt from the header does "
+            "not match the recorded gold labels"
+        )
+    run["test"]["ids"] = [example_id(e.inputs) for e in examples]
 
 
 def majority_test(test: dict[str, Any]) -> dict[str, Any]:
@@ -78,14 +132,20 @@ def majority_test(test: dict[str, Any]) -> dict[str, Any]:
 def load(*paths: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Headers and runs of one or more result files (a grid split over processes); a run repeated
     (the starting instruction, copied into each process's file) counts once, and a run that failed
-    and was retried (a resumed grid re-runs failures) counts as its first success."""
+    and was retried (a resumed grid re-runs failures) counts as its first success. Each run's test
+    gets its example ids (``attach_example_ids``) unless it has them."""
     headers, runs, at = [], [], {}
     for path in paths:
-        for line in path.read_text().splitlines():
-            record = json.loads(line) if line.strip() else {}
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        # A grid's file holds one setting; a run written before the file's first header has it too.
+        header = next((r["header"] for r in records if "header" in r), "")
+        for record in records:
             if "header" in record:
-                headers.append(record["header"])
-            elif record:
+                header = record["header"]
+                headers.append(header)
+            else:
+                if record.get("test") and "ids" not in record["test"]:
+                    attach_example_ids(record, header)
                 key = (record["tool"], record["budget"], record["seed"])
                 if key not in at:
                     at[key] = len(runs)
@@ -131,8 +191,12 @@ def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: 
         pooled = pool([r["test"] for r in group])
         base = pool([starts[r["seed"]]["test"] for r in group])
         n = len(pooled.gold)
+        if pooled.examples != base.examples:
+            raise ValueError(f"{tool}: its test rows are not the starting instruction's examples")
         ci = {
-            m: bootstrap_metric_ci(pooled.metric(m, which), n, n_resamples=RESAMPLES, seed=seed)
+            m: bootstrap_metric_ci(
+                pooled.metric(m, which), n, n_resamples=RESAMPLES, seed=seed, clusters=pooled.examples
+            )
             for m in ("accuracy", "balanced_accuracy")
         }
         calibrated = pooled.metric("balanced_accuracy", "calibrated")(np.arange(n))
@@ -143,7 +207,12 @@ def table(runs: list[dict[str, Any]], seed: int = 0, which: str = "raw", start: 
             versus = [
                 _diff(
                     paired_bootstrap(
-                        pooled.metric(m, which), base.metric(m, which), n, n_resamples=RESAMPLES, seed=seed
+                        pooled.metric(m, which),
+                        base.metric(m, which),
+                        n,
+                        n_resamples=RESAMPLES,
+                        seed=seed,
+                        clusters=pooled.examples,
                     ).difference
                 )
                 for m in ("accuracy", "balanced_accuracy")
@@ -187,9 +256,16 @@ def head_to_head(
         mine = pool([by_key[(budget, ours, s)]["test"] for s in seeds])
         theirs = pool([by_key[(budget, tool, s)]["test"] for s in seeds])
         n = len(mine.gold)
+        if mine.examples != theirs.examples:
+            raise ValueError(f"{tool}: its test rows are not ours' examples")
         diffs = {
             m: paired_bootstrap(
-                mine.metric(m, which), theirs.metric(m, which), n, n_resamples=RESAMPLES, seed=seed
+                mine.metric(m, which),
+                theirs.metric(m, which),
+                n,
+                n_resamples=RESAMPLES,
+                seed=seed,
+                clusters=mine.examples,
             ).difference
             for m in ("accuracy", "balanced_accuracy")
         }

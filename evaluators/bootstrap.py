@@ -4,12 +4,17 @@
 statistic; ``bootstrap_metric_ci`` resamples example indices and recomputes any metric that is not a
 mean of per-example values (ECE, AUROC, macro-F1); ``paired_bootstrap`` compares two prompts scored on
 the same examples by resampling the same indices for both.
+
+Rows that are not independent (the same test example scored once per search seed, then pooled) are
+resampled as clusters: pass ``clusters`` (one key per row, e.g. the example's identity) and each
+resample draws clusters with replacement and takes all their rows. Resampling such rows one by one
+would treat five answers to one example as five examples, and the interval would be too narrow.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +69,29 @@ def _check(n: int, n_resamples: int, confidence: float) -> None:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
 
 
+def _cluster_rows(clusters: Sequence[Hashable], n: int) -> list[np.ndarray]:
+    """The row indices of each cluster, in order of first appearance."""
+    if len(clusters) != n:
+        raise ValueError(f"clusters must name one cluster per row: {len(clusters)} keys for {n} rows")
+    rows: dict[Hashable, list[int]] = {}
+    for i, key in enumerate(clusters):
+        rows.setdefault(key, []).append(i)
+    return [np.array(members) for members in rows.values()]
+
+
+def _draws(
+    rng: np.random.Generator, n: int, n_resamples: int, clusters: Sequence[Hashable] | None
+) -> Iterator[np.ndarray]:
+    """Resampled row indices, one array per resample: rows, or whole clusters, with replacement."""
+    if clusters is None:
+        for _ in range(n_resamples):
+            yield rng.integers(0, n, size=n)
+        return
+    groups = _cluster_rows(clusters, n)
+    for _ in range(n_resamples):
+        yield np.concatenate([groups[g] for g in rng.integers(0, len(groups), size=len(groups))])
+
+
 def _interval(estimate: float, samples: np.ndarray, confidence: float) -> ConfidenceInterval:
     finite = samples[~np.isnan(samples)]
     if finite.size == 0:
@@ -80,6 +108,7 @@ def bootstrap_metric_ci(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    clusters: Sequence[Hashable] | None = None,
 ) -> ConfidenceInterval:
     """Percentile interval of a metric recomputed on resampled example indices.
 
@@ -91,17 +120,22 @@ def bootstrap_metric_ci(
         n_resamples: bootstrap resamples.
         confidence: nominal coverage.
         seed: RNG seed; the same seed gives the same interval.
+        clusters: one key per row; rows with the same key are resampled together (None: every row
+            is its own cluster).
 
     Returns:
         The interval; ``estimate`` is the metric on all examples.
 
     Raises:
-        ValueError: ``n < 1``, ``n_resamples < 1`` or ``confidence`` outside (0, 1).
+        ValueError: ``n < 1``, ``n_resamples < 1``, ``confidence`` outside (0, 1), or ``clusters``
+            of another length than ``n``.
     """
     _check(n, n_resamples, confidence)
     rng = np.random.default_rng(seed)
     batched = getattr(metric, "batched", None)
-    if batched is not None:
+    if clusters is not None:
+        samples = np.array([metric(idx) for idx in _draws(rng, n, n_resamples, clusters)], dtype=float)
+    elif batched is not None:
         # The same index draws as the loop below (one (n_resamples, n) draw equals n_resamples
         # draws of n from the same generator), evaluated in one array operation.
         samples = np.asarray(batched(rng.integers(0, n, size=(n_resamples, n))), dtype=float)
@@ -151,6 +185,7 @@ def paired_bootstrap(
     n_resamples: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    clusters: Sequence[Hashable] | None = None,
 ) -> PairedComparison:
     """Compare two prompts on the same ``n`` examples with the same resampled indices.
 
@@ -161,6 +196,8 @@ def paired_bootstrap(
         n_resamples: bootstrap resamples.
         confidence: nominal coverage.
         seed: RNG seed.
+        clusters: one key per row; rows with the same key are resampled together (None: every row
+            is its own cluster).
 
     Returns:
         The difference A - B with its interval, and how often A was strictly better.
@@ -170,11 +207,8 @@ def paired_bootstrap(
     """
     _check(n, n_resamples, confidence)
     rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n_resamples):
-        idx = rng.integers(0, n, size=n)
-        diffs.append(metric_a(idx) - metric_b(idx))
-    samples = np.array(diffs, dtype=float)
+    draws = _draws(rng, n, n_resamples, clusters)
+    samples = np.array([metric_a(idx) - metric_b(idx) for idx in draws], dtype=float)
     everything = np.arange(n)
     interval = _interval(float(metric_a(everything) - metric_b(everything)), samples, confidence)
     defined = samples[~np.isnan(samples)]

@@ -33,9 +33,10 @@ def test_pick_label_prefers_the_longer_label_at_the_same_place():
     assert pick_label("entailment, not non-entailment", labels) == "entailment"
 
 
-def _test(gold, predicted, probs=None):
+def _test(gold, predicted, probs=None, ids=None):
     probs = probs or [[0.9, 0.1] if p == "Yes" else [0.1, 0.9] for p in predicted]
-    return {"labels": LABELS, "gold": gold, "predicted": predicted, "probs": probs}
+    ids = ids or [f"example {i}" for i in range(len(gold))]
+    return {"labels": LABELS, "gold": gold, "predicted": predicted, "probs": probs, "ids": ids}
 
 
 def test_batch_calibration_turns_a_constant_answer_into_one_that_follows_the_input():
@@ -63,7 +64,8 @@ def _run(tool, budget, seed, predicted, gold, calls=0):
         "wall_s": 1.0,
         "error": None,
         "notes": [],
-        "test": _test(gold, predicted),
+        # Each seed's own examples (its gold labels are drawn afresh).
+        "test": _test(gold, predicted, ids=[f"seed {seed} example {i}" for i in range(len(gold))]),
     }
 
 
@@ -319,3 +321,66 @@ def test_a_failed_run_is_shown_as_failed_never_scored_as_its_fallback():
     check = median_check(runs, ours="ours").splitlines()[-1]
     assert "MIPROv2" not in check
     assert "DSPy COPRO 1.000 (1)" in check and check.endswith("| no |")
+
+
+def _cell(table_text, tool, column):
+    header, _, *rows = table_text.splitlines()
+    names = [c.strip() for c in header.strip("|").split("|")]
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if cells[1] == tool:
+            return cells[names.index(column)]
+    raise AssertionError(f"no row for {tool}")
+
+
+def test_an_example_repeated_over_seeds_is_resampled_once_not_once_per_seed():
+    # Two seeds whose test splits are the same 60 examples, answered alike: pooled, they are still 60
+    # examples, and the intervals must be those of one seed, not of 120 independent rows.
+    rng = np.random.default_rng(2)
+    gold = [LABELS[i] for i in rng.integers(0, 2, size=60)]
+    noisy = [g if rng.random() < 0.75 else ("No" if g == "Yes" else "Yes") for g in gold]
+    same_examples = [f"example {i}" for i in range(60)]
+
+    def runs_on(seeds, ids_of):
+        runs = []
+        for seed in seeds:
+            for tool, budget, predicted in ((START, 0, ["Yes"] * 60), ("tool", 100, noisy)):
+                run = _run(tool, budget, seed, predicted, gold, calls=budget)
+                run["test"]["ids"] = ids_of(seed)
+                runs.append(run)
+        return runs
+
+    one_seed = table(runs_on([0], lambda seed: same_examples))
+    two_alike = table(runs_on([0, 1], lambda seed: same_examples))
+    two_apart = table(runs_on([0, 1], lambda seed: [f"seed {seed} {i}" for i in range(60)]))
+    for column in ("balanced acc. [95% CI]", "vs start: bal. acc."):
+        assert _cell(two_alike, "tool", column) == _cell(one_seed, "tool", column)
+        # Read as 120 different examples, the same answers give a narrower interval.
+        assert _cell(two_apart, "tool", column) != _cell(one_seed, "tool", column)
+
+
+def test_load_rebuilds_each_runs_example_ids_from_the_header_and_checks_the_gold(tmp_path):
+    import dataclasses
+
+    from benchmarks.embedded_search_report import example_id
+    from orchestrator.tasks import load_builtin_task
+
+    task = dataclasses.replace(load_builtin_task("multiemo_en_polarity"), split_fractions=(0.2, 0.15, 0.65))
+    header = (
+        "2026-12-07 10:00 UTC | linux | 2 cpus | task multiemo_en_polarity | split [0.2, 0.15, 0.65] "
+        "(test n 151 at seed 0) | model local/smollm2-135m-instruct served (threads 1)"
+    )
+    examples = task.splits(3).test
+    gold = [e.target for e in examples]
+    run = _run(START, 0, 3, gold, gold)
+    del run["test"]["ids"]
+    run["test"]["labels"] = list(task.labels)
+    path = tmp_path / "results.jsonl"
+    path.write_text(json.dumps({"header": header}) + "\n" + json.dumps(run) + "\n")
+    _, runs = load(path)
+    assert runs[0]["test"]["ids"] == [example_id(e.inputs) for e in examples]
+    assert len(set(runs[0]["test"]["ids"])) == len(examples)
+    # The same run filed under another seed: its split would differ, so its gold no longer matches.
+    path.write_text(json.dumps({"header": header}) + "\n" + json.dumps(dict(run, seed=4)) + "\n")
+    with pytest.raises(ValueError, match="does not match the recorded gold labels"):
+        load(path)
