@@ -123,8 +123,8 @@ def report(tasks: list[ScreenTask], out: Path) -> tuple[str, list[str]]:
     """The markdown table (one row per task and calibration) and the qualifying lines."""
     header = (
         "| task | k | n | variants | majority | calibration | best (bal. acc. [95% CI]) | worst "
-        "| best vs worst (only best vs only worst right; exact p, bal. acc.) | McNemar p | qualifies |"
-        "\n|---|---:|---:|---:|---:|---|---|---|---|---|---|"
+        "| best vs worst (only best vs only worst right; pair's exact p, bal. acc.) | McNemar p "
+        "| spread p (selection included) | qualifies |\n|---|---:|---:|---:|---:|---|---|---|---|---|---|---|"
     )
     lines, qualifying = [header], []
     for task in tasks:
@@ -146,14 +146,16 @@ def report(tasks: list[ScreenTask], out: Path) -> tuple[str, list[str]]:
                 f"| {calibration} "
                 f"| {v.best} {b.estimate:.2f} [{b.low:.2f}, {b.high:.2f}] "
                 f"| {v.worst} {w.estimate:.2f} [{w.low:.2f}, {w.high:.2f}] "
-                f"| {v.best_only} vs {v.worst_only}, p = {v.p:.3g} | {v.mcnemar_p:.3g} | {verdict} |"
+                f"| {v.best_only} vs {v.worst_only}, p = {v.p:.3g} | {v.mcnemar_p:.3g} "
+                f"| {v.selection_p:.3g} | {verdict} |"
             )
             if v.qualifies:
                 qualifying.append(
                     f"{task.name}\tcalibration={calibration}\tn={v.n}\tmajority={v.majority:.2f}"
                     f"\tbest={v.best} {b.estimate:.3f} [{b.low:.3f}, {b.high:.3f}] {texts[v.best]!r}"
                     f"\tworst={v.worst} {w.estimate:.3f} [{w.low:.3f}, {w.high:.3f}] {texts[v.worst]!r}"
-                    f"\tpermutation p={v.p:.3g}\tmcnemar={v.best_only} vs {v.worst_only} p={v.mcnemar_p:.3g}"
+                    f"\tspread p={v.selection_p:.3g}\tpair p={v.p:.3g}"
+                    f"\tmcnemar={v.best_only} vs {v.worst_only} p={v.mcnemar_p:.3g}"
                 )
     return "\n".join(lines), qualifying
 

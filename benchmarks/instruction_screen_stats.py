@@ -4,9 +4,11 @@ Predictions follow the product: the label log-likelihoods are softmaxed over the
 calibration (``evaluators.label_calibration.batch_calibrate``, the default ``scoring.calibration``)
 is applied over the scored examples or not (``raw``), and the arg-max wins with ties to the lowest
 label index. Intervals are the project's percentile bootstrap (``evaluators.bootstrap``) of
-balanced accuracy; best against worst is the exact paired permutation test of the same balanced
-accuracy (``evaluators.permutation``, the product's own verdict test; McNemar's exact test, on plain
-right/wrong counts, is kept beside it for the record).
+balanced accuracy. Best against worst is tested three ways: ``spread_p`` (the max - min spread over
+all variants under shuffles of each example's answers among them, so that picking best and worst
+after seeing the scores is part of the test; a task qualifies on it), the exact paired permutation
+test of the pair's balanced accuracy (``evaluators.permutation``, the product's verdict test, which
+treats the pair as named in advance), and McNemar's exact test on plain right/wrong counts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from evaluators.bootstrap import ConfidenceInterval, bootstrap_metric_ci
 from evaluators.label_calibration import batch_calibrate
-from evaluators.label_rows import encode_labels
+from evaluators.label_rows import encode_labels, label_metric_rows
 from evaluators.metrics import balanced_accuracy
 from evaluators.permutation import paired_permutation_p, sign_test_p
 
@@ -31,6 +33,7 @@ __all__ = [
     "mcnemar_exact",
     "predict",
     "screen_task",
+    "spread_p",
 ]
 
 CALIBRATIONS = ("raw", "batch")
@@ -80,6 +83,49 @@ def mcnemar_exact(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> tuple
     return a_only, b_only, sign_test_p(a_only, b_only)
 
 
+#: Random reassignments drawn by ``spread_p``.
+SPREAD_DRAWS = 5000
+
+
+def spread_p(
+    codes: np.ndarray, gold: np.ndarray, k: int, *, draws: int = SPREAD_DRAWS, seed: int = 0
+) -> float:
+    """p-value of the best-minus-worst balanced accuracy over all variants, selection included.
+
+    Best and worst are picked after seeing the scores, so testing them as a fixed pair overstates the
+    evidence. Under the null that the variants are interchangeable on each example, each example's
+    answers are shuffled among the variants; the statistic is max - min balanced accuracy over the
+    variants, so the selection is part of it. With two variants it is the paired permutation test.
+
+    Args:
+        codes: ``(variants, n)`` predicted label indices (``k`` = no valid answer).
+        gold: ``(n,)`` gold label indices in ``[0, k)``.
+        k: number of labels.
+        draws: random shuffles.
+        seed: RNG seed.
+
+    Returns:
+        ``(1 + shuffles at least as spread) / (1 + draws)``.
+    """
+    variants, n = codes.shape
+
+    def spread(rows: np.ndarray) -> np.ndarray:  # (draws, variants, n) -> (draws,)
+        flat = label_metric_rows(
+            np.broadcast_to(gold, rows.shape).reshape(-1, n), rows.reshape(-1, n), k, "balanced_accuracy"
+        ).reshape(rows.shape[0], variants)
+        return flat.max(axis=1) - flat.min(axis=1)
+
+    observed = spread(codes[None])[0]
+    rng = np.random.default_rng(seed)
+    hits, chunk = 0, 500
+    for start in range(0, draws, chunk):
+        rows = min(chunk, draws - start)
+        order = np.argsort(rng.random((rows, variants, n)), axis=1)
+        shuffled = np.take_along_axis(np.broadcast_to(codes, (rows, variants, n)), order, axis=1)
+        hits += int(np.sum(spread(shuffled) >= observed - 1e-9))
+    return (1 + hits) / (1 + draws)
+
+
 @dataclass(frozen=True)
 class TaskVerdict:
     """One task under one calibration: best and worst prompt variant and whether the task qualifies."""
@@ -96,6 +142,7 @@ class TaskVerdict:
     worst_only: int
     p: float
     mcnemar_p: float
+    selection_p: float
 
     @property
     def clear_of_chance_and_majority(self) -> bool:
@@ -104,8 +151,9 @@ class TaskVerdict:
 
     @property
     def qualifies(self) -> bool:
-        """Clear of chance and majority, and best beats worst by the permutation test at 5%."""
-        return self.clear_of_chance_and_majority and self.p < 0.05
+        """Clear of chance and majority, and the best-worst spread is significant at 5% with the
+        selection of best and worst taken into account (``spread_p``)."""
+        return self.clear_of_chance_and_majority and self.selection_p < 0.05
 
 
 def screen_task(
@@ -139,6 +187,7 @@ def screen_task(
     gold = encode_labels(targets, labels)
     best_codes, worst_codes = (encode_labels(predictions[name], labels) for name in (best, worst))
     p = paired_permutation_p(gold, best_codes, worst_codes, len(labels), "balanced_accuracy")
+    every = np.stack([encode_labels(predictions[name], labels) for name in names])
     return TaskVerdict(
         n=len(targets),
         majority=majority_rate(targets),
@@ -152,4 +201,5 @@ def screen_task(
         worst_only=worst_only,
         p=p,
         mcnemar_p=mcnemar_p,
+        selection_p=spread_p(every, gold, len(labels)),
     )

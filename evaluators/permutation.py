@@ -10,8 +10,9 @@ the swaps, of a difference at least as far from zero as the one observed.
   the test is McNemar's exact test (``sign_test_p``) on those examples.
 - **balanced accuracy**: an example of class c where exactly one is right moves it by
   +-1/(k * n_c), with k the classes present and n_c the examples of c. The swaps inside one class are
-  a binomial count, so the null distribution is an exact convolution over the classes, as long as it
-  stays under ``EXACT_LIMIT`` distinct points (every binary task and most others).
+  a binomial count, so the null distribution is an exact convolution over the classes, as long as
+  each step's grid (points so far times the class's outcomes) stays under ``EXACT_LIMIT`` (every
+  binary task and most others).
 - **macro-F1**, and balanced accuracy past the limit: a seeded Monte Carlo over random swaps, with
   p = (1 + draws at least as extreme) / (1 + draws), which never reads 0.
 """
@@ -34,6 +35,13 @@ MONTE_CARLO_DRAWS = 20_000
 _TOLERANCE = 1e-9
 
 
+def _binomial_pmf(m: int) -> np.ndarray:
+    """P(j of m fair coin flips come up heads), j = 0..m, in O(m) (log space: no m-digit integers)."""
+    j = np.arange(m + 1)
+    log_choose = math.lgamma(m + 1) - np.array([math.lgamma(i + 1) + math.lgamma(m - i + 1) for i in j])
+    return np.exp(log_choose - m * math.log(2))
+
+
 def sign_test_p(wins: int, losses: int) -> float:
     """Two-sided exact sign test (McNemar's exact test) of ``wins`` against ``losses``: the examples
     where only the contender, or only the reference, is right. 1.0 when none differ.
@@ -44,7 +52,7 @@ def sign_test_p(wins: int, losses: int) -> float:
     n = wins + losses
     if n == 0:
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
+    tail = float(_binomial_pmf(n)[: min(wins, losses) + 1].sum())
     return min(1.0, 2 * tail)
 
 
@@ -74,6 +82,8 @@ def paired_permutation_p(
         raise ValueError(f"need three equal 1-d shapes: {gold.shape}, {contender.shape}, {reference.shape}")
     if gold.size and (gold.min() < 0 or gold.max() >= k):
         raise ValueError(f"gold label indices must lie in [0, {k})")
+    if not np.any(contender != reference):
+        return 1.0
     a_right, b_right = contender == gold, reference == gold
     if metric == "accuracy":
         return sign_test_p(int(np.sum(a_right & ~b_right)), int(np.sum(~a_right & b_right)))
@@ -101,7 +111,7 @@ def _balanced_accuracy_exact(
         if values.size * (m + 1) > EXACT_LIMIT:
             return None
         steps = weight[c] * (2 * np.arange(m + 1) - m)  # the class's share of the difference
-        step_probs = np.array([math.comb(m, j) / (1 << m) for j in range(m + 1)])
+        step_probs = _binomial_pmf(m)
         values = (values[:, None] + steps[None, :]).ravel()
         probs = (probs[:, None] * step_probs[None, :]).ravel()
         values, probs = _merge(values, probs)
@@ -109,10 +119,14 @@ def _balanced_accuracy_exact(
 
 
 def _merge(values: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pool the probability of values that are equal up to ``_TOLERANCE``."""
+    """Pool the probability of values that are equal up to ``_TOLERANCE``.
+
+    Each pool keeps one of its own values, never the grid point of its key: snapped to a grid, the
+    error would add up over the classes and push a value tied with the observed one out of the tail.
+    """
     keys = np.round(values / _TOLERANCE).astype(np.int64)
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique * _TOLERANCE, np.bincount(inverse, weights=probs, minlength=unique.size)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return values[first], np.bincount(inverse, weights=probs, minlength=unique.size)
 
 
 def _monte_carlo(

@@ -8,9 +8,10 @@ The percentile bootstrap is over-confident when the two differ on few examples: 
 that the contender gets right and the reference wrong, every resample differs by +1 and the interval
 is [+1.00, +1.00]. So a direction also needs the paired permutation test on the same metric
 (``evaluators.permutation``: swap the two answers example by example; for accuracy it is McNemar's
-exact sign test) to agree at the same level; with 5 examples or fewer where exactly one of the two is
-right it never can. A verdict it holds back says so: "no significant difference (+1.00 [+1.00,
-+1.00]; only 2 examples differ (2 vs 0), permutation test p = 0.50)".
+exact sign test) to agree at the same level; where the two answer differently on 5 examples or
+fewer it never can (the smallest two-sided p over 5 swaps is 2/2^5 = 0.0625). A verdict it holds
+back says so: "no significant difference (+1.00 [+1.00, +1.00]; only 2 examples differ (2 vs 0),
+permutation test p = 0.50)".
 """
 
 from __future__ import annotations
@@ -88,18 +89,18 @@ def verdict(difference: ConfidenceInterval, *, metric: str, reference: str) -> V
 
 
 def _permutation_holds_back(
-    kind: VerdictKind, estimate: float, p: float, wins: int, losses: int, confidence: float
+    kind: VerdictKind, estimate: float, p: float, differ: int, wins: int, losses: int, confidence: float
 ) -> str | None:
     """Why a direction the interval shows is not borne out by the permutation test, or None.
 
-    ``wins`` and ``losses`` (examples only the contender, or only the reference, gets right) are
-    reported for the reader; the test itself is on the difference of the compared metric.
+    ``differ`` counts the examples the two answer differently (the ones a swap can change);
+    ``wins`` and ``losses`` those only the contender, or only the reference, gets right. They are
+    for the reader; the test itself is on the difference of the compared metric.
     """
     if kind not in ("improved", "worse"):
         return None
     if (estimate > 0) == (kind == "improved") and p < 1 - confidence:
         return None
-    differ = wins + losses
     few = "only " if differ <= 5 else ""
     return f"{few}{differ} examples differ ({wins} vs {losses}), permutation test p = {p:.2f}"
 
@@ -133,7 +134,7 @@ def compare_predictions(
         The worded verdict.
 
     Raises:
-        ValueError: lengths differ, no examples, or an unknown metric.
+        ValueError: lengths differ, no examples, a gold label outside ``labels``, or an unknown metric.
     """
     if not (len(contender) == len(reference) == len(targets)) or not targets:
         raise ValueError(
@@ -141,6 +142,9 @@ def compare_predictions(
         )
     k = len(labels)
     gold = encode_labels(targets, labels)
+    if np.any(gold == k):
+        outside = sorted({str(t) for t in targets if t not in set(labels)})
+        raise ValueError(f"gold labels outside the label set {list(labels)}: {outside[:5]}")
     a, b = encode_labels(contender, labels), encode_labels(reference, labels)
 
     def metric_of(predicted: np.ndarray):
@@ -150,11 +154,14 @@ def compare_predictions(
         metric_of(a), metric_of(b), len(targets), n_resamples=n_resamples, confidence=confidence, seed=seed
     )
     worded = verdict(paired.difference, metric=metric, reference=reference_name)
-    a_right, b_right = (a == gold) & (gold < k), (b == gold) & (gold < k)
+    a_right, b_right = a == gold, b == gold
     wins, losses = int(np.sum(a_right & ~b_right)), int(np.sum(~a_right & b_right))
     directed = worded.kind in ("improved", "worse")
     p = paired_permutation_p(gold, a, b, k, metric, seed=seed) if directed else 1.0
-    held_back = _permutation_holds_back(worded.kind, paired.difference.estimate, p, wins, losses, confidence)
+    differ = int(np.sum(a != b))
+    held_back = _permutation_holds_back(
+        worded.kind, paired.difference.estimate, p, differ, wins, losses, confidence
+    )
     if held_back is None:
         return worded
     return Verdict("no significant difference", paired.difference, metric, reference_name, held_back)

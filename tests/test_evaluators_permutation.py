@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binomtest
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
 from evaluators import compare_predictions, permutation
@@ -127,3 +129,74 @@ def test_the_verdict_tests_the_metric_its_interval_is_on():
     # On accuracy the same answers are "no significant difference": the interval itself straddles zero.
     on_accuracy = compare_predictions(contender, reference, targets, ["a", "b"], metric="accuracy")
     assert on_accuracy.kind == "no significant difference"
+
+
+def _integer_balanced_accuracy_p(gold, a, b, k):
+    """The exact p-value with integers only: every step scaled by the lcm of k_present * n_c."""
+    support = np.bincount(gold, minlength=k)
+    present = int(np.count_nonzero(support))
+    scale = math.lcm(*(present * int(n) for n in support if n))
+    counts, observed = {0: 1}, 0
+    for c in np.flatnonzero(support):
+        wins = int(np.sum((a == gold) & (b != gold) & (gold == c)))
+        losses = int(np.sum((a != gold) & (b == gold) & (gold == c)))
+        unit, m = scale // (present * int(support[c])), wins + losses
+        observed += unit * (wins - losses)
+        grown = {}
+        for value, count in counts.items():
+            for j in range(m + 1):
+                key = value + unit * (2 * j - m)
+                grown[key] = grown.get(key, 0) + count * math.comb(m, j)
+        counts = grown
+    total = sum(counts.values())
+    return sum(count for value, count in counts.items() if abs(value) >= abs(observed)) / total
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(3, 5), st.integers(3, 60), st.integers(0, 2**32 - 1))
+def test_exact_balanced_accuracy_equals_an_integer_only_convolution_for_several_classes(k, n, seed):
+    # Ties between sums of 1/(k * n_c) in different orders are where float rounding bites.
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, k, size=n)
+    a = np.where(rng.random(n) < 0.5, gold, rng.integers(0, k + 1, size=n))
+    b = np.where(rng.random(n) < 0.5, gold, rng.integers(0, k + 1, size=n))
+    expected = _integer_balanced_accuracy_p(gold, a, b, k)
+    assert paired_permutation_p(gold, a, b, k, "balanced_accuracy") == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("gold", "a", "b", "k"),
+    [  # found by review: the grid-snapped convolution gave 0.75 and 0.441 here
+        ([2, 2, 1, 0, 2, 2, 2, 1, 2], [1, 3, 1, 1, 2, 3, 0, 1, 2], [3, 0, 1, 0, 3, 0, 1, 2, 2], 3),
+        (
+            [1, 2, 0, 3, 3, 0, 3, 3, 2, 0, 3, 0, 2, 0, 3, 3, 0, 0],
+            [1, 2, 0, 1, 3, 0, 0, 1, 4, 0, 0, 0, 1, 0, 1, 0, 0, 0],
+            [1, 2, 0, 3, 3, 3, 3, 3, 2, 4, 3, 1, 0, 0, 3, 4, 1, 0],
+            4,
+        ),
+    ],
+)
+def test_ties_between_class_sums_stay_in_the_tail(gold, a, b, k):
+    gold, a, b = np.array(gold), np.array(a), np.array(b)
+    expected = (
+        _brute_force_p("balanced_accuracy", gold, a, b)
+        if k == 3
+        else _integer_balanced_accuracy_p(gold, a, b, k)
+    )
+    assert expected == pytest.approx(_integer_balanced_accuracy_p(gold, a, b, k))
+    assert paired_permutation_p(gold, a, b, k, "balanced_accuracy") == pytest.approx(expected, abs=1e-12)
+
+
+def test_many_differing_examples_are_tested_without_big_integers():
+    # 11,800 discordant examples: the binomial tail in log space matches scipy's.
+    assert sign_test_p(6000, 5800) == pytest.approx(binomtest(6000, 11800, 0.5).pvalue, rel=1e-9)
+    gold = np.array([0] * 20_000 + [1] * 100)
+    a = np.where(np.arange(20_100) % 3 == 0, 1 - gold, gold)
+    b = np.where(np.arange(20_100) % 3 == 1, 1 - gold, gold)
+    p = paired_permutation_p(gold, a, b, 2, "balanced_accuracy")
+    assert 0 < p <= 1
+
+
+def test_a_gold_label_outside_the_label_set_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"outside the label set \['a', 'b'\]: \['c'\]"):
+        compare_predictions(["a", "b"], ["b", "a"], ["a", "c"], ["a", "b"])

@@ -117,3 +117,55 @@ def test_the_pick_keeps_the_label_mix_in_every_prefix():
     picked = pick_examples(targets, tuple([10] * 90), 60, "seed")
     assert len(picked) == len(set(picked)) == 60
     assert sum(targets[i] == "y" for i in picked[:30]) == 10
+
+
+def _brute_force_spread_p(codes, gold, k):
+    """Every assignment of each example's answers to the variants (V!^n of them), equally likely."""
+    import itertools
+
+    from evaluators.label_rows import label_metric_rows
+
+    variants, n = codes.shape
+
+    def spread(rows):
+        values = label_metric_rows(np.tile(gold, (variants, 1)), rows, k, "balanced_accuracy")
+        return values.max() - values.min()
+
+    observed = spread(codes)
+    orders = list(itertools.permutations(range(variants)))
+    hits = total = 0
+    for choice in itertools.product(orders, repeat=n):
+        rows = np.stack([codes[list(order), i] for i, order in enumerate(choice)], axis=1)
+        hits += spread(rows) >= observed - 1e-9
+        total += 1
+    return hits / total
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spread_p_matches_brute_force_over_every_reassignment(seed):
+    from benchmarks.instruction_screen_stats import spread_p
+
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, 2, size=5)
+    codes = np.stack([np.where(rng.random(5) < q, gold, 1 - gold) for q in (0.9, 0.5, 0.3)])
+    # 5,000 draws: the standard error is at most 0.007.
+    assert spread_p(codes, gold, 2) == pytest.approx(_brute_force_spread_p(codes, gold, 2), abs=0.03)
+
+
+def test_picking_best_and_worst_of_many_alike_variants_is_not_evidence():
+    from benchmarks.instruction_screen_stats import spread_p
+    from evaluators.permutation import paired_permutation_p
+
+    # Seven variants that are coin flips of the same quality: the best and worst differ by luck.
+    # Tested as a named pair they look different; with the selection in the test they do not.
+    rng = np.random.default_rng(4)
+    gold = np.tile([0, 1], 36)
+    codes = np.stack([np.where(rng.random(72) < 0.7, gold, 1 - gold) for _ in range(7)])
+    scores = [float(np.mean(row == gold)) for row in codes]
+    best, worst = codes[int(np.argmax(scores))], codes[int(np.argmin(scores))]
+    pair_p = paired_permutation_p(gold, best, worst, 2, "balanced_accuracy")
+    assert pair_p < 0.05 < spread_p(codes, gold, 2)  # here 0.029 against 0.27
+    # Two variants: the spread is the pair's absolute difference, so both tests agree.
+    two = codes[:2]
+    exact = paired_permutation_p(gold, two[0], two[1], 2, "balanced_accuracy")
+    assert spread_p(two, gold, 2) == pytest.approx(exact, abs=0.03)
