@@ -13,7 +13,8 @@ The seeds' test splits overlap (most of a task's examples are in each), so one e
 the pool up to once per seed. Every interval resamples examples, not rows: an example's rows are
 drawn together (``clusters`` of ``evaluators.bootstrap``). Rows are tied to their example by
 ``test["ids"]``, rebuilt from the results header (task and split) and the seed, and checked
-against the recorded gold labels.
+against the recorded gold labels. Examples with identical inputs share an id, so they are one
+cluster (they would get the same answers anyway).
 
 Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl ...] [--markdown PATH]
 [--ours 'promptfusion edits']``.
