@@ -186,7 +186,7 @@ def run_ours(
 
 def run_dspy(server: ModelServer, task, tool: str, budget: int, seed: int) -> GridRun:
     """One DSPy optimizer sized by ``DSPY_SETTINGS[budget]``; a run that raises keeps the starting
-    instruction (what its user is left with) and is marked failed."""
+    instruction (what its user is left with) and is marked failed (``_record`` does not score it)."""
     run, counter = GridRun(DSPY_TOOLS[tool], budget, seed, task.instruction), Counter(server)
     failures: list[int] = []
     counter.start()
@@ -384,15 +384,20 @@ def _scored(records: list[dict[str, Any]], setting: str) -> dict[tuple[str, int,
 
 
 def _record(args, task, run: GridRun, scored: dict[tuple[str, int, str], dict[str, Any]]) -> None:
-    key = (run.instruction, run.seed, run.instruction_turn)
-    if key not in scored:
-        scored[key] = score_instruction(task, run.instruction, run.seed, args.threads, run.instruction_turn)
-    run.test = scored[key]
-    right = sum(p == g for p, g in zip(run.test["predicted"], run.test["gold"], strict=True))
+    """Score ``run``'s instruction on the test split (unless it failed: a failed run has no result to
+    score, only its error) and append the run to ``args.results``."""
+    outcome = f"FAILED {run.error}"
+    if not run.error:
+        key = (run.instruction, run.seed, run.instruction_turn)
+        if key not in scored:
+            turn = run.instruction_turn
+            scored[key] = score_instruction(task, run.instruction, run.seed, args.threads, turn)
+        run.test = scored[key]
+        right = sum(p == g for p, g in zip(run.test["predicted"], run.test["gold"], strict=True))
+        outcome = f"test {right}/{len(run.test['gold'])}"
     print(
         f"{time.strftime('%H:%M:%S')} seed {run.seed} budget {run.budget} {run.tool}: {run.calls} calls, "
-        f"{run.wall_s:.0f} s, test {right}/{len(run.test['gold'])}",
-        f"FAILED {run.error}" if run.error else "",
+        f"{run.wall_s:.0f} s, {outcome}",
         flush=True,
     )
     with args.results.open("a") as out:

@@ -384,3 +384,27 @@ def test_load_rebuilds_each_runs_example_ids_from_the_header_and_checks_the_gold
     path.write_text(json.dumps({"header": header}) + "\n" + json.dumps(dict(run, seed=4)) + "\n")
     with pytest.raises(ValueError, match="does not match the recorded gold labels"):
         load(path)
+
+
+def test_a_failed_run_is_recorded_with_its_error_and_never_scored(tmp_path, capsys):
+    from argparse import Namespace
+
+    from benchmarks.embedded_search_quality import GridRun, _record
+
+    args = Namespace(results=tmp_path / "results.jsonl", threads=1)
+    ids = ["seed 0 example 0", "seed 0 example 1"]  # as _run names seed 0's examples
+    scored = {("Is it?", 0, "system"): _test(["Yes", "No"], ["Yes", "Yes"], ids=ids)}
+    # task=None: scoring would fail loudly, so neither call below may score anything anew.
+    failed = GridRun("DSPy MIPROv2 (0-shot)", 400, 0, "Is it?", error="ValueError: valset too small")
+    _record(args, None, failed, scored)
+    done = GridRun("DSPy COPRO", 400, 0, "Is it?")
+    _record(args, None, done, scored)
+    first, second = (json.loads(line) for line in args.results.read_text().splitlines())
+    assert first["error"] and first["test"] == {}
+    assert second["test"]["predicted"] == ["Yes", "Yes"] and second["error"] is None
+    out = capsys.readouterr().out
+    assert "FAILED ValueError: valset too small" in out and "test 1/2" in out
+    _, runs = load(args.results)  # the report shows the failure without scoring it
+    assert "not run: failed at every seed (ValueError: valset too small)" in table(
+        [*runs, _run(START, 0, 0, ["Yes", "Yes"], ["Yes", "No"])]
+    )
