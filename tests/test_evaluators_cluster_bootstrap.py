@@ -15,7 +15,7 @@ def _balanced_accuracy(gold, predicted):
     return lambda idx: float(label_metric_rows(gold[idx], predicted[idx], 2, "balanced_accuracy")[0])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(st.integers(8, 40), st.integers(2, 6), st.integers(0, 10_000))
 def test_copies_resampled_as_clusters_give_exactly_the_interval_of_the_originals(n, copies, seed):
     # Each example scored ``copies`` times with the same answers (as the starting instruction is on
