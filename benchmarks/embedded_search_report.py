@@ -23,6 +23,7 @@ Usage: ``python -m benchmarks.embedded_search_report RESULTS.jsonl [MORE.jsonl .
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import re
@@ -98,6 +99,21 @@ def _setting_of(header: str) -> tuple[str, tuple[float, ...] | None]:
     return task.group(1), fractions
 
 
+@functools.cache
+def _test_split(name: str, fractions: tuple[float, ...] | None, seed: int) -> tuple[list[str], list[str]]:
+    """Gold labels and example ids of a built-in task's test split (loaded once per setting and seed:
+    a results file holds many runs of each)."""
+    import dataclasses
+
+    from orchestrator.tasks import load_builtin_task
+
+    task = load_builtin_task(name)
+    if fractions is not None:
+        task = dataclasses.replace(task, split_fractions=fractions)
+    examples = task.splits(seed).test
+    return [e.target for e in examples], [example_id(e.inputs) for e in examples]
+
+
 def attach_example_ids(run: dict[str, Any], header: str) -> None:
     """Give ``run["test"]`` its example ids, from the header's task and split and the run's seed.
 
@@ -105,21 +121,14 @@ def attach_example_ids(run: dict[str, Any], header: str) -> None:
         ValueError: the rebuilt split's gold labels are not the recorded ones (the task's data or
             its split changed since the run).
     """
-    import dataclasses
-
-    from orchestrator.tasks import load_builtin_task
-
     name, fractions = _setting_of(header)
-    task = load_builtin_task(name)
-    if fractions is not None:
-        task = dataclasses.replace(task, split_fractions=fractions)
-    examples = task.splits(run["seed"]).test
-    if [e.target for e in examples] != list(run["test"]["gold"]):
+    gold, ids = _test_split(name, fractions, run["seed"])
+    if gold != list(run["test"]["gold"]):
         raise ValueError(
             f"{run['tool']} seed {run['seed']}: the test split of {name} rebuilt from the header does "
             "not match the recorded gold labels"
         )
-    run["test"]["ids"] = [example_id(e.inputs) for e in examples]
+    run["test"]["ids"] = list(ids)
 
 
 def majority_test(test: dict[str, Any]) -> dict[str, Any]:
