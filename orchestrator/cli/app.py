@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import sys
 
-
-def _interrupted_while_importing() -> None:
-    """A Ctrl-C while the CLI is still importing: one line and 130, like any other Ctrl-C. Exits at
-    once: ``SystemExit`` from a module that ``python -m`` is still importing left the process killed
-    by SIGINT (exit -2) when the interrupt landed inside a nested import."""
-    import os
-
-    sys.stderr.write("interrupted\n")
-    sys.stderr.flush()
-    os._exit(130)
-
+from orchestrator.cli.interrupt import INTERRUPTED, Interrupted, exit_interrupted
 
 try:
     import importlib
 
     import typer
-except KeyboardInterrupt:
-    _interrupted_while_importing()
+except KeyboardInterrupt:  # while the CLI is still importing: nothing started
+    exit_interrupted("interrupted")
 
 COMMAND_MODULES = (
     "check_cmd",
@@ -61,8 +51,8 @@ def _root(
 try:
     for _name in COMMAND_MODULES:
         importlib.import_module(f"orchestrator.cli.{_name}").register(app)
-except KeyboardInterrupt:
-    _interrupted_while_importing()
+except KeyboardInterrupt:  # while the CLI is still importing: nothing started
+    exit_interrupted("interrupted")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,11 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         app(args=args, prog_name="promptfusion", standalone_mode=True)
-    except SystemExit:
+    except Interrupted as interrupted:  # a command handled its Ctrl-C (run: its line names the resume)
+        exit_interrupted(str(interrupted))
+    except SystemExit as exit_:
+        if exit_.code == INTERRUPTED:  # typer's silent exit for a Ctrl-C outside any command's handling
+            exit_interrupted("interrupted")
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted; the run is checkpointed and can be resumed", err=True)
-        raise SystemExit(130) from None
+        exit_interrupted("interrupted")
     except Exception as exc:  # the CLI alone turns errors into messages
         if debug:
             raise

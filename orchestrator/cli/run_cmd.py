@@ -154,12 +154,12 @@ EXIT_CODES = {"stopped": 3, "failed": 1}
 
 
 def _interrupted(campaign: Path, run_id: str | None) -> None:
-    """One line on stderr and exit 130 (the shell's code for Ctrl-C)."""
+    """The one line ``main`` prints before it exits 130 (the shell's code for Ctrl-C)."""
+    from orchestrator.cli.interrupt import Interrupted
+
     if run_id is None:
-        typer.echo("interrupted before the run was created; nothing to resume", err=True)
-    else:
-        typer.echo(f"interrupted; resume with: promptfusion run {campaign} --resume {run_id}", err=True)
-    raise typer.Exit(130)
+        raise Interrupted("interrupted before the run was created; nothing to resume")
+    raise Interrupted(f"interrupted; resume with: promptfusion run {campaign} --resume {run_id}")
 
 
 def _check_limits(max_calls: int | None, max_usd: float | None) -> None:
