@@ -37,7 +37,15 @@ from typing import Any
 
 from benchmarks.dspy_optimizers import compile_instruction
 from benchmarks.search_quality import OURS_VARIANTS
-from benchmarks.search_vs_dspy import CONCURRENCY, MODEL, ModelServer, _campaign, _dspy_adapter, pick_label
+from benchmarks.search_vs_dspy import (
+    CONCURRENCY,
+    MODEL,
+    ModelServer,
+    _campaign,
+    _dspy_adapter,
+    pick_label,
+    unwind_on_sigterm,
+)
 
 DSPY_TOOLS = {"copro": "DSPy COPRO", "mipro": "DSPy MIPROv2 (0-shot)", "gepa": "DSPy GEPA"}
 # Ours as a user gets it (fresh OPRO-style proposals); with the reflective and merge operators on; with
@@ -326,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     done, scored = _done(previous), _scored(previous, _setting(header["header"]))
     with args.results.open("a") as out:
         out.write(json.dumps(header) + "\n")
+    unwind_on_sigterm()
     server = ModelServer(args.threads)
     try:
         for seed in args.seeds:
