@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from tests.runtime_campaign import cli_env, popen_cli, query, write_campaign
+from tests.runtime_campaign import REPO, cli_env, popen_cli, query, write_campaign
 
 # After the interpreter's own start: the CLI's imports (0-0.5 s), creating the run and opening its
 # parts (0.5-1.2 s on a quiet machine), scoring.
 DELAYS = (0.0, 0.2, 0.5, 0.7, 0.85, 1.0, 1.5, 3.0)
+PACKAGES = ("orchestrator", "evaluators", "soft_prompts", "prompts")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,15 @@ def interpreter_start() -> float:
     return time.monotonic() - started
 
 
+def landed_before_promptfusion_code(err: str) -> bool:
+    """CPython's own report of a Ctrl-C: a traceback naming no file of this repository. Measured in CI:
+    ``site`` starting up, and runpy compiling ``orchestrator/cli/app.py`` where no bytecode was cached yet
+    (``source_to_code``); no handler of ours can exist before that module's first line runs. The
+    virtual environment may sit inside the repository, so only the packages' own files count."""
+    ours = [f'File "{REPO / package}/' for package in PACKAGES]
+    return "KeyboardInterrupt" in err and "Traceback" in err and not any(frame in err for frame in ours)
+
+
 @pytest.mark.parametrize("delay", DELAYS)
 def test_ctrl_c_at_any_moment_exits_130_with_one_line(tmp_path, sim_server, interpreter_start, delay):
     sim_server.latency = 0.2
@@ -35,7 +45,7 @@ def test_ctrl_c_at_any_moment_exits_130_with_one_line(tmp_path, sim_server, inte
     time.sleep(interpreter_start + delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if "init_import_site" in err:
+    if landed_before_promptfusion_code(err):
         pytest.skip("the Ctrl-C landed in the interpreter's own start, before any promptfusion code")
 
     assert proc.returncode == 130, err

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import sys
 
-from orchestrator.cli.interrupt import INTERRUPTED, Interrupted, exit_interrupted
-
 try:
     import importlib
 
     import typer
+
+    from orchestrator.cli.interrupt import INTERRUPTED, Interrupted, exit_interrupted
 except KeyboardInterrupt:  # while the CLI is still importing: nothing started
+    from orchestrator.cli.interrupt import exit_interrupted
+
     exit_interrupted("interrupted")
 
 COMMAND_MODULES = (
