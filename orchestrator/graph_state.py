@@ -46,6 +46,7 @@ class SearchState(TypedDict, total=False):
     front: list[str]  # ids on the current stage's Pareto front
     best: dict[str, str]  # stage -> id of its best candidate
     stale: int  # rounds without improvement in the current stage
+    empty_rounds: int  # rounds in a row of the current stage whose proposals were all filtered out
     stage_stop: dict[str, str]  # stage -> why it stopped
     final: dict[str, Any]  # finalists confirmed outside the minibatch, the winner, held-out test scores
     soft: dict[str, Any]  # the soft-prompt stage's plan and what it has trained (or why it was skipped)

@@ -13,7 +13,7 @@ from orchestrator.search.candidates import candidate_id, filter_proposals
 from orchestrator.search.context import SearchContext, derive_seed
 from orchestrator.search.demos import write_demos
 from orchestrator.search.gather import gather_settled
-from orchestrator.search.plan import plan_for
+from orchestrator.search.plan import MAX_EMPTY_ROUNDS, plan_for
 from orchestrator.search.proposers import write_candidates, write_edits, write_merges, write_reflections
 from orchestrator.search.reflection import complementary_pair, example_front, operator_stats
 from orchestrator.search.screening import score_all, screen_round
@@ -54,6 +54,7 @@ def init(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "pending": [{"prompt": p, "origin": "baseline"} for p in baselines],
         "best": {},
         "stale": 0,
+        "empty_rounds": 0,
         "stage_stop": {},
     }
 
@@ -126,6 +127,7 @@ def filter_node(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
     origins = {proposal.strip(): origin for proposal, origin in raw}
     return {
         "pending": [{"prompt": p, "origin": origins.get(p, "proposed")} for p in result.kept],
+        "empty_rounds": 0 if result.kept else state.get("empty_rounds", 0) + 1,
         "rejected": result.rejected,
         "proposals": [],
         "proposal_origins": [],
@@ -226,6 +228,7 @@ def promote(state: SearchState, runtime: Runtime[SearchContext]) -> dict:
         "stage": "target",
         "iteration": 0,
         "stale": 0,
+        "empty_rounds": 0,
         "proposals": [],
         "round_written": False,
         "pending": pending,
@@ -329,6 +332,8 @@ def stop_reason(state: SearchState, ctx: SearchContext) -> str | None:
     limit = plan.round_cap(stage)
     if state["iteration"] >= limit:
         return f"iterations ({limit})"
+    if state.get("empty_rounds", 0) >= MAX_EMPTY_ROUNDS:
+        return f"no new candidates ({MAX_EMPTY_ROUNDS} rounds in a row proposed nothing the filter kept)"
     # Under budget-driven rounds the budget is the knob: patience only hands stage 1's calls to stage 2.
     patience_ends = not plan.budget_rounds or (stage == "source" and plan.round_cap("target") > 0)
     if patience_ends and state.get("stale", 0) >= search.patience:
