@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -136,13 +137,15 @@ def run_ours(
     threads: int,
     scorer: str = "served",
     sources: list[str] | None = None,
+    keep: Path | None = None,
 ) -> GridRun:
     """Our search with ``budget.max_calls`` = ``budget``, the reference on the server, the scorer on the
     server too (``served``: label probabilities from first-token alternatives) or in-process
     (``local``: whole-label likelihoods; a label outside the server's first-token alternatives fails
     the served scorer, issue 22 item 8). ``calls`` is what the run's own ledger sent (its in-process
     scorer's calls never reach the server); the server's count is noted beside. ``sources``: stage 1's
-    tasks for the dual-stage tool (the others search the task itself in stage 1 only)."""
+    tasks for the dual-stage tool (the others search the task itself in stage 1 only). ``keep``: a
+    folder that keeps the run's store, cache and checkpoints (default: a temporary one)."""
     from orchestrator.runner import optimize_async
     from orchestrator.store import RunStore
 
@@ -152,7 +155,14 @@ def run_ours(
     search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **extra}
     run, counter = GridRun(name, budget, seed, task.instruction), Counter(server)
     run.instruction_turn = instruction_turn(tool)
-    with tempfile.TemporaryDirectory(prefix="pf-embedded-quality-") as tmp:
+    if keep is not None:
+        (keep / f"{tool}-{budget}-{seed}").mkdir(parents=True, exist_ok=True)
+    folder = (
+        contextlib.nullcontext(str(keep / f"{tool}-{budget}-{seed}"))
+        if keep is not None
+        else tempfile.TemporaryDirectory(prefix="pf-embedded-quality-")
+    )
+    with folder as tmp:
         campaign = _campaign(
             server,
             task.name,
@@ -185,9 +195,11 @@ def run_ours(
         store = RunStore(campaign.run.store)
         try:
             sent = store.spent(run_id)[0]
+            kept = [event["kept"] for event in store.events(run_id, "filtered")]
         finally:
             store.close()
         run.notes.append(f"server requests {run.calls} (proposals and served scoring)")
+        run.notes.append(f"rounds {len(kept)}, of which {kept.count(0)} proposed nothing the filter kept")
         run.calls = sent
     return run
 
@@ -306,6 +318,9 @@ def main(argv: list[str] | None = None) -> None:
         help="our scorer: over the server, or the same model in-process (whole-label likelihoods)",
     )
     parser.add_argument("--results", type=Path, required=True, help="JSON lines, one run each (appended)")
+    parser.add_argument(
+        "--keep-stores", type=Path, help="keep each of our runs' store and checkpoints here (to inspect)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("DSPY_CACHEDIR", tempfile.mkdtemp(prefix="pf-dspy-cache-"))
     import dspy
@@ -349,7 +364,15 @@ def main(argv: list[str] | None = None) -> None:
                         continue  # resumed: this run is already in the results
                     if tool in OURS_TOOLS:
                         run = run_ours(
-                            server, task, tool, budget, seed, args.threads, args.ours_scorer, args.sources
+                            server,
+                            task,
+                            tool,
+                            budget,
+                            seed,
+                            args.threads,
+                            args.ours_scorer,
+                            args.sources,
+                            args.keep_stores,
                         )
                     else:
                         run = run_dspy(server, task, tool, budget, seed)
