@@ -155,13 +155,12 @@ def run_ours(
     search = {"stage1_iterations": 100, "patience": 100, "promote_top_k": 1, **settings, **extra}
     run, counter = GridRun(name, budget, seed, task.instruction), Counter(server)
     run.instruction_turn = instruction_turn(tool)
-    if keep is not None:
-        (keep / f"{tool}-{budget}-{seed}").mkdir(parents=True, exist_ok=True)
-    folder = (
-        contextlib.nullcontext(str(keep / f"{tool}-{budget}-{seed}"))
-        if keep is not None
-        else tempfile.TemporaryDirectory(prefix="pf-embedded-quality-")
-    )
+    if keep is None:
+        folder = tempfile.TemporaryDirectory(prefix="pf-embedded-quality-")
+    else:
+        kept_at = keep / f"{tool}-{budget}-{seed}"
+        kept_at.mkdir(parents=True, exist_ok=True)
+        folder = contextlib.nullcontext(str(kept_at))
     with folder as tmp:
         campaign = _campaign(
             server,

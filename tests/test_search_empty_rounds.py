@@ -14,11 +14,11 @@ BASELINE = "You are an assistant."
 
 
 def _proposes_only_the_baseline(body):
-    reply = simulated_llm.respond(body)
+    """The simulated LLM, except that as the reference it only ever proposes the baseline again."""
     messages = body.get("messages") or []
     if messages and "<prompt>" in str(messages[-1].get("content")):
         return simulated_llm.Reply(text=f"<prompt>{BASELINE}</prompt>")
-    return reply
+    return simulated_llm.respond(body)
 
 
 async def test_a_stage_with_nothing_new_to_score_stops_after_max_empty_rounds(tmp_path, sim_server):
